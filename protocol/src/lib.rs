@@ -1,0 +1,13 @@
+//! What the sse-live client and server share, with no I/O in it (it builds for wasm32 and native).
+//!
+//! - [`wire`]: the JSON payloads of the demo's streams ([`TemperatureReading`], [`RandomNumber`]).
+//! - [`encoder`]: how an event becomes bytes on the wire; a builder that cannot produce an invalid frame.
+//! - [`event`]: an event as the client sees it once dispatched.
+
+pub mod encoder;
+pub mod event;
+pub mod wire;
+
+pub use encoder::{EncodeError, EventBuilder, Frame};
+pub use event::Event;
+pub use wire::{RandomNumber, TemperatureReading};
