@@ -1,0 +1,234 @@
+//! A topic's bounded history, and the rule for what a (re)connecting client is sent before live events.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+/// One published event: its id in the topic and its encoded frame (encoded once, shared by every client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The topic's id for this event: 1 for the first, then increasing by one.
+    pub id: u64,
+    /// The event as it goes on the wire, `id:` field included.
+    pub frame: Bytes,
+}
+
+/// Where a client says it stopped: the `Last-Event-ID` header or the `lastEventId` query parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LastEventId {
+    /// No id given (or an empty one): a new client.
+    Absent,
+    /// The id of the last event the client received.
+    Id(u64),
+    /// Something that is not an id this server hands out (kept for the log).
+    Invalid(String),
+}
+
+impl LastEventId {
+    /// Reads a client's value: surrounding whitespace is ignored, empty means absent, anything but a decimal `u64`
+    /// is invalid.
+    pub fn parse(value: &str) -> Self {
+        let value = value.trim();
+        if value.is_empty() {
+            return Self::Absent;
+        }
+        // `u64::from_str` would also take a leading '+'; ids on the wire are plain digits.
+        if !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Self::Invalid(value.to_owned());
+        }
+        value.parse().map_or_else(|_| Self::Invalid(value.to_owned()), Self::Id)
+    }
+}
+
+/// Why a client gets the whole history instead of the events after its id; sent as `event: reset` with data
+/// `{"reason":"<code>"}` so the client can drop what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetReason {
+    /// `expired`: the id is older than the history holds; events in between are lost.
+    Expired,
+    /// `unknown`: the id is newer than any event of this topic (e.g. the server restarted and counts from 1 again).
+    Unknown,
+    /// `invalid`: the id is not a number.
+    Invalid,
+}
+
+impl ResetReason {
+    /// The reason's code on the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::Unknown => "unknown",
+            Self::Invalid => "invalid",
+        }
+    }
+
+    /// The data of the `reset` event: `{"reason":"<code>"}`.
+    pub fn to_json(self) -> String {
+        #[derive(Serialize)]
+        struct Data {
+            reason: &'static str,
+        }
+        serde_json::to_string(&Data { reason: self.code() }).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for ResetReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// What to send a client before its live events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// Send a `reset` event first, for this reason.
+    pub reset: Option<ResetReason>,
+    /// Events to send, oldest first.
+    pub events: Vec<StoredEvent>,
+    /// The newest id in the history when the replay was taken (0 when empty): live events with this id or less are
+    /// duplicates.
+    pub last_id: u64,
+}
+
+/// The last `capacity` events of a topic, oldest first.
+#[derive(Debug, Clone)]
+pub struct History {
+    events: VecDeque<StoredEvent>,
+    capacity: usize,
+}
+
+impl History {
+    /// An empty history keeping at most `capacity` events (at least one).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self { events: VecDeque::with_capacity(capacity), capacity }
+    }
+
+    /// Appends an event (ids must increase), dropping the oldest when full.
+    pub fn push(&mut self, event: StoredEvent) {
+        debug_assert!(self.latest().is_none_or(|last| last.id < event.id), "ids must increase");
+        if self.events.len() == self.capacity {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    /// The newest event, if any.
+    pub fn latest(&self) -> Option<&StoredEvent> {
+        self.events.back()
+    }
+
+    /// How many events are kept.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether no event has been kept yet.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// What a client that last saw `last` gets before going live:
+    /// - no id: the latest event only (a new page shows a value at once);
+    /// - an id the history covers (from the one before the oldest kept to the newest): every event after it;
+    /// - an id older than that, newer than the newest, or not a number: a reset, then the whole history.
+    pub fn replay(&self, last: &LastEventId) -> Replay {
+        let newest = self.latest().map_or(0, |e| e.id);
+        let first_kept = self.events.front().map_or(newest + 1, |e| e.id);
+        let all = || self.events.iter().cloned().collect();
+        let (reset, events) = match *last {
+            LastEventId::Absent => (None, self.latest().cloned().into_iter().collect()),
+            LastEventId::Invalid(_) => (Some(ResetReason::Invalid), all()),
+            LastEventId::Id(id) if id > newest => (Some(ResetReason::Unknown), all()),
+            LastEventId::Id(id) if id.saturating_add(1) < first_kept => (Some(ResetReason::Expired), all()),
+            LastEventId::Id(id) => (None, self.events.iter().filter(|e| e.id > id).cloned().collect()),
+        };
+        Replay { reset, events, last_id: newest }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64) -> StoredEvent {
+        StoredEvent { id, frame: Bytes::from(format!("id: {id}\ndata: x\n\n")) }
+    }
+
+    fn history(capacity: usize, ids: std::ops::RangeInclusive<u64>) -> History {
+        let mut h = History::new(capacity);
+        ids.for_each(|id| h.push(event(id)));
+        h
+    }
+
+    fn ids(replay: &Replay) -> Vec<u64> {
+        replay.events.iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn parse_accepts_only_plain_decimal_ids() {
+        assert_eq!(LastEventId::parse(""), LastEventId::Absent);
+        assert_eq!(LastEventId::parse("  "), LastEventId::Absent);
+        assert_eq!(LastEventId::parse("42"), LastEventId::Id(42));
+        assert_eq!(LastEventId::parse(" 7 "), LastEventId::Id(7));
+        for bad in ["+1", "-1", "1.5", "abc", "18446744073709551616", "1e3"] {
+            assert_eq!(LastEventId::parse(bad), LastEventId::Invalid(bad.to_owned()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keeps_the_last_capacity_events() {
+        let h = history(3, 1..=5);
+        assert_eq!(h.len(), 3);
+        assert_eq!(ids(&h.replay(&LastEventId::Invalid("x".into()))), [3, 4, 5]);
+        assert_eq!(History::new(0).capacity, 1);
+    }
+
+    #[test]
+    fn a_new_client_gets_the_latest_event() {
+        let r = history(10, 1..=5).replay(&LastEventId::Absent);
+        assert_eq!((r.reset, ids(&r), r.last_id), (None, vec![5], 5));
+        let r = History::new(10).replay(&LastEventId::Absent);
+        assert_eq!((r.reset, ids(&r), r.last_id), (None, vec![], 0));
+    }
+
+    #[test]
+    fn a_known_id_gets_everything_after_it() {
+        let h = history(3, 1..=5);
+        for (last, expected) in [(2, vec![3, 4, 5]), (3, vec![4, 5]), (4, vec![5]), (5, vec![])] {
+            let r = h.replay(&LastEventId::Id(last));
+            assert_eq!((r.reset, ids(&r), r.last_id), (None, expected, 5), "after {last}");
+        }
+        let r = history(10, 1..=3).replay(&LastEventId::Id(0));
+        assert_eq!((r.reset, ids(&r)), (None, vec![1, 2, 3]), "0 is before the first event");
+        let r = History::new(10).replay(&LastEventId::Id(0));
+        assert_eq!((r.reset, ids(&r)), (None, vec![]));
+    }
+
+    #[test]
+    fn other_ids_reset_and_get_the_whole_history() {
+        let h = history(3, 1..=5);
+        let cases = [
+            (LastEventId::Id(1), ResetReason::Expired),
+            (LastEventId::Id(0), ResetReason::Expired),
+            (LastEventId::Id(6), ResetReason::Unknown),
+            (LastEventId::Id(u64::MAX), ResetReason::Unknown),
+            (LastEventId::Invalid("x".into()), ResetReason::Invalid),
+        ];
+        for (last, reason) in cases {
+            let r = h.replay(&last);
+            assert_eq!((r.reset, ids(&r), r.last_id), (Some(reason), vec![3, 4, 5], 5), "{last:?}");
+        }
+        let r = History::new(3).replay(&LastEventId::Id(4));
+        assert_eq!((r.reset, ids(&r)), (Some(ResetReason::Unknown), vec![]));
+    }
+
+    #[test]
+    fn reset_data_is_json_with_a_reason() {
+        assert_eq!(ResetReason::Expired.to_json(), r#"{"reason":"expired"}"#);
+        assert_eq!(ResetReason::Unknown.to_json(), r#"{"reason":"unknown"}"#);
+        assert_eq!(ResetReason::Invalid.to_json(), r#"{"reason":"invalid"}"#);
+    }
+}

@@ -1,0 +1,132 @@
+//! The `sse-live-server` binary itself: the listening line, bind errors, flag errors, env twins, SIGTERM.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use common::{client, event_id, EventStream, PATIENCE};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+
+/// How long the binary may take to start or stop (it may be competing with a build).
+const STARTUP: Duration = Duration::from_secs(30);
+
+/// The binary with a clean environment for its settings, its output captured, killed if the test fails.
+fn server(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sse-live-server"));
+    command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    command.env_remove("RUST_LOG");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SSE_LIVE_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// Reads the one stdout line and returns the address in it.
+async fn listening_address(stdout: &mut BufReader<ChildStdout>) -> SocketAddr {
+    let mut line = String::new();
+    tokio::time::timeout(STARTUP, stdout.read_line(&mut line)).await.expect("no listening line").unwrap();
+    let address = line
+        .strip_suffix('\n')
+        .and_then(|l| l.strip_prefix("sse-live-server listening on http://"))
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    address.parse().unwrap()
+}
+
+/// Sends SIGTERM to the child (by its pid) and waits for it to exit.
+async fn terminate(child: &mut Child) -> ExitStatus {
+    let pid = child.id().expect("still running").to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    assert!(status.success(), "kill -TERM {pid} failed");
+    tokio::time::timeout(STARTUP, child.wait()).await.expect("no exit after SIGTERM").unwrap()
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_a_one_line_error_and_exit_code_1() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let child = server(&["--listen", &address, "--dist", "/nonexistent"]).spawn().unwrap();
+    let output = tokio::time::timeout(STARTUP, child.wait_with_output()).await.expect("no exit").unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!("error: cannot listen on {address}: address already in use\n")
+    );
+    assert!(output.stdout.is_empty(), "{:?}", String::from_utf8_lossy(&output.stdout));
+}
+
+#[tokio::test]
+async fn it_prints_the_bound_address_serves_and_stops_on_sigterm() {
+    let mut child = server(&["--listen", "127.0.0.1:0", "--dist", "/nonexistent"]).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let address = listening_address(&mut stdout).await;
+    assert_eq!(address.ip().to_string(), "127.0.0.1");
+    assert_ne!(address.port(), 0, "the real port, not 0");
+
+    let health = client().get(format!("http://{address}/healthz")).timeout(PATIENCE).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    // A stream stays open across the signal: it must not hold the shutdown up.
+    let mut stream = EventStream::open(&format!("http://{address}/e/temperatures"), &[]).await;
+    assert_eq!(event_id(&stream.next_event().await), 1);
+
+    let status = terminate(&mut child).await;
+    assert!(status.success(), "{status}");
+    assert_eq!(stream.next().await, None, "the stream ended");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    assert_eq!(rest, "", "stdout carries only the listening line");
+}
+
+#[tokio::test]
+async fn settings_come_from_env_twins() {
+    let mut command = server(&[]);
+    command
+        .env("SSE_LIVE_LISTEN", "127.0.0.1:0")
+        .env("SSE_LIVE_DIST", "/nonexistent")
+        .env("SSE_LIVE_TEST_ROUTES", "1")
+        .env("SSE_LIVE_RETRY", "1500ms")
+        .env("SSE_LIVE_ALLOW_ORIGIN", "http://a.test, http://b.test");
+    let mut child = command.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let address = listening_address(&mut stdout).await;
+
+    let response = client()
+        .get(format!("http://{address}/test/invalid-json"))
+        .header("origin", "http://b.test")
+        .timeout(PATIENCE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "SSE_LIVE_TEST_ROUTES=1 turned the test routes on");
+    assert_eq!(response.headers()["access-control-allow-origin"], "http://b.test");
+    let mut stream = EventStream::from_response(response);
+    assert_eq!(stream.next().await, Some(sse_live_protocol::Parsed::Retry(Duration::from_millis(1500))));
+    drop(stream);
+    assert!(terminate(&mut child).await.success());
+}
+
+#[tokio::test]
+async fn invalid_flags_are_startup_errors() {
+    type Env<'a> = Option<(&'a str, &'a str)>;
+    let cases: [(&[&str], Env); 3] = [
+        (&["--allow-origin", "*"], None),
+        (&[], Some(("SSE_LIVE_ALLOW_ORIGIN", "not an origin"))),
+        (&["--keep-alive", "soon"], None),
+    ];
+    for (args, env) in cases {
+        let mut command = server(args);
+        command.arg("--listen").arg("127.0.0.1:0");
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        let output = tokio::time::timeout(STARTUP, command.output()).await.expect("no exit").unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?} {env:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.starts_with("error: invalid value"), "{args:?} {env:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?} {env:?}: it must not start listening");
+    }
+}
