@@ -1,0 +1,9 @@
+//! The demo's components, one a file.
+
+mod connection_badge;
+mod random_numbers;
+mod temperature_display;
+
+pub use connection_badge::ConnectionBadge;
+pub use random_numbers::RandomNumbers;
+pub use temperature_display::TemperatureDisplay;

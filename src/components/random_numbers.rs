@@ -1,0 +1,35 @@
+//! The random-number stream: the latest value and the connection state.
+
+use leptos::prelude::*;
+use sse_live_protocol::RandomNumber;
+
+use super::ConnectionBadge;
+use crate::use_event_source::{use_event_source, UseEventSourceReturn};
+
+/// The latest number from the random-number stream at `url`.
+#[component]
+pub fn RandomNumbers(
+    /// The stream's URL. Default: `/stream-random-numbers` on the page's own origin.
+    #[prop(into, default = "/stream-random-numbers".to_string())]
+    url: String,
+) -> impl IntoView {
+    let UseEventSourceReturn { state, data, error, .. } = use_event_source::<RandomNumber>(url);
+    view! {
+        <section class="card random">
+            <div class="card-head">
+                <h2>"Random numbers"</h2>
+                <ConnectionBadge state />
+            </div>
+            <p class="reading">
+                {move || match data.get() {
+                    Some(number) => view! { "Latest: " <strong class="value">{format!("{:.4}", number.value)}</strong> }
+                        .into_any(),
+                    None => view! { <span class="placeholder">"Waiting for the first number…"</span> }.into_any(),
+                }}
+            </p>
+            <p class="error" hidden=move || error.with(Option::is_none)>
+                {move || error.get().map(|e| e.to_string())}
+            </p>
+        </section>
+    }
+}

@@ -1,0 +1,24 @@
+//! [`UseEventSourceReturn`]: the signals the hook hands back.
+
+use leptos::prelude::Signal;
+use sse_live_protocol::Event;
+
+use super::{ConnectionState, EventSourceError};
+
+/// What [`use_event_source`](super::use_event_source) returns: reactive signals and a `close` handle.
+pub struct UseEventSourceReturn<T, CloseFn>
+where
+    T: Send + Sync + 'static,
+    CloseFn: Fn() + Clone + Send + Sync + 'static,
+{
+    /// The connection state, updated on `open`, `error` and close.
+    pub state: Signal<ConnectionState>,
+    /// The data of the last message that decoded successfully; `None` until one arrives.
+    pub data: Signal<Option<T>>,
+    /// The last message as received (event type, data text, last event id), decoded or not.
+    pub message: Signal<Option<Event>>,
+    /// The last error; `None` until one happens. A decode error leaves the connection open.
+    pub error: Signal<Option<EventSourceError>>,
+    /// Closes the connection for good: the state becomes `Closed` and no further message is applied.
+    pub close: CloseFn,
+}

@@ -1,0 +1,205 @@
+//! Browser tests of `use_event_source` and the demo components, in headless Chromium against the real server.
+//!
+//! Run them with `cargo xtask test`, which starts `sse-live-server --test-routes` on a free port, passes its URL in
+//! `SSE_LIVE_TEST_SERVER` at compile time and the test page's origin in `--allow-origin`, then runs
+//! `wasm-bindgen-test-runner`. Tests run one at a time in one page.
+
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use gloo_timers::future::sleep;
+use leptos::prelude::*;
+use sse_live::components::TemperatureDisplay;
+use sse_live::use_event_source::{use_event_source, ConnectionState, EventSourceError, UseEventSourceReturn};
+use sse_live_protocol::TemperatureReading;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The real server's base URL, baked in at compile time by `cargo xtask test`.
+fn server() -> &'static str {
+    match option_env!("SSE_LIVE_TEST_SERVER") {
+        Some(url) => url,
+        None => panic!("SSE_LIVE_TEST_SERVER is not set: run the browser tests with `cargo xtask test`"),
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds; fails the test with `what` after `timeout`.
+async fn eventually(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let start = js_sys::Date::now();
+    while !condition() {
+        if js_sys::Date::now() - start > timeout.as_millis() as f64 {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The server's count of open event streams, from `GET /healthz`.
+async fn open_streams() -> u64 {
+    let health: serde_json::Value = gloo_net::http::Request::get(&format!("{}/healthz", server()))
+        .send()
+        .await
+        .expect("GET /healthz")
+        .json()
+        .await
+        .expect("/healthz answers JSON");
+    health["openStreams"].as_u64().expect("/healthz has a numeric openStreams")
+}
+
+/// A fresh element in the document to mount a component into.
+fn container() -> web_sys::HtmlElement {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let div = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&div).unwrap();
+    div.unchecked_into()
+}
+
+#[wasm_bindgen_test]
+async fn temperature_display_shows_connecting_then_a_live_reading() {
+    let parent = container();
+    let url = format!("{}/e/temperatures", server());
+    let handle = leptos::mount::mount_to(parent.clone(), move || view! { <TemperatureDisplay url=url /> });
+
+    let text = || parent.text_content().unwrap_or_default();
+    assert!(text().contains("Connecting"), "the badge starts at Connecting: {:?}", text());
+    assert!(text().contains("Waiting for the first reading"), "a placeholder until a reading arrives: {:?}", text());
+
+    eventually(Duration::from_secs(5), "a temperature on the page", || {
+        text().contains("The current temperature in my living room is")
+    })
+    .await;
+    let shown = text();
+    let value: f64 = shown
+        .split("living room is ")
+        .nth(1)
+        .and_then(|rest| rest.split(" °C").next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("a number in °C on the page: {shown:?}"));
+    assert!((10.0..35.0).contains(&value), "a plausible living-room temperature, got {value}");
+    assert!(shown.contains(" as of "), "the reading's time is shown: {shown:?}");
+    let badge = parent.query_selector(".badge").unwrap().expect("a connection badge");
+    assert_eq!(badge.get_attribute("data-state").as_deref(), Some("open"));
+    assert_eq!(badge.text_content().as_deref(), Some("Open"));
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+async fn hook_reaches_open_and_decodes_each_message_into_the_callers_type() {
+    let owner = Owner::new();
+    let UseEventSourceReturn { state, data, message, error, .. } =
+        owner.with(|| use_event_source::<TemperatureReading>(format!("{}/e/temperatures", server())));
+    assert_eq!(state.get_untracked(), ConnectionState::Connecting);
+
+    eventually(Duration::from_secs(5), "state Open and a decoded reading", || {
+        state.get_untracked() == ConnectionState::Open && data.get_untracked().is_some()
+    })
+    .await;
+    let reading = data.get_untracked().unwrap();
+    assert!((10.0..35.0).contains(&reading.temperature), "plausible: {}", reading.temperature);
+    let raw = message.get_untracked().expect("the raw message is kept too");
+    assert_eq!(raw.event_type, "message");
+    assert_eq!(serde_json::from_str::<TemperatureReading>(&raw.data).unwrap(), reading);
+    assert!(raw.last_event_id.parse::<u64>().is_ok(), "events carry numeric ids: {:?}", raw.last_event_id);
+    assert_eq!(error.get_untracked(), None);
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn invalid_json_is_an_error_value_and_the_stream_goes_on() {
+    let owner = Owner::new();
+    let UseEventSourceReturn { state, data, message, error, .. } =
+        owner.with(|| use_event_source::<TemperatureReading>(format!("{}/test/invalid-json", server())));
+
+    // The route sends `this is not json` (id 1), then a valid reading of 22.5 °C (id 2).
+    eventually(Duration::from_secs(5), "the valid reading after the invalid one", || data.get_untracked().is_some())
+        .await;
+    assert_eq!(data.get_untracked().unwrap().temperature, 22.5);
+    match error.get_untracked() {
+        Some(EventSourceError::Decode { raw, message }) => {
+            assert_eq!(raw, "this is not json");
+            assert!(!message.is_empty(), "serde's message is kept");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert_eq!(state.get_untracked(), ConnectionState::Open, "a decode error keeps the connection open");
+    assert_eq!(message.get_untracked().unwrap().last_event_id, "2");
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn the_page_shows_a_decode_error_and_keeps_working() {
+    let parent = container();
+    let url = format!("{}/test/invalid-json", server());
+    let handle = leptos::mount::mount_to(parent.clone(), move || view! { <TemperatureDisplay url=url /> });
+    let text = || parent.text_content().unwrap_or_default();
+    eventually(Duration::from_secs(5), "22.5 °C on the page", || text().contains("22.5 °C")).await;
+    let error = parent.query_selector(".error").unwrap().expect("an error line");
+    assert!(!error.has_attribute("hidden"), "the error line is visible");
+    assert!(
+        error.text_content().unwrap_or_default().contains("could not decode \"this is not json\""),
+        "the error names the raw text: {:?}",
+        error.text_content()
+    );
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+async fn unmounting_the_component_closes_its_connection() {
+    let before = open_streams().await;
+    let parent = container();
+    let url = format!("{}/e/temperatures", server());
+    let handle = leptos::mount::mount_to(parent.clone(), move || view! { <TemperatureDisplay url=url /> });
+    eventually(Duration::from_secs(5), "the component's stream to open", || {
+        parent.query_selector(".badge[data-state=open]").unwrap().is_some()
+    })
+    .await;
+    let with_stream = open_streams().await;
+    assert!(with_stream > before, "the server counts the new stream: {before} -> {with_stream}");
+
+    drop(handle);
+    let start = js_sys::Date::now();
+    loop {
+        let now = open_streams().await;
+        if now < with_stream {
+            break;
+        }
+        assert!(js_sys::Date::now() - start < 10_000.0, "the server still has {now} open streams after unmount");
+        sleep(Duration::from_millis(100)).await;
+    }
+    assert!(parent.text_content().unwrap_or_default().is_empty(), "the component is gone from the page");
+}
+
+#[wasm_bindgen_test]
+async fn close_stops_the_stream_and_reports_closed() {
+    let owner = Owner::new();
+    let UseEventSourceReturn { state, data, close, .. } =
+        owner.with(|| use_event_source::<TemperatureReading>(format!("{}/e/temperatures", server())));
+    eventually(Duration::from_secs(5), "state Open", || state.get_untracked() == ConnectionState::Open).await;
+    eventually(Duration::from_secs(5), "a first reading", || data.get_untracked().is_some()).await;
+    let with_stream = open_streams().await;
+    close();
+    assert_eq!(state.get_untracked(), ConnectionState::Closed);
+    let start = js_sys::Date::now();
+    while open_streams().await >= with_stream {
+        assert!(js_sys::Date::now() - start < 10_000.0, "the server still counts the closed stream");
+        sleep(Duration::from_millis(100)).await;
+    }
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+fn an_unparsable_url_is_an_error_value_not_a_panic() {
+    let owner = Owner::new();
+    let UseEventSourceReturn { state, error, .. } =
+        owner.with(|| use_event_source::<TemperatureReading>("http://[::1"));
+    assert_eq!(state.get_untracked(), ConnectionState::Closed);
+    assert!(
+        matches!(error.get_untracked(), Some(EventSourceError::InvalidUrl { ref url, .. }) if url == "http://[::1"),
+        "got {:?}",
+        error.get_untracked()
+    );
+    owner.cleanup();
+}
