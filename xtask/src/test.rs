@@ -1,0 +1,91 @@
+//! `cargo xtask test`: every check and test, in the order that fails fastest.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use crate::server::{free_port, RunningServer};
+use crate::step;
+use crate::tools::{ensure_browser, ensure_client_tools, ensure_redis};
+use crate::{workspace_root, Result};
+
+/// Installs what is missing, then fmt, clippy (native and wasm32), native tests, the release build of the
+/// client, and the browser tests against a real server. Stops at the first failure.
+pub fn run() -> Result {
+    let started = Instant::now();
+    let root = workspace_root();
+    let tools = ensure_client_tools()?;
+    ensure_browser()?;
+    ensure_redis()?;
+
+    let cargo = |args: &[&str]| {
+        let mut command = Command::new("cargo");
+        command.args(args).current_dir(&root);
+        command
+    };
+    step::run("checking formatting", &mut cargo(&["fmt", "--all", "--check"]))?;
+    step::run(
+        "clippy, native (the whole workspace; a cold build takes a few minutes)",
+        &mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    step::run(
+        "clippy, wasm32 (the client and the protocol crate)",
+        &mut cargo(&[
+            "clippy",
+            "--package",
+            "sse-live",
+            "--package",
+            "sse-live-protocol",
+            "--all-targets",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step::run("native tests (protocol, server, client logic, xtask)", &mut cargo(&["test", "--workspace"]))?;
+    step::run(
+        "building the client in release with trunk (a cold build takes ~5 minutes)",
+        Command::new("trunk")
+            .args(["build", "--release"])
+            .current_dir(&root)
+            .env("PATH", &tools.path)
+            .env("TRUNK_SKIP_VERSION_CHECK", "true"),
+    )?;
+
+    step::run("building the server for the browser tests", &mut cargo(&["build", "--package", "sse-live-server"]))?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let page_port = free_port()?;
+    let page_origin = format!("http://127.0.0.1:{page_port}");
+    let server = RunningServer::start(
+        &target_dir.join("debug/sse-live-server"),
+        &[
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--test-routes".into(),
+            "--keep-alive".into(),
+            "1s".into(),
+            "--allow-origin".into(),
+            page_origin.clone(),
+            "--dist".into(),
+            root.join("dist").to_string_lossy().into_owned(),
+        ],
+    )?;
+    let browser_tests = step::run(
+        "browser tests in headless Chromium against the real server (first build ~3 minutes)",
+        cargo(&["test", "--package", "sse-live", "--target", "wasm32-unknown-unknown", "--test", "use_event_source"])
+            .env("PATH", &tools.path)
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root.join("webdriver.json"))
+            .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{page_port}"))
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+            .env("SSE_LIVE_TEST_SERVER", &server.url),
+    );
+    drop(server);
+    browser_tests?;
+
+    println!("\nxtask: all checks and tests passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
