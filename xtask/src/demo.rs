@@ -3,21 +3,14 @@
 use std::process::Command;
 
 use crate::step;
-use crate::tools::ensure_client_tools;
+use crate::tools::{ensure_client_tools, trunk_build_release};
 use crate::{workspace_root, Result};
 
 /// Builds the page and the server, then runs the server in the foreground (ctrl-c stops it).
 pub fn run(server_args: &[String]) -> Result {
     let root = workspace_root();
     let tools = ensure_client_tools()?;
-    step::run(
-        "building the client in release (trunk: size profile, wasm-opt -Oz; a cold build takes ~5 minutes)",
-        Command::new("trunk")
-            .args(["build", "--release"])
-            .current_dir(&root)
-            .env("PATH", &tools.path)
-            .env("TRUNK_SKIP_VERSION_CHECK", "true"),
-    )?;
+    trunk_build_release(&tools)?;
     let server_args: Vec<&String> = server_args.iter().skip_while(|a| *a == "--").collect();
     println!("\n==> starting the server (it prints the URL to open; ctrl-c stops it)");
     step::run(

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::server::{free_port, RunningServer};
 use crate::step;
-use crate::tools::{ensure_browser, ensure_client_tools, ensure_redis};
+use crate::tools::{ensure_browser, ensure_client_tools, ensure_redis, trunk_build_release};
 use crate::{workspace_root, Result};
 
 /// Installs what is missing, then fmt, clippy (native and wasm32), native tests, the release build of the
@@ -45,14 +45,7 @@ pub fn run() -> Result {
         ]),
     )?;
     step::run("native tests (protocol, server, client logic, xtask)", &mut cargo(&["test", "--workspace"]))?;
-    step::run(
-        "building the client in release with trunk (a cold build takes ~5 minutes)",
-        Command::new("trunk")
-            .args(["build", "--release"])
-            .current_dir(&root)
-            .env("PATH", &tools.path)
-            .env("TRUNK_SKIP_VERSION_CHECK", "true"),
-    )?;
+    trunk_build_release(&tools)?;
 
     step::run("building the server for the browser tests", &mut cargo(&["build", "--package", "sse-live-server"]))?;
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));

@@ -75,6 +75,18 @@ pub fn ensure_client_tools() -> Result<ClientTools> {
     Ok(ClientTools { path })
 }
 
+/// `trunk build --release`: the client with the size profile and wasm-opt -Oz, into `dist/`.
+pub fn trunk_build_release(tools: &ClientTools) -> Result {
+    step::run(
+        "building the client in release with trunk (size profile, wasm-opt -Oz; a cold build takes ~7 minutes)",
+        Command::new("trunk")
+            .args(["build", "--release"])
+            .current_dir(workspace_root())
+            .env("PATH", &tools.path)
+            .env("TRUNK_SKIP_VERSION_CHECK", "true"),
+    )
+}
+
 /// Debian's chromium and chromium-driver, for the browser tests.
 pub fn ensure_browser() -> Result {
     let missing: Vec<&str> = [("chromium", "/usr/bin/chromium"), ("chromium-driver", "/usr/bin/chromedriver")]
