@@ -49,6 +49,19 @@ async fn open_streams() -> u64 {
     health["openStreams"].as_u64().expect("/healthz has a numeric openStreams")
 }
 
+/// Polls `/healthz` until the server counts fewer than `count` open streams; fails after 10 s.
+async fn until_open_streams_below(count: u64, after: &str) {
+    let start = js_sys::Date::now();
+    loop {
+        let now = open_streams().await;
+        if now < count {
+            return;
+        }
+        assert!(js_sys::Date::now() - start < 10_000.0, "the server still has {now} open streams after {after}");
+        sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A fresh element in the document to mount a component into.
 fn container() -> web_sys::HtmlElement {
     let document = web_sys::window().unwrap().document().unwrap();
@@ -160,15 +173,7 @@ async fn unmounting_the_component_closes_its_connection() {
     assert!(with_stream > before, "the server counts the new stream: {before} -> {with_stream}");
 
     drop(handle);
-    let start = js_sys::Date::now();
-    loop {
-        let now = open_streams().await;
-        if now < with_stream {
-            break;
-        }
-        assert!(js_sys::Date::now() - start < 10_000.0, "the server still has {now} open streams after unmount");
-        sleep(Duration::from_millis(100)).await;
-    }
+    until_open_streams_below(with_stream, "unmount").await;
     assert!(parent.text_content().unwrap_or_default().is_empty(), "the component is gone from the page");
 }
 
@@ -182,11 +187,7 @@ async fn close_stops_the_stream_and_reports_closed() {
     let with_stream = open_streams().await;
     close();
     assert_eq!(state.get_untracked(), ConnectionState::Closed);
-    let start = js_sys::Date::now();
-    while open_streams().await >= with_stream {
-        assert!(js_sys::Date::now() - start < 10_000.0, "the server still counts the closed stream");
-        sleep(Duration::from_millis(100)).await;
-    }
+    until_open_streams_below(with_stream, "close()").await;
     owner.cleanup();
 }
 

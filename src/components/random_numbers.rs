@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use sse_live_protocol::RandomNumber;
 
-use super::ConnectionBadge;
+use super::StreamCard;
 use crate::use_event_source::{use_event_source, UseEventSourceReturn};
 
 /// The latest number from the random-number stream at `url`.
@@ -15,11 +15,7 @@ pub fn RandomNumbers(
 ) -> impl IntoView {
     let UseEventSourceReturn { state, data, error, .. } = use_event_source::<RandomNumber>(url);
     view! {
-        <section class="card random">
-            <div class="card-head">
-                <h2>"Random numbers"</h2>
-                <ConnectionBadge state />
-            </div>
+        <StreamCard title="Random numbers" class="random" state error>
             <p class="reading">
                 {move || match data.get() {
                     Some(number) => view! { "Latest: " <strong class="value">{format!("{:.4}", number.value)}</strong> }
@@ -27,9 +23,6 @@ pub fn RandomNumbers(
                     None => view! { <span class="placeholder">"Waiting for the first number…"</span> }.into_any(),
                 }}
             </p>
-            <p class="error" hidden=move || error.with(Option::is_none)>
-                {move || error.get().map(|e| e.to_string())}
-            </p>
-        </section>
+        </StreamCard>
     }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use sse_live_protocol::TemperatureReading;
 
-use super::ConnectionBadge;
+use super::StreamCard;
 use crate::use_event_source::{use_event_source, UseEventSourceReturn};
 
 /// "The current temperature in my living room is 21.4 °C as of 19:05:00", live from `url`.
@@ -17,11 +17,7 @@ pub fn TemperatureDisplay(
 ) -> impl IntoView {
     let UseEventSourceReturn { state, data, error, .. } = use_event_source::<TemperatureReading>(url);
     view! {
-        <section class="card temperature">
-            <div class="card-head">
-                <h2>"Living room"</h2>
-                <ConnectionBadge state />
-            </div>
+        <StreamCard title="Living room" class="temperature" state error>
             <p class="reading">
                 {move || match data.get() {
                     Some(reading) => view! {
@@ -36,10 +32,7 @@ pub fn TemperatureDisplay(
                     None => view! { <span class="placeholder">"Waiting for the first reading…"</span> }.into_any(),
                 }}
             </p>
-            <p class="error" hidden=move || error.with(Option::is_none)>
-                {move || error.get().map(|e| e.to_string())}
-            </p>
-        </section>
+        </StreamCard>
     }
 }
 
