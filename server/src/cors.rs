@@ -1,9 +1,15 @@
-//! Cross-origin access: off unless `--allow-origin` lists origins, then exactly those, for GET and `Last-Event-ID`.
+//! Cross-origin access: off unless `--allow-origin` lists origins, then exactly those, for GET and POST with the
+//! headers an event-stream client sends: `Last-Event-ID`, and for the client's fetch transport `Authorization`,
+//! `Content-Type` and `X-Test-Token` (the custom header of the browser tests).
 
 use axum::http::{HeaderName, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Origin;
+
+/// The request headers a cross-origin page may send (tower-http needs their names; a wildcard would not cover
+/// `Authorization`).
+pub const ALLOWED_HEADERS: [&str; 4] = ["last-event-id", "authorization", "content-type", "x-test-token"];
 
 /// The CORS layer for `origins`, or `None` (no CORS headers at all) when the list is empty.
 pub fn layer(origins: &[Origin]) -> Option<CorsLayer> {
@@ -15,7 +21,7 @@ pub fn layer(origins: &[Origin]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(origins)
-            .allow_methods([Method::GET])
-            .allow_headers([HeaderName::from_static("last-event-id")]),
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers(ALLOWED_HEADERS.map(HeaderName::from_static)),
     )
 }

@@ -1,4 +1,4 @@
-//! The only place that touches `web_sys::EventSource`: one connection and its three listeners.
+//! The only place that touches `web_sys::EventSource`: one connection and its listeners.
 //!
 //! A [`Connection`] owns its closures; dropping it unregisters them and closes the `EventSource`, so nothing is
 //! leaked with `Closure::forget` and no handler of a closed connection ever runs.
@@ -8,37 +8,34 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{EventSource, EventSourceInit, MessageEvent};
 
-use super::ConnectionState;
-
-/// What a connection reports to its owner.
-pub(super) struct Handlers {
-    /// The server answered with an event stream (readyState is now OPEN).
-    pub on_open: Box<dyn Fn()>,
-    /// A message arrived (any event type the connection listens to).
-    pub on_message: Box<dyn Fn(Event)>,
-    /// The `error` event, with the readyState it left behind: CONNECTING while the browser retries, CLOSED when
-    /// it gave up.
-    pub on_error: Box<dyn Fn(ConnectionState)>,
-}
+use super::{ConnectionState, EventSourceError, Handlers};
 
 /// One open `EventSource` with its listeners. Dropping it closes the connection.
 pub(super) struct Connection {
     source: EventSource,
+    /// The extra event types (besides `message`) the message listener is registered for.
+    events: Vec<String>,
     _on_open: Closure<dyn FnMut(web_sys::Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl Connection {
-    /// Opens `url`; the browser's refusal (an unparsable URL, say) comes back as its message.
-    pub fn open(url: &str, with_credentials: bool, handlers: Handlers) -> Result<Self, String> {
+    /// Opens `url`, delivering `message` events and those of the types in `events`; the browser's refusal (an
+    /// unparsable URL, say) comes back as its message.
+    pub fn open(url: &str, with_credentials: bool, events: Vec<String>, handlers: Handlers) -> Result<Self, String> {
         let init = EventSourceInit::new();
         init.set_with_credentials(with_credentials);
         let source = EventSource::new_with_event_source_init_dict(url, &init).map_err(js_error_message)?;
 
-        let Handlers { on_open, on_message, on_error } = handlers;
-        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| on_open());
+        let Handlers { on_open, on_message, on_error, activity } = handlers;
+        let opened = activity.clone();
+        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+            opened.record();
+            on_open()
+        });
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            activity.record();
             on_message(Event {
                 event_type: event.type_(),
                 data: event.data().as_string().unwrap_or_default(),
@@ -48,12 +45,23 @@ impl Connection {
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let ready_state =
                 event.target().and_then(|t| t.dyn_into::<EventSource>().ok()).map_or(2, |s| s.ready_state());
-            on_error(ConnectionState::from_ready_state(ready_state))
+            let state = ConnectionState::from_ready_state(ready_state);
+            let error = match state {
+                ConnectionState::Closed => EventSourceError::ConnectionFailed,
+                _ => EventSourceError::Disconnected,
+            };
+            on_error(state, error)
         });
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(Self { source, _on_open: on_open, _on_message: on_message, _on_error: on_error })
+        // `message` is covered by `onmessage`; registering it twice would deliver each message twice.
+        let events: Vec<String> = events.into_iter().filter(|e| e != "message").collect();
+        for event_type in &events {
+            // Only fails for a listener that is not a function, which this always is.
+            let _ = source.add_event_listener_with_callback(event_type, on_message.as_ref().unchecked_ref());
+        }
+        Ok(Self { source, events, _on_open: on_open, on_message, _on_error: on_error })
     }
 }
 
@@ -62,11 +70,16 @@ impl Drop for Connection {
         self.source.set_onopen(None);
         self.source.set_onmessage(None);
         self.source.set_onerror(None);
+        for event_type in &self.events {
+            let _ =
+                self.source.remove_event_listener_with_callback(event_type, self.on_message.as_ref().unchecked_ref());
+        }
         self.source.close();
     }
 }
 
-fn js_error_message(error: JsValue) -> String {
+/// The message of a JavaScript exception (an `Error`'s `message`, a thrown string, or its debug form).
+pub(super) fn js_error_message(error: JsValue) -> String {
     error
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))

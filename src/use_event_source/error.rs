@@ -8,6 +8,10 @@ use std::fmt;
 /// use sse_live::use_event_source::EventSourceError;
 /// let error = EventSourceError::Decode { raw: "oops".into(), message: "expected value at line 1 column 1".into() };
 /// assert_eq!(error.to_string(), "could not decode \"oops\": expected value at line 1 column 1");
+///
+/// // The fetch transport can say what the server answered:
+/// let error = EventSourceError::Http { status: 401, message: "token expired".into() };
+/// assert_eq!(error.to_string(), "the server answered HTTP 401: token expired");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventSourceError {
@@ -18,11 +22,35 @@ pub enum EventSourceError {
         /// The browser's explanation.
         message: String,
     },
-    /// The connection dropped and the browser is re-establishing it by itself (state is `Connecting`).
+    /// The connection dropped (the body ended, or a network error) and it is being re-established: by the browser
+    /// itself, or by the fetch transport after its backoff (state is `Connecting`).
     Disconnected,
     /// The browser gave up on the connection (state is `Closed`): an HTTP status other than 200, a content type
     /// other than `text/event-stream`, or a network failure while connecting.
     ConnectionFailed,
+    /// Fetch transport only: the server answered an HTTP status other than 200 (and other than 204, see
+    /// [`ClosedByServer`](Self::ClosedByServer)). For 5xx, 408 and 429 the state is `Connecting` and the hook
+    /// retries with backoff; for any other status it is `Closed` for good.
+    Http {
+        /// The HTTP status, e.g. 404.
+        status: u16,
+        /// The server's message: the response body as text, trimmed and cut to at most 1 KiB (with `…` when cut).
+        message: String,
+    },
+    /// Fetch transport only: a 200 answer whose `Content-Type` is not `text/event-stream` (state `Closed`).
+    ContentType {
+        /// The `Content-Type` the server sent (empty when it sent none).
+        content_type: String,
+    },
+    /// Fetch transport only: the server answered 204 No Content, its way to say "stop" (state `Closed`, no
+    /// reconnect).
+    ClosedByServer,
+    /// Fetch transport only: the request could not be built (an invalid header name or value, an invalid method, a
+    /// body with GET); the browser's explanation. State `Closed`.
+    InvalidRequest {
+        /// The browser's explanation.
+        message: String,
+    },
     /// A message arrived whose data could not be decoded; the connection stays open.
     Decode {
         /// The message's data exactly as received.
@@ -38,6 +66,13 @@ impl fmt::Display for EventSourceError {
             Self::InvalidUrl { url, message } => write!(f, "cannot open {url:?}: {message}"),
             Self::Disconnected => f.write_str("the connection dropped; the browser is reconnecting"),
             Self::ConnectionFailed => f.write_str("the connection failed and the browser stopped retrying"),
+            Self::Http { status, message } if message.is_empty() => write!(f, "the server answered HTTP {status}"),
+            Self::Http { status, message } => write!(f, "the server answered HTTP {status}: {message}"),
+            Self::ContentType { content_type } => {
+                write!(f, "the server answered {content_type:?} instead of \"text/event-stream\"")
+            }
+            Self::ClosedByServer => f.write_str("the server closed the stream for good (HTTP 204)"),
+            Self::InvalidRequest { message } => write!(f, "cannot send the request: {message}"),
             Self::Decode { raw, message } => write!(f, "could not decode {raw:?}: {message}"),
         }
     }

@@ -1,7 +1,8 @@
 //! `use_event_source`: a server-sent events stream as Leptos signals.
 //!
-//! The hook opens a browser `EventSource`, decodes each message's data as JSON into your type with serde, and
-//! reports the connection state and errors as signals. The connection closes when the calling component unmounts.
+//! The hook opens a browser `EventSource` (or, with [`Transport::Fetch`], a streamed `fetch()`), decodes each
+//! message's data as JSON into your type with serde, and reports the connection state and errors as signals. The
+//! connection closes when the calling component unmounts.
 //!
 //! ## Usage
 //!
@@ -30,31 +31,124 @@
 //! `state` mirrors `EventSource.readyState`: `Connecting` at first and while the browser re-establishes a dropped
 //! connection by itself (with [`EventSourceError::Disconnected`] in `error`), `Open` once the server answers, and
 //! `Closed` after [`close`](UseEventSourceReturn::close), on unmount, or when the browser gives up
-//! ([`EventSourceError::ConnectionFailed`]).
+//! ([`EventSourceError::ConnectionFailed`]; the fetch transport
+//! says why, see below).
 //!
 //! ### Errors are values
 //! A message whose data is not valid JSON for `T` sets `error` to [`EventSourceError::Decode`] with the raw text and
 //! serde's message; `data` keeps the last good value and the connection stays open.
 //!
+//! ### Every message, and other event types
+//! The `message` signal holds only the last message. [`UseEventSourceOptions::on_message`] is called for every one,
+//! in order, before the signals are set. Only `message` events are delivered unless
+//! [`UseEventSourceOptions::events`] names more types (`event: reading` in the stream is the type `reading`).
+//!
+//! ### Fetch transport
+//! The browser's `EventSource` cannot send an `Authorization` header, use POST, or say why it failed.
+//! [`Transport::Fetch`] reads the stream with `fetch()` instead and parses it with the protocol crate's
+//! spec-conformant parser; states, signals and messages are the same as with the default transport.
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use sse_live::use_event_source::{
+//!     use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions, UseEventSourceReturn,
+//! };
+//! # fn current_token() -> String { String::new() }
+//! # #[component] fn Example() -> impl IntoView {
+//! let fetch = FetchOptions::default()
+//!     .method("POST")
+//!     // Called on every attempt: a token refreshed meanwhile goes with the next reconnect.
+//!     .headers(|| vec![("Authorization".into(), format!("Bearer {}", current_token()))])
+//!     .body(r#"{"topics":["temperatures"]}"#);
+//! let UseEventSourceReturn { state, error, .. } = use_event_source_with_options::<serde_json::Value>(
+//!     "/api/events",
+//!     UseEventSourceOptions::default().transport(Transport::Fetch(fetch)),
+//! );
+//! // error: Some(EventSourceError::Http { status: 401, message: "token expired" }), state: Closed
+//! # let _ = (state, error);
+//! # }
+//! ```
+//!
+//! The request carries `Accept: text/event-stream`, is never served from cache (`no-store`), and on a reconnect
+//! carries `Last-Event-ID` when the last event id is not empty. The stream is `Open` on a 200 with `Content-Type:
+//! text/event-stream`. When the body ends or the network fails, the state is `Connecting` with
+//! [`EventSourceError::Disconnected`] and the hook reconnects after the reconnection time (the server's `retry:`,
+//! 3 s until it sends one). What an answer other than that means:
+//!
+//! | answer | state | `error` | reconnects |
+//! |---|---|---|---|
+//! | 204 No Content | `Closed` | [`EventSourceError::ClosedByServer`] | never |
+//! | 200, another content type | `Closed` | [`EventSourceError::ContentType`] | never |
+//! | 5xx, 408, 429 | `Connecting` | [`EventSourceError::Http`]: status and body text (≤ 1 KiB) | with backoff |
+//! | any other status (401, 404, ...) | `Closed` | [`EventSourceError::Http`] | never |
+//! | network error, CORS refusal | `Connecting` | [`EventSourceError::Disconnected`] | with backoff |
+//!
+//! Backoff: after a stream that opened, the wait is exactly the reconnection time; each consecutive failure doubles
+//! the longest wait, up to 30 s, and the actual wait is random between the reconnection time and that ceiling (full
+//! jitter), so that many clients do not come back at once. Cross-origin, the server's CORS must allow the method and
+//! every header sent (`Last-Event-ID` included).
+//!
 //! ### Cleanup
-//! On unmount (Leptos `on_cleanup`) or `close()`, the listeners are removed, the `EventSource` is closed and its
-//! closures are dropped: nothing is leaked with `Closure::forget`, and no handler writes to a signal afterwards.
+//! On unmount (Leptos `on_cleanup`) or `close()`, the connection stops at once: the `EventSource` is closed and its
+//! listeners removed, or the fetch request is aborted (`AbortController`) and a pending reconnect timer dropped.
+//! Nothing is leaked with `Closure::forget`, and no handler writes to a signal afterwards.
 
 mod browser;
 mod error;
+mod fetch;
 mod options;
+mod reconnect;
 mod return_type;
 mod state;
+
+use std::cell::Cell;
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use sse_live_protocol::Event;
 
-use browser::{Connection, Handlers};
 pub use error::EventSourceError;
-pub use options::UseEventSourceOptions;
+pub use options::{Credentials, FetchOptions, Transport, UseEventSourceOptions};
 pub use return_type::UseEventSourceReturn;
 pub use state::ConnectionState;
+
+/// What a transport reports to the hook.
+struct Handlers {
+    /// The server answered with an event stream (state is now `Open`).
+    on_open: Box<dyn Fn()>,
+    /// A message arrived (`message`, or one of the event types the options list), in stream order.
+    on_message: Box<dyn Fn(Event)>,
+    /// The connection dropped or failed: the state it is left in (`Connecting` while it is re-established, `Closed`
+    /// when given up) and why.
+    on_error: Box<dyn Fn(ConnectionState, EventSourceError)>,
+    /// Signs of life, for stall detection.
+    activity: Rc<Activity>,
+}
+
+/// Signs of life on a connection: the fetch transport records every chunk of the body (so keep-alive comments
+/// count) and the opening; the `EventSource` transport, which hides comments, every open and message.
+#[derive(Debug, Default)]
+struct Activity {
+    /// How many signs of life so far.
+    count: Cell<u64>,
+    /// When the last one happened (`Date.now()`, milliseconds since the epoch).
+    last_at_ms: Cell<f64>,
+}
+
+impl Activity {
+    /// Records a sign of life now. Browser only (it reads the clock with `Date.now()`).
+    fn record(&self) {
+        self.count.set(self.count.get().wrapping_add(1));
+        self.last_at_ms.set(js_sys::Date::now());
+    }
+}
+
+/// The connection a hook holds; it is only ever dropped, which closes it.
+enum Active {
+    EventSource { _connection: browser::Connection },
+    Fetch { _connection: fetch::Connection },
+}
 
 /// Opens a server-sent events stream at `url` and decodes each message's data as JSON into `T`.
 ///
@@ -91,11 +185,15 @@ where
     let (data, set_data) = signal(None::<T>);
     let (message, set_message) = signal(None::<Event>);
     let (error, set_error) = signal(None::<EventSourceError>);
-    let connection = StoredValue::new_local(None::<Connection>);
+    let connection = StoredValue::new_local(None::<Active>);
 
+    let UseEventSourceOptions { with_credentials, transport, events, on_message } = options;
     let handlers = Handlers {
         on_open: Box::new(move || set_state.set(ConnectionState::Open)),
         on_message: Box::new(move |event: Event| {
+            if let Some(on_message) = &on_message {
+                on_message(&event);
+            }
             match serde_json::from_str::<T>(&event.data) {
                 Ok(value) => set_data.set(Some(value)),
                 Err(e) => {
@@ -104,15 +202,20 @@ where
             }
             set_message.set(Some(event));
         }),
-        on_error: Box::new(move |ready_state| {
-            set_state.set(ready_state);
-            set_error.set(Some(match ready_state {
-                ConnectionState::Closed => EventSourceError::ConnectionFailed,
-                _ => EventSourceError::Disconnected,
-            }));
+        on_error: Box::new(move |new_state, new_error| {
+            set_state.set(new_state);
+            set_error.set(Some(new_error));
         }),
+        activity: Rc::default(),
     };
-    match Connection::open(&url, options.is_with_credentials(), handlers) {
+    let opened = match transport {
+        Transport::EventSource => browser::Connection::open(&url, with_credentials, events, handlers)
+            .map(|c| Active::EventSource { _connection: c }),
+        Transport::Fetch(fetch_options) => {
+            fetch::Connection::open(&url, fetch_options, events, handlers).map(|c| Active::Fetch { _connection: c })
+        }
+    };
+    match opened {
         Ok(opened) => connection.set_value(Some(opened)),
         Err(message) => {
             set_state.set(ConnectionState::Closed);
@@ -120,7 +223,8 @@ where
         }
     }
 
-    // Dropping the connection removes its listeners and closes the EventSource.
+    // Dropping the connection closes it: the EventSource with its listeners, or the fetch task with its request and
+    // timer.
     let close = move || {
         drop(connection.try_update_value(Option::take).flatten());
         set_state.try_set(ConnectionState::Closed);

@@ -1,23 +1,83 @@
 //! `/test/*`: streams that misbehave on purpose, for the client's browser tests. Mounted only with
 //! `--test-routes`; later fault-injection routes join this module.
+//!
+//! - `GET /test/invalid-json`: a message that is not JSON, then a valid reading.
+//! - `GET|POST /test/echo`: one event describing the request (method, selected headers, body), then keep-alives.
+//! - `GET /test/status/{code}`: that HTTP status with a plain-text body, for the fetch transport's error handling.
+//! - `GET /test/close-after/{n}`: `n` events continuing after the client's last event id, then the body ends.
+//! - `GET /test/vectors` and `GET /test/vectors/{name}`: raw spec vectors, byte for byte.
+//! - `GET /test/requests/{key}`: how many requests the routes above have answered for `key`.
+//!
+//! Every route but the first counts its requests under a key: the `key` query parameter when given (tests pass a
+//! unique one so that they cannot see each other's requests), else the route's name (`echo`, `status-404`,
+//! `close-after-3`, `vectors-bom`).
 
-use axum::extract::State;
-use axum::response::Response;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
-use bytes::Bytes;
+use axum::{Extension, Json, Router};
 use futures_util::stream::{self, StreamExt};
+use serde_json::{json, Map, Value};
 use sse_live_protocol::{EventBuilder, TemperatureReading};
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
+use crate::hub::LastEventId;
+use crate::routes::stream::last_event_id;
 use crate::sse;
 use crate::state::AppState;
 
+/// The most bytes of a request body `/test/echo` reports.
+pub const ECHO_BODY_LIMIT: usize = 4096;
+
+/// The most events `/test/close-after/{n}` sends per connection.
+pub const CLOSE_AFTER_MAX: u32 = 1000;
+
+/// The reconnection time `/test/close-after/{n}` asks for, so that clients come back quickly.
+pub const CLOSE_AFTER_RETRY: Duration = Duration::from_millis(200);
+
+/// The pause between two chunks of a vector, so that they reach the client as separate reads.
+const VECTOR_CHUNK_PAUSE: Duration = Duration::from_millis(20);
+
 /// The test routes, to merge into the app when `--test-routes` is on.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/test/invalid-json", get(invalid_json))
+    Router::new()
+        .route("/test/invalid-json", get(invalid_json))
+        .route("/test/echo", get(echo).post(echo))
+        .route("/test/status/{code}", get(status))
+        .route("/test/close-after/{n}", get(close_after))
+        .route("/test/vectors", get(vector_names))
+        .route("/test/vectors/{name}", get(vector))
+        .route("/test/requests/{key}", get(requests))
+        .layer(Extension(RequestCounts::default()))
 }
+
+/// How many requests each key has seen (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounts(Arc<Mutex<HashMap<String, u64>>>);
+
+impl RequestCounts {
+    /// Counts one request under the `key` query parameter, or `default` without one.
+    fn count(&self, query: &[(String, String)], default: String) {
+        let key = query.iter().find(|(name, _)| name == "key").map_or(default, |(_, key)| key.clone());
+        let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *counts.entry(key).or_default() += 1;
+    }
+
+    fn get(&self, key: &str) -> u64 {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(key).copied().unwrap_or(0)
+    }
+}
+
+type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// `GET /test/invalid-json`: event 1 with data `this is not json`, event 2 with a valid reading (22.5 °C, now),
 /// then keep-alives until the client leaves. Counted in `openStreams` like any stream.
@@ -30,4 +90,265 @@ pub async fn invalid_json(State(state): State<AppState>) -> Result<Response, Api
     ];
     let events = stream::iter(frames.map(|f| Bytes::from(f.into_bytes()))).chain(stream::pending());
     Ok(sse::response(&state, "test/invalid-json", events))
+}
+
+/// `GET|POST /test/echo`: one event whose data is `{"method": "POST", "headers": {...}, "body": "..."}`, then
+/// keep-alives. `headers` holds, by lower-case name, `authorization`, `last-event-id`, `content-type`, `accept` and
+/// every `x-*` header (repeated headers joined with `, `); `body` is the request body as text (invalid UTF-8
+/// replaced), cut to [`ECHO_BODY_LIMIT`] bytes.
+pub async fn echo(
+    State(state): State<AppState>,
+    Extension(counts): Extension<RequestCounts>,
+    method: Method,
+    headers: HeaderMap,
+    query: QueryPairs,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    counts.count(&query, "echo".to_owned());
+    let mut echoed = Map::new();
+    for (name, value) in &headers {
+        let name = name.as_str();
+        if ["authorization", "last-event-id", "content-type", "accept"].contains(&name) || name.starts_with("x-") {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            match echoed.get_mut(name) {
+                Some(Value::String(joined)) => {
+                    joined.push_str(", ");
+                    joined.push_str(&value);
+                }
+                _ => {
+                    echoed.insert(name.to_owned(), Value::String(value));
+                }
+            }
+        }
+    }
+    let body = String::from_utf8_lossy(&body[..body.len().min(ECHO_BODY_LIMIT)]).into_owned();
+    let data = json!({ "method": method.as_str(), "headers": echoed, "body": body });
+    let frame = EventBuilder::new().data(data.to_string()).build()?;
+    let events = stream::iter([Bytes::from(frame.into_bytes())]).chain(stream::pending());
+    Ok(sse::response(&state, "test/echo", events))
+}
+
+/// `GET /test/status/{code}`: answers status `code` (200 to 599; anything else is a 400) with the plain-text body
+/// `test status {code}` (empty for 204, 205 and 304, which have no body). A 200 is `text/plain`, not an event
+/// stream: the "wrong content type" case.
+pub async fn status(
+    Extension(counts): Extension<RequestCounts>,
+    code: Result<Path<String>, PathRejection>,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let Path(code) = code?;
+    let Query(query) = query?;
+    let status = code
+        .parse::<u16>()
+        .ok()
+        .filter(|code| (200..=599).contains(code))
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .ok_or_else(|| ApiError::BadRequest(format!("{code:?} is not a status from 200 to 599")))?;
+    counts.count(&query, format!("status-{}", status.as_u16()));
+    let body = match status.as_u16() {
+        204 | 205 | 304 => String::new(),
+        code => format!("test status {code}"),
+    };
+    Ok((status, [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], body).into_response())
+}
+
+/// `GET /test/close-after/{n}`: `retry: 200`, then `n` events (at most [`CLOSE_AFTER_MAX`]) with the ids following
+/// the client's last event id (the `Last-Event-ID` header, or the `lastEventId` query parameter; from 1 without
+/// one), then the body ENDS, so that clients reconnect. Each event's data is
+/// `{"n": id, "token": <the x-test-token header or null>, "lastEventId": <the Last-Event-ID header or null>}`.
+pub async fn close_after(
+    State(state): State<AppState>,
+    Extension(counts): Extension<RequestCounts>,
+    n: Result<Path<u32>, PathRejection>,
+    headers: HeaderMap,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let Path(n) = n?;
+    let Query(query) = query?;
+    if n > CLOSE_AFTER_MAX {
+        return Err(ApiError::BadRequest(format!("at most {CLOSE_AFTER_MAX} events per connection")));
+    }
+    counts.count(&query, format!("close-after-{n}"));
+    let header = |name: &str| headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let (token, last_header) = (header("x-test-token"), header("last-event-id"));
+    // The same reading of the client's position as the real streams (header first, then the query parameter).
+    let start = match last_event_id(&headers, &query) {
+        LastEventId::Id(id) => id.saturating_add(1),
+        _ => 1,
+    };
+    let mut frames = vec![EventBuilder::new().retry(CLOSE_AFTER_RETRY).build()?];
+    for id in (start..).take(n as usize) {
+        let data = json!({ "n": id, "token": token, "lastEventId": last_header });
+        frames.push(EventBuilder::new().id(id.to_string()).data(data.to_string()).build()?);
+    }
+    let events = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
+    Ok(sse::response(&state, "test/close-after", events))
+}
+
+/// `GET /test/requests/{key}`: `{"key": "...", "requests": N}`, how many requests were counted under `key`.
+pub async fn requests(
+    Extension(counts): Extension<RequestCounts>,
+    key: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(key) = key?;
+    Ok(Json(json!({ "requests": counts.get(&key), "key": key })))
+}
+
+/// One raw test vector of the event-stream format.
+#[derive(Debug, Clone, Copy)]
+pub struct Vector {
+    /// Its name in `/test/vectors/{name}`.
+    pub name: &'static str,
+    /// Its bytes, in the chunks they are written in (a pause between two chunks makes them separate reads).
+    pub chunks: &'static [&'static [u8]],
+    /// It ends in an unfinished event (rule 31): the body ends right after it, without the `done` event, which the
+    /// client gets when it reconnects (with a `Last-Event-ID`, which the vector sets).
+    pub unfinished: bool,
+}
+
+impl Vector {
+    /// All its bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.chunks.concat()
+    }
+}
+
+/// The spec vectors, after sse-spec.md rules 14 to 33 and web-platform-tests `eventsource/format-*`. The comment on
+/// each gives what a conforming client dispatches (type, data, last event id) before `done`.
+pub const VECTORS: &[Vector] = &[
+    // Rule 14: one leading BOM is stripped, even split across chunks. → ("message", "1", "")
+    Vector { name: "bom", chunks: &[b"\xEF\xBB", b"\xBFdata: 1\n\n"], unfinished: false },
+    // Rule 14: a second BOM is part of the first field name. → ("message", "2", "")
+    Vector { name: "double-bom", chunks: &[b"\xEF\xBB\xBF\xEF\xBB\xBFdata: 1\n\ndata: 2\n\n"], unfinished: false },
+    // Rule 15: CRLF, LF and lone CR, with a CRLF split across chunks. → "test\n\ntest" (""), "cr", "lf", "crlf" ("1")
+    Vector {
+        name: "line-endings",
+        chunks: &[b"data:test\r", b"\ndata\ndata:test\r\n\r", b"id: 1\rdata: cr\r\rdata: lf\n\ndata: crlf\r\n\r\n"],
+        unfinished: false,
+    },
+    // Rule 17: comments are ignored. → "1", "2"
+    Vector { name: "comments", chunks: &[b": comment\ndata: 1\n:another\n\n:\n\ndata:2\n: x\n\n"], unfinished: false },
+    // Rule 19: a field without a colon has an empty value. → "\nx" ("5"), "y" (""), "z" ("")
+    Vector {
+        name: "no-colon",
+        chunks: &[b"id: 5\ndata\ndata: x\n\nid\ndata: y\n\nevent\ndata: z\n\n"],
+        unfinished: false,
+    },
+    // Rules 18 and 33: one leading space is removed, no more, and no tab. → "test", "test", " test", "\ttest"
+    Vector {
+        name: "leading-space",
+        chunks: &[b"data:test\n\ndata: test\n\ndata:  test\n\ndata:\ttest\n\n"],
+        unfinished: false,
+    },
+    // Rule 23: an id containing NUL is ignored. → "a" ("1"), "b" ("1"), "c" ("3")
+    Vector {
+        name: "id-nul",
+        chunks: &[b"id: 1\ndata: a\n\nid: 2\x00x\ndata: b\n\nid: 3\ndata: c\n\n"],
+        unfinished: false,
+    },
+    // Rules 23 and 26: an empty id resets; an id applies at the blank line even with no event. →
+    // "a" ("7"), "b" (""), "c" (""), "d" ("9")
+    Vector {
+        name: "empty-id",
+        chunks: &[b"id: 7\ndata: a\n\nid\ndata: b\n\nid: 8\n\nid:\ndata: c\n\nid: 9\n\ndata: d\n\n"],
+        unfinished: false,
+    },
+    // Rule 24: retry takes ASCII digits only; invalid ones change nothing else. → "a", "b", "c", "d"
+    Vector {
+        name: "retry",
+        chunks: &[
+            b"retry: 1000\ndata: a\n\nretry: 1000x\ndata: b\n\n",
+            b"retry:\ndata: c\n\nretry: -1\nretry: 1 000\n\ndata: d\n\n",
+        ],
+        unfinished: false,
+    },
+    // Rule 20: field names are case-sensitive. → "yes", "plain" (type message), "no-id" ("")
+    Vector {
+        name: "field-case",
+        chunks: &[b"Data: no\n\nDATA: no\ndata: yes\n\nEvent: tick\ndata: plain\n\nID: 4\ndata: no-id\n\n"],
+        unfinished: false,
+    },
+    // Rules 21, 27 and 29: the event type, cleared after each block. → ("tick", "a"), "b", "c"; "other" is not
+    // listened to by the tests.
+    Vector {
+        name: "event-type",
+        chunks: &[b"event: tick\ndata: a\n\nevent:\ndata: b\n\nevent: tick\n\ndata: c\n\nevent: other\ndata: no\n\n"],
+        unfinished: false,
+    },
+    // Rules 22 and 28: data lines join with LF; one trailing LF is removed. → "a\nb\n", "c\n"
+    Vector { name: "multi-line", chunks: &[b"data: a\ndata: b\ndata\n\ndata: c\ndata:\n\n"], unfinished: false },
+    // Rule 25: unknown fields are ignored. → "a"
+    Vector { name: "unknown-fields", chunks: &[b"foo: bar\ndata: a\nbaz\nretryx: 1\n\n"], unfinished: false },
+    // Rule 32's example (after an id-only block, so that the reconnect says where it was): "" ("r32"), "\n" ("r32"),
+    // then the body ends in `data:`, which is discarded.
+    Vector { name: "rule-32", chunks: &[b"retry: 200\nid: r32\n\ndata\n\ndata\ndata\n\ndata:"], unfinished: true },
+    // Rule 31: an event without its blank line at the end of the body is discarded, its id too.
+    // → "complete" ("u1"), then `done` with id "u1"
+    Vector {
+        name: "unfinished",
+        chunks: &[b"retry: 200\nid: u1\ndata: complete\n\ndata: unfinished\nid: u2"],
+        unfinished: true,
+    },
+    // Rule 14: multi-byte UTF-8 split across chunks. → "café € 😀", ("tick", "✓")
+    Vector {
+        name: "utf8",
+        chunks: &[
+            b"data: caf\xC3",
+            b"\xA9 \xE2\x82",
+            b"\xAC \xF0\x9F",
+            b"\x98\x80\n\n",
+            b"event: tick\ndata: \xE2\x9C\x93\n\n",
+        ],
+        unfinished: false,
+    },
+    // Rule 14: invalid UTF-8 becomes U+FFFD. → "bad \u{FFFD} byte", "cut \u{FFFD}"
+    Vector { name: "invalid-utf8", chunks: &[b"data: bad \xFF byte\n\ndata: cut \xE2\x82\n\n"], unfinished: false },
+];
+
+/// The frame every vector ends with (unless it is unfinished), so that the client knows it has everything.
+pub fn done_frame() -> Result<Bytes, ApiError> {
+    Ok(Bytes::from(EventBuilder::new().event("done").data("end").build()?.into_bytes()))
+}
+
+/// `GET /test/vectors`: the names of the vectors, as a JSON array.
+pub async fn vector_names() -> Json<Vec<&'static str>> {
+    Json(VECTORS.iter().map(|v| v.name).collect())
+}
+
+/// `GET /test/vectors/{name}`: the vector's bytes verbatim as `text/event-stream`, each chunk a separate write,
+/// then the `done` event (`event: done`, `data: end`), then the body ends. An unfinished vector ends without `done`;
+/// a request with a `Last-Event-ID` header (a client reconnecting) gets only `done`. 404 for an unknown name.
+///
+/// This is the one route that does not go through [`sse::response`] and [`EventBuilder`]: its bytes are test
+/// vectors, malformed on purpose, which the encoder rightly cannot produce, and a `retry:` frame before them would
+/// move the BOM from the stream's start. Not counted in `openStreams`; no keep-alives (the body is short).
+pub async fn vector(
+    Extension(counts): Extension<RequestCounts>,
+    name: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let Path(name) = name?;
+    let Query(query) = query?;
+    let vector = VECTORS.iter().find(|v| v.name == name).ok_or(ApiError::NotFound)?;
+    counts.count(&query, format!("vectors-{name}"));
+    let done = done_frame()?;
+    let chunks: Vec<Bytes> = if headers.contains_key("last-event-id") {
+        vec![done]
+    } else if vector.unfinished {
+        vector.chunks.iter().map(|c| Bytes::from_static(c)).collect()
+    } else {
+        vector.chunks.iter().map(|c| Bytes::from_static(c)).chain([done]).collect()
+    };
+    let body = stream::iter(chunks.into_iter().enumerate()).then(|(i, chunk)| async move {
+        if i > 0 {
+            tokio::time::sleep(VECTOR_CHUNK_PAUSE).await;
+        }
+        Ok::<_, std::convert::Infallible>(chunk)
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
+    Ok(response)
 }

@@ -1,0 +1,248 @@
+//! The `/test/*` routes the fetch transport's browser tests rely on: echo, status, close-after, vectors, request
+//! counts, and the CORS they need, over real HTTP.
+
+mod common;
+
+use common::{client, ids, EventStream, TestServer};
+use sse_live_protocol::{parse_events, Event, Parsed};
+use sse_live_server::routes::test_routes::VECTORS;
+
+async fn test_server() -> TestServer {
+    TestServer::start(&["--test-routes", "--keep-alive", "100ms", "--allow-origin", "http://a.test"]).await
+}
+
+async fn json_body(response: reqwest::Response) -> serde_json::Value {
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+async fn requests(server: &TestServer, key: &str) -> u64 {
+    let body = json_body(client().get(server.url(&format!("/test/requests/{key}"))).send().await.unwrap()).await;
+    assert_eq!(body["key"], key);
+    body["requests"].as_u64().unwrap()
+}
+
+fn data(event: &Event) -> serde_json::Value {
+    serde_json::from_str(&event.data).unwrap()
+}
+
+#[tokio::test]
+async fn the_fetch_test_routes_are_off_by_default() {
+    let server = TestServer::start(&[]).await;
+    for path in ["/test/echo", "/test/status/500", "/test/close-after/3", "/test/vectors", "/test/requests/echo"] {
+        assert_eq!(client().get(server.url(path)).send().await.unwrap().status(), 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn echo_describes_a_get_request_then_keeps_the_stream_open() {
+    let server = test_server().await;
+    let headers: &[(&str, &[u8])] = &[
+        ("authorization", b"Bearer abc"),
+        ("x-test-token", b"t1"),
+        ("x-other", b"o"),
+        ("last-event-id", b"42"),
+        ("user-agent", b"not echoed"),
+    ];
+    let mut stream = EventStream::open(&server.url("/test/echo"), headers).await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.headers["content-type"], "text/event-stream");
+    let event = stream.next_event().await;
+    assert_eq!(
+        data(&event),
+        serde_json::json!({
+            "method": "GET",
+            "headers": {
+                "authorization": "Bearer abc",
+                "x-test-token": "t1",
+                "x-other": "o",
+                "last-event-id": "42",
+                "accept": "text/event-stream",
+            },
+            "body": "",
+        })
+    );
+    assert_eq!(server.open_streams().await, 1);
+    assert_eq!(stream.next().await, Some(Parsed::Comment("keep-alive".into())));
+    assert_eq!(requests(&server, "echo").await, 1);
+}
+
+#[tokio::test]
+async fn echo_reports_a_post_body_capped_and_counts_under_the_given_key() {
+    let server = test_server().await;
+    let response = client()
+        .post(server.url("/test/echo?key=post-1"))
+        .header("content-type", "application/json")
+        .body(r#"{"topics":["a"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let mut stream = EventStream::from_response(response);
+    let echoed = data(&stream.next_event().await);
+    assert_eq!(echoed["method"], "POST");
+    assert_eq!(echoed["body"], r#"{"topics":["a"]}"#);
+    assert_eq!(echoed["headers"]["content-type"], "application/json");
+
+    let big = "é".repeat(5000);
+    let response = client().post(server.url("/test/echo?key=post-1")).body(big).send().await.unwrap();
+    let mut stream = EventStream::from_response(response);
+    let body = data(&stream.next_event().await)["body"].as_str().unwrap().to_owned();
+    // 4096 bytes of two-byte characters: 2048 whole ones, no split character.
+    assert_eq!(body, "é".repeat(2048));
+    assert_eq!(requests(&server, "post-1").await, 2);
+    assert_eq!(requests(&server, "echo").await, 0);
+}
+
+#[tokio::test]
+async fn status_answers_the_asked_status_with_a_plain_text_message() {
+    let server = test_server().await;
+    for code in [201u16, 401, 404, 408, 429, 500, 503, 599] {
+        let response = client().get(server.url(&format!("/test/status/{code}"))).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), code);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        assert_eq!(response.text().await.unwrap(), format!("test status {code}"));
+    }
+    // 200 is the wrong-content-type case.
+    let response = client().get(server.url("/test/status/200")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert_eq!(response.text().await.unwrap(), "test status 200");
+    let response = client().get(server.url("/test/status/204?key=s204")).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(response.text().await.unwrap(), "");
+
+    for bad in ["199", "600", "abc", "-1", "65536"] {
+        let response = client().get(server.url(&format!("/test/status/{bad}"))).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+    assert_eq!(requests(&server, "status-404").await, 1);
+    assert_eq!(requests(&server, "s204").await, 1);
+    assert_eq!(requests(&server, "status-204").await, 0);
+    assert_eq!(requests(&server, "never-used").await, 0);
+}
+
+#[tokio::test]
+async fn close_after_continues_after_the_last_event_id_and_ends_the_body() {
+    let server = test_server().await;
+    let url = server.url("/test/close-after/3?key=ca");
+    let mut first = EventStream::open(&url, &[("x-test-token", b"one")]).await;
+    assert_eq!(first.headers["content-type"], "text/event-stream");
+    // The server's own retry, then the route's short one.
+    assert!(matches!(first.next().await, Some(Parsed::Retry(_))));
+    assert_eq!(first.next().await, Some(Parsed::Retry(std::time::Duration::from_millis(200))));
+    let events = first.events(3).await;
+    assert_eq!(ids(&events), [1, 2, 3]);
+    assert_eq!(data(&events[0]), serde_json::json!({"n": 1, "token": "one", "lastEventId": null}));
+    assert_eq!(first.next().await, None, "the body ends after n events");
+
+    let mut second = EventStream::open(&url, &[("last-event-id", b"3"), ("x-test-token", b"two")]).await;
+    let events = second.events(3).await;
+    assert_eq!(ids(&events), [4, 5, 6]);
+    assert_eq!(data(&events[2]), serde_json::json!({"n": 6, "token": "two", "lastEventId": "3"}));
+    assert!(second.next().await.is_none());
+
+    // The query parameter works too; a bad id starts over.
+    let mut third = EventStream::open(&server.url("/test/close-after/2?key=ca&lastEventId=6"), &[]).await;
+    assert_eq!(ids(&third.events(2).await), [7, 8]);
+    let mut fourth = EventStream::open(&url, &[("last-event-id", b"nope")]).await;
+    assert_eq!(ids(&fourth.events(3).await), [1, 2, 3]);
+    assert_eq!(requests(&server, "ca").await, 4);
+
+    let response = client().get(server.url("/test/close-after/1001")).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    server.wait_for_open_streams(0).await;
+}
+
+#[tokio::test]
+async fn vectors_are_listed_and_served_verbatim_then_done() {
+    let server = test_server().await;
+    let names = json_body(client().get(server.url("/test/vectors")).send().await.unwrap()).await;
+    let expected: Vec<&str> = VECTORS.iter().map(|v| v.name).collect();
+    assert_eq!(names, serde_json::json!(expected));
+    assert!(expected.len() >= 15);
+    let done = "event: done\ndata: end\n\n";
+
+    for vector in VECTORS {
+        let response = client().get(server.url(&format!("/test/vectors/{}", vector.name))).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{}", vector.name);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let body = response.bytes().await.unwrap();
+        let mut expected = vector.bytes();
+        if !vector.unfinished {
+            expected.extend_from_slice(done.as_bytes());
+        }
+        assert_eq!(body.as_ref(), expected, "{}", vector.name);
+        let events = parse_events(&body);
+        assert_eq!(events.last().is_some_and(|e| e.event_type == "done"), !vector.unfinished, "{}", vector.name);
+
+        // A reconnecting client gets only `done`.
+        let response = client()
+            .get(server.url(&format!("/test/vectors/{}", vector.name)))
+            .header("last-event-id", "x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.bytes().await.unwrap(), done);
+    }
+    assert_eq!(requests(&server, "vectors-bom").await, 2);
+    let response = client().get(server.url("/test/vectors/nope")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn the_vectors_say_what_a_conforming_parser_dispatches() {
+    // The expectations written next to each vector, checked with the protocol crate's parser (the browser tests
+    // compare the browser's own EventSource with the fetch transport on the same bytes).
+    let expect = |name: &str, events: &[(&str, &str, &str)]| {
+        let vector = VECTORS.iter().find(|v| v.name == name).unwrap();
+        let got: Vec<(String, String, String)> = parse_events(&vector.bytes())
+            .into_iter()
+            .map(|e| (e.event_type, e.data, e.last_event_id))
+            .filter(|(t, _, _)| t != "other")
+            .collect();
+        let want: Vec<(String, String, String)> =
+            events.iter().map(|(t, d, i)| (t.to_string(), d.to_string(), i.to_string())).collect();
+        assert_eq!(got, want, "{name}");
+    };
+    let m = "message";
+    expect("bom", &[(m, "1", "")]);
+    expect("double-bom", &[(m, "2", "")]);
+    expect("line-endings", &[(m, "test\n\ntest", ""), (m, "cr", "1"), (m, "lf", "1"), (m, "crlf", "1")]);
+    expect("comments", &[(m, "1", ""), (m, "2", "")]);
+    expect("no-colon", &[(m, "\nx", "5"), (m, "y", ""), (m, "z", "")]);
+    expect("leading-space", &[(m, "test", ""), (m, "test", ""), (m, " test", ""), (m, "\ttest", "")]);
+    expect("id-nul", &[(m, "a", "1"), (m, "b", "1"), (m, "c", "3")]);
+    expect("empty-id", &[(m, "a", "7"), (m, "b", ""), (m, "c", ""), (m, "d", "9")]);
+    expect("retry", &[(m, "a", ""), (m, "b", ""), (m, "c", ""), (m, "d", "")]);
+    expect("field-case", &[(m, "yes", ""), (m, "plain", ""), (m, "no-id", "")]);
+    expect("event-type", &[("tick", "a", ""), (m, "b", ""), (m, "c", "")]);
+    expect("multi-line", &[(m, "a\nb\n", ""), (m, "c\n", "")]);
+    expect("unknown-fields", &[(m, "a", "")]);
+    expect("rule-32", &[(m, "", "r32"), (m, "\n", "r32")]);
+    expect("unfinished", &[(m, "complete", "u1")]);
+    expect("utf8", &[(m, "café € 😀", ""), ("tick", "✓", "")]);
+    expect("invalid-utf8", &[(m, "bad \u{FFFD} byte", ""), (m, "cut \u{FFFD}", "")]);
+}
+
+#[tokio::test]
+async fn cors_lets_the_test_page_post_with_custom_headers() {
+    let server = test_server().await;
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, server.url("/test/echo"))
+        .header("origin", "http://a.test")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization,content-type,last-event-id,x-test-token")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "http://a.test");
+    let methods = preflight.headers()["access-control-allow-methods"].to_str().unwrap().to_owned();
+    assert!(methods.contains("GET") && methods.contains("POST"), "{methods}");
+    let headers = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+    for name in ["authorization", "content-type", "last-event-id", "x-test-token"] {
+        assert!(headers.contains(name), "{name} in {headers}");
+    }
+    // Error answers carry the CORS header too, so that a page can read their status and message.
+    let response = client().get(server.url("/test/status/404")).header("origin", "http://a.test").send().await.unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "http://a.test");
+}
