@@ -67,14 +67,24 @@ pub fn run() -> Result {
     )?;
     let browser_tests = step::run(
         "browser tests in headless Chromium against the real server (first build ~3 minutes)",
-        cargo(&["test", "--package", "sse-live", "--target", "wasm32-unknown-unknown", "--test", "use_event_source"])
-            .env("PATH", &tools.path)
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root.join("webdriver.json"))
-            .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{page_port}"))
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
-            .env("SSE_LIVE_TEST_SERVER", &server.url),
+        cargo(&[
+            "test",
+            "--package",
+            "sse-live",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--test",
+            "use_event_source",
+            "--test",
+            "fetch_transport",
+        ])
+        .env("PATH", &tools.path)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root.join("webdriver.json"))
+        .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{page_port}"))
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .env("SSE_LIVE_TEST_SERVER", &server.url),
     );
     drop(server);
     browser_tests?;
