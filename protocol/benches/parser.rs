@@ -1,6 +1,8 @@
-//! Throughput of `Parser` against the `eventsource-stream` crate on identical inputs and chunkings.
+//! Throughput of `Parser` (its owned API, `feed`, and its borrowed one, `feed_with`) against the `eventsource-stream`
+//! crate on identical inputs and chunkings.
 //!
-//! Run with `cargo bench -p sse-live-protocol` (add `-- --warm-up-time 1 --measurement-time 3` for a quick run).
+//! Run with `cargo bench -p sse-live-protocol --bench parser` (add `-- --warm-up-time 1 --measurement-time 3` for a
+//! quick run; `--bench parser` keeps those options from reaching the library's test harness, which rejects them).
 //! Criterion reports MB/s (decimal megabytes); after each benchmark a line with events/s is printed too, averaged
 //! over every iteration criterion ran (warm-up included).
 //!
@@ -24,7 +26,7 @@ mod native {
 
     use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode, Throughput};
     use futures::{executor::block_on, future::ready, stream, StreamExt};
-    use sse_live_protocol::{EventBuilder, Parsed, Parser};
+    use sse_live_protocol::{EventBuilder, Parsed, ParsedRef, Parser};
 
     criterion_group!(benches, small_events, big_event);
 
@@ -64,6 +66,23 @@ mod native {
                     events += 1;
                 }
             }
+        }
+        parser.finish();
+        events
+    }
+
+    /// The same with the borrowed API: each event is looked at in place (its three strings passed to `black_box`),
+    /// nothing is copied out or allocated per event.
+    fn ours_borrowed(chunks: &[&[u8]]) -> usize {
+        let mut parser = Parser::new();
+        let mut events = 0;
+        for chunk in chunks {
+            parser.feed_with(chunk, |parsed| {
+                if let ParsedRef::Event(event) = parsed {
+                    black_box(event);
+                    events += 1;
+                }
+            });
         }
         parser.finish();
         events
@@ -120,7 +139,7 @@ mod native {
         }
         let seconds = elapsed.get().as_secs_f64() / iterations.get() as f64;
         println!(
-            "{:>50}: {:>12.1} events/s {:>8.1} MB/s  ({} events, {} bytes, {} chunks)",
+            "{:>62}: {:>12.1} events/s {:>8.1} MB/s  ({} events, {} bytes, {} chunks)",
             format!("{}/{name}", group_name(group)),
             expected_events as f64 / seconds,
             bytes as f64 / seconds / 1e6,
@@ -149,6 +168,7 @@ mod native {
             // eventsource-stream is quadratic on one big chunk: one iteration a sample keeps the run short.
             group.sampling_mode(SamplingMode::Flat).sample_size(10);
             bench(&mut group, "sse-live-protocol", ours, &chunks, SMALL_EVENTS);
+            bench(&mut group, "sse-live-protocol borrowed", ours_borrowed, &chunks, SMALL_EVENTS);
             bench(&mut group, "eventsource-stream", theirs, &chunks, SMALL_EVENTS);
             if size == body.len() {
                 bench(&mut group, "floor: clone the events", clone_events, &chunks, SMALL_EVENTS);
@@ -166,6 +186,7 @@ mod native {
             let mut group = c.benchmark_group(name);
             group.sampling_mode(SamplingMode::Flat).sample_size(10);
             bench(&mut group, "sse-live-protocol", ours, &chunks, 1);
+            bench(&mut group, "sse-live-protocol borrowed", ours_borrowed, &chunks, 1);
             if with_theirs {
                 bench(&mut group, "eventsource-stream", theirs, &chunks, 1);
             }

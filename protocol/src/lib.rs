@@ -12,5 +12,5 @@ pub mod wire;
 
 pub use encoder::{EncodeError, EventBuilder, Frame};
 pub use event::Event;
-pub use parser::{parse_events, Parsed, Parser};
+pub use parser::{parse_events, EventRef, Parsed, ParsedRef, Parser};
 pub use wire::{RandomNumber, TemperatureReading};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use sse_live_protocol::{EncodeError, Event, EventBuilder, Frame, Parsed, Parser};
+use sse_live_protocol::{EncodeError, Event, EventBuilder, Frame, Parsed, ParsedRef, Parser};
 
 /// What a parser produced and the state it kept.
 #[derive(Debug, PartialEq)]
@@ -22,6 +22,22 @@ fn run<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Outcome {
     let mut parsed = Vec::new();
     for chunk in chunks {
         parser.feed(chunk, &mut parsed);
+    }
+    parser.finish();
+    Outcome { parsed, last_event_id: parser.last_event_id().to_owned(), reconnection_time: parser.reconnection_time() }
+}
+
+/// The same through the borrowed API, `feed_with`, each value copied out as it is lent; with `mixed`, chunks
+/// alternate between `feed_with` and `feed` on the one parser.
+fn run_with<'a>(chunks: impl IntoIterator<Item = &'a [u8]>, mixed: bool) -> Outcome {
+    let mut parser = Parser::new();
+    let mut parsed = Vec::new();
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        if mixed && i % 2 == 1 {
+            parser.feed(chunk, &mut parsed);
+        } else {
+            parser.feed_with(chunk, |value: ParsedRef<'_>| parsed.push(Parsed::from(value)));
+        }
     }
     parser.finish();
     Outcome { parsed, last_event_id: parser.last_event_id().to_owned(), reconnection_time: parser.reconnection_time() }
@@ -174,6 +190,20 @@ proptest! {
         let whole = run([&body[..]]);
         prop_assert_eq!(&run(split(&body, &cuts)), &whole);
         prop_assert_eq!(&run(body.chunks(1)), &whole);
+    }
+
+    #[test]
+    fn the_borrowed_api_gives_what_the_owned_api_gives_for_any_input_and_chunking(
+        body in prop_oneof![body(), noise(), prop::collection::vec(any::<u8>(), 0..200)],
+        cuts in cuts(),
+    ) {
+        let chunks = split(&body, &cuts);
+        let owned = run(chunks.iter().copied());
+        prop_assert_eq!(&run_with(chunks.iter().copied(), false), &owned);
+        prop_assert_eq!(&run_with(chunks.iter().copied(), true), &owned);
+        prop_assert_eq!(&run_with([&body[..]], false), &run([&body[..]]));
+        prop_assert_eq!(&run_with(body.chunks(1), false), &run(body.chunks(1)));
+        prop_assert_eq!(&run_with(body.chunks(1), true), &run(body.chunks(1)));
     }
 
     #[test]
