@@ -8,10 +8,13 @@
 
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{eventually, get_json, logged, open_streams, recording, requests, requests_reach, server, unique_key};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -27,80 +30,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Longer than the default reconnection time (3 s): a connection that was going to retry has done so by then.
 const LONGER_THAN_A_RECONNECT: Duration = Duration::from_millis(3800);
 
-/// The real server's base URL, baked in at compile time by `cargo xtask test`.
-fn server() -> &'static str {
-    match option_env!("SSE_LIVE_TEST_SERVER") {
-        Some(url) => url,
-        None => panic!("SSE_LIVE_TEST_SERVER is not set: run the browser tests with `cargo xtask test`"),
-    }
-}
-
-/// Polls `condition` every 20 ms until it holds; fails the test with `what` after `timeout`.
-async fn eventually(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !condition() {
-        if js_sys::Date::now() - start > timeout.as_millis() as f64 {
-            panic!("timed out after {timeout:?} waiting for: {what}");
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A key no other test (or earlier run against the same server) uses, for the server's request counts.
-fn unique_key(name: &str) -> String {
-    format!("{name}-{}", (js_sys::Math::random() * 1e12) as u64)
-}
-
-/// GETs `path` on the server and reads the answer as JSON.
-async fn get_json(path: &str) -> Value {
-    gloo_net::http::Request::get(&format!("{}{path}", server()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path} answers JSON: {e}"))
-}
-
-/// How many requests the server's test routes counted under `key`.
-async fn requests(key: &str) -> u64 {
-    get_json(&format!("/test/requests/{key}")).await["requests"].as_u64().expect("a numeric request count")
-}
-
-/// Polls the request count under `key` until `condition` holds; fails after `timeout`.
-async fn requests_reach(key: &str, timeout: Duration, what: &str, condition: impl Fn(u64) -> bool) -> u64 {
-    let start = js_sys::Date::now();
-    loop {
-        let count = requests(key).await;
-        if condition(count) {
-            return count;
-        }
-        if js_sys::Date::now() - start > timeout.as_millis() as f64 {
-            panic!("timed out after {timeout:?} waiting for {what}: {count} request(s) under {key}");
-        }
-        sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The server's count of open event streams, from `GET /healthz`.
-async fn open_streams() -> u64 {
-    get_json("/healthz").await["openStreams"].as_u64().expect("/healthz has a numeric openStreams")
-}
-
 /// Options for the fetch transport with `fetch`, recording every message into the returned log.
 fn fetch_options(fetch: FetchOptions) -> (UseEventSourceOptions, Arc<Mutex<Vec<Event>>>) {
     recording(UseEventSourceOptions::default().transport(Transport::Fetch(fetch)))
-}
-
-/// `options` with an `on_message` that appends every message to the returned log.
-fn recording(options: UseEventSourceOptions) -> (UseEventSourceOptions, Arc<Mutex<Vec<Event>>>) {
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = log.clone();
-    (options.on_message(move |event| sink.lock().unwrap().push(event.clone())), log)
-}
-
-fn logged(log: &Mutex<Vec<Event>>) -> Vec<Event> {
-    log.lock().unwrap().clone()
 }
 
 fn json(event: &Event) -> Value {

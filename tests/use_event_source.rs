@@ -6,69 +6,18 @@
 
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::time::Duration;
 
-use gloo_timers::future::sleep;
+use common::{container, eventually, open_streams, server, until_open_streams_below};
 use leptos::prelude::*;
 use sse_live::components::TemperatureDisplay;
 use sse_live::use_event_source::{use_event_source, ConnectionState, EventSourceError, UseEventSourceReturn};
 use sse_live_protocol::TemperatureReading;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// The real server's base URL, baked in at compile time by `cargo xtask test`.
-fn server() -> &'static str {
-    match option_env!("SSE_LIVE_TEST_SERVER") {
-        Some(url) => url,
-        None => panic!("SSE_LIVE_TEST_SERVER is not set: run the browser tests with `cargo xtask test`"),
-    }
-}
-
-/// Polls `condition` every 20 ms until it holds; fails the test with `what` after `timeout`.
-async fn eventually(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !condition() {
-        if js_sys::Date::now() - start > timeout.as_millis() as f64 {
-            panic!("timed out after {timeout:?} waiting for: {what}");
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The server's count of open event streams, from `GET /healthz`.
-async fn open_streams() -> u64 {
-    let health: serde_json::Value = gloo_net::http::Request::get(&format!("{}/healthz", server()))
-        .send()
-        .await
-        .expect("GET /healthz")
-        .json()
-        .await
-        .expect("/healthz answers JSON");
-    health["openStreams"].as_u64().expect("/healthz has a numeric openStreams")
-}
-
-/// Polls `/healthz` until the server counts fewer than `count` open streams; fails after 10 s.
-async fn until_open_streams_below(count: u64, after: &str) {
-    let start = js_sys::Date::now();
-    loop {
-        let now = open_streams().await;
-        if now < count {
-            return;
-        }
-        assert!(js_sys::Date::now() - start < 10_000.0, "the server still has {now} open streams after {after}");
-        sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A fresh element in the document to mount a component into.
-fn container() -> web_sys::HtmlElement {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let div = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&div).unwrap();
-    div.unchecked_into()
-}
 
 #[wasm_bindgen_test]
 async fn temperature_display_shows_connecting_then_a_live_reading() {
