@@ -153,6 +153,76 @@ async fn close_after_continues_after_the_last_event_id_and_ends_the_body() {
 }
 
 #[tokio::test]
+async fn flaky_fails_k_times_then_streams_one_event_over_and_over() {
+    let server = test_server().await;
+    let url = server.url("/test/flaky/2?key=fl");
+    let status = |path: String| async move { client().get(path).send().await.unwrap() };
+    for request in [1, 2] {
+        let response = status(url.clone()).await;
+        assert_eq!(response.status(), 503, "request {request}");
+        assert_eq!(response.text().await.unwrap(), format!("flaky {request}"));
+    }
+    let mut up = EventStream::open(&url, &[]).await;
+    assert_eq!(up.status, 200);
+    assert_eq!(up.headers["content-type"], "text/event-stream");
+    let event = up.next_event().await;
+    assert_eq!(event.last_event_id, "1");
+    assert_eq!(
+        data(&event),
+        serde_json::json!({"n": 1, "request": 3, "lastEventId": null, "lastEventIdQuery": null, "query": "key=fl"})
+    );
+    assert_eq!(up.next().await, None, "the body ends after one event");
+
+    // Down again for two requests, then up, continuing after the client's last event id.
+    assert_eq!(status(url.clone()).await.status(), 503);
+    assert_eq!(status(server.url("/test/flaky/2?key=fl&lastEventId=1")).await.status(), 503);
+    let mut up = EventStream::open(&server.url("/test/flaky/2?key=fl&lastEventId=1"), &[]).await;
+    let event = up.next_event().await;
+    let want = serde_json::json!({
+        "n": 2, "request": 6, "lastEventId": null, "lastEventIdQuery": "1", "query": "key=fl&lastEventId=1",
+    });
+    assert_eq!(data(&event), want);
+    assert_eq!(requests(&server, "fl").await, 6);
+
+    // k = 0 never fails; the header wins over the query parameter; the default key is the route's name.
+    let mut up = EventStream::open(&server.url("/test/flaky/0?lastEventId=1"), &[("last-event-id", b"7")]).await;
+    let event = up.next_event().await;
+    let want = serde_json::json!({
+        "n": 8, "request": 1, "lastEventId": "7", "lastEventIdQuery": "1", "query": "lastEventId=1",
+    });
+    assert_eq!(data(&event), want);
+    assert_eq!(requests(&server, "flaky-0").await, 1);
+    assert_eq!(status(server.url("/test/flaky/101")).await.status(), 400);
+    server.wait_for_open_streams(0).await;
+}
+
+#[tokio::test]
+async fn finite_sends_n_progress_events_then_end_then_ends_the_body() {
+    let server = test_server().await;
+    let mut stream = EventStream::open(&server.url("/test/finite/3?key=fin"), &[]).await;
+    assert_eq!(stream.headers["content-type"], "text/event-stream");
+    let events = stream.events(4).await;
+    let got: Vec<(&str, &str, &str)> =
+        events.iter().map(|e| (e.event_type.as_str(), e.data.as_str(), e.last_event_id.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("progress", r#"{"n":1}"#, "1"),
+            ("progress", r#"{"n":2}"#, "2"),
+            ("progress", r#"{"n":3}"#, "3"),
+            ("end", "done", "3"),
+        ]
+    );
+    assert_eq!(stream.next().await, None, "the body ends after `end`");
+    assert_eq!(requests(&server, "fin").await, 1);
+    let mut empty = EventStream::open(&server.url("/test/finite/0"), &[]).await;
+    assert_eq!(empty.next_event().await.event_type, "end");
+    assert_eq!(requests(&server, "finite-0").await, 1);
+    assert_eq!(client().get(server.url("/test/finite/1001")).send().await.unwrap().status(), 400);
+    server.wait_for_open_streams(0).await;
+}
+
+#[tokio::test]
 async fn vectors_are_listed_and_served_verbatim_then_done() {
     let server = test_server().await;
     let names = json_body(client().get(server.url("/test/vectors")).send().await.unwrap()).await;

@@ -22,11 +22,14 @@ pub enum EventSourceError {
         /// The browser's explanation.
         message: String,
     },
-    /// The connection dropped (the body ended, or a network error) and it is being re-established: by the browser
-    /// itself, or by the fetch transport after its backoff (state is `Connecting`).
+    /// The connection dropped (the body ended, or a network error) or failed, and it is being re-established: by the
+    /// browser itself, by the hook after its backoff when the browser gave up (native transport), or by the fetch
+    /// transport after its backoff (state is `Connecting`).
     Disconnected,
-    /// The browser gave up on the connection (state is `Closed`): an HTTP status other than 200, a content type
-    /// other than `text/event-stream`, or a network failure while connecting.
+    /// Native transport: the browser failed the connection (an HTTP status other than 200, a content type other than
+    /// `text/event-stream`, or a network failure while connecting) and the hook's reconnect budget for this outage
+    /// is spent (see [`UseEventSourceOptions::reconnect_limit`](super::UseEventSourceOptions::reconnect_limit)).
+    /// State `Closed`, for good.
     ConnectionFailed,
     /// Fetch transport only: the server answered an HTTP status other than 200 (and other than 204, see
     /// [`ClosedByServer`](Self::ClosedByServer)). For 5xx, 408 and 429 the state is `Connecting` and the hook
@@ -64,8 +67,8 @@ impl fmt::Display for EventSourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidUrl { url, message } => write!(f, "cannot open {url:?}: {message}"),
-            Self::Disconnected => f.write_str("the connection dropped; the browser is reconnecting"),
-            Self::ConnectionFailed => f.write_str("the connection failed and the browser stopped retrying"),
+            Self::Disconnected => f.write_str("the connection dropped; reconnecting"),
+            Self::ConnectionFailed => f.write_str("the connection failed and retrying stopped"),
             Self::Http { status, message } if message.is_empty() => write!(f, "the server answered HTTP {status}"),
             Self::Http { status, message } => write!(f, "the server answered HTTP {status}: {message}"),
             Self::ContentType { content_type } => {

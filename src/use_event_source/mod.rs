@@ -28,20 +28,109 @@
 //! ```
 //!
 //! ### States
-//! `state` mirrors `EventSource.readyState`: `Connecting` at first and while the browser re-establishes a dropped
-//! connection by itself (with [`EventSourceError::Disconnected`] in `error`), `Open` once the server answers, and
-//! `Closed` after [`close`](UseEventSourceReturn::close), on unmount, or when the browser gives up
-//! ([`EventSourceError::ConnectionFailed`]; the fetch transport
-//! says why, see below).
+//! `state` mirrors `EventSource.readyState`: `Connecting` at first, while the browser re-establishes a dropped
+//! connection by itself, and while a reconnect of the hook's own is pending (with [`EventSourceError::Disconnected`]
+//! in `error`), `Open` once the server answers, and `Closed` after [`close`](UseEventSourceReturn::close), on
+//! unmount, or when the hook gives up ([`EventSourceError::ConnectionFailed`]; the fetch transport says why, see
+//! below).
 //!
 //! ### Errors are values
 //! A message whose data is not valid JSON for `T` sets `error` to [`EventSourceError::Decode`] with the raw text and
 //! serde's message; `data` keeps the last good value and the connection stays open.
 //!
+//! ### Decoders
+//! JSON with serde is the default ([`use_event_source`], [`use_event_source_with_options`]).
+//! [`use_event_source_with_decoder`] takes any `Fn(&str) -> Result<T, String>` instead: [`text`] keeps the data as a
+//! `String`, or write your own. A decode error is [`EventSourceError::Decode`] with the raw data and the decoder's
+//! message; `data` keeps the last good value and the connection stays open, unless
+//! [`UseEventSourceOptions::close_on_decode_error`] closes it (state `Closed`, the error kept).
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use sse_live::use_event_source::{use_event_source_with_decoder, UseEventSourceOptions};
+//! # #[component] fn Example() -> impl IntoView {
+//! let options = UseEventSourceOptions::default().close_on_decode_error(true);
+//! let counts = use_event_source_with_decoder("/e/counts", options, |data: &str| {
+//!     data.parse::<u64>().map_err(|e| e.to_string())
+//! });
+//! # let _ = counts;
+//! # }
+//! ```
+//!
 //! ### Every message, and other event types
 //! The `message` signal holds only the last message. [`UseEventSourceOptions::on_message`] is called for every one,
 //! in order, before the signals are set. Only `message` events are delivered unless
 //! [`UseEventSourceOptions::events`] names more types (`event: reading` in the stream is the type `reading`).
+//!
+//! ### A stream that ends: terminal events
+//! A stream with an end (a job's progress, a finite export) ends badly with SSE: when the body ends the client
+//! reconnects. With [`UseEventSourceOptions::terminal_event`], an event of that type closes the connection for good,
+//! on both transports: the state becomes `Closed` with no error, and nothing reconnects. The terminal event itself
+//! is neither decoded nor passed to `on_message`.
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use sse_live::use_event_source::{use_event_source_with_options, UseEventSourceOptions};
+//! # #[component] fn Example() -> impl IntoView {
+//! // event: progress / data: {"percent": 40} ... then event: end / data: done
+//! let options = UseEventSourceOptions::default().events(["progress"]).terminal_event("end");
+//! let job = use_event_source_with_options::<serde_json::Value>("/jobs/7/events", options);
+//! # let _ = job;
+//! # }
+//! ```
+//!
+//! ### History
+//! The `data` signal holds only the last value. With [`UseEventSourceOptions::history`]`(n)` the `history` signal
+//! keeps the last `n` decoded values, oldest first: every message whose data decodes goes in, in order, even when a
+//! burst arrives at once. Off by default (`history` stays empty).
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use sse_live::use_event_source::{use_event_source_with_options, UseEventSourceOptions, UseEventSourceReturn};
+//! # #[component] fn Example() -> impl IntoView {
+//! let UseEventSourceReturn { history, .. } = use_event_source_with_options::<f64>(
+//!     "/e/temperatures",
+//!     UseEventSourceOptions::default().history(60),
+//! );
+//! let average = move || history.with(|h| h.iter().sum::<f64>() / h.len().max(1) as f64);
+//! # let _ = average;
+//! # }
+//! ```
+//!
+//! ### Reconnecting after the browser gives up
+//! The browser re-establishes a stream whose body ended by itself, with `Last-Event-ID`. But when it FAILS the
+//! connection (an HTTP status other than 200, a wrong content type, a network failure while connecting) it never
+//! tries again. The hook then reconnects by itself (native transport): the state stays `Connecting` with
+//! [`EventSourceError::Disconnected`] while a reconnect is pending, and the new `EventSource` carries the last event
+//! id in its query (`?lastEventId=41`, or `&...`; a new `EventSource` cannot send headers; the name is
+//! [`UseEventSourceOptions::last_event_id_param`]).
+//!
+//! - Backoff: retry `r` of an outage (from 0) waits a random time between the initial delay and
+//!   `min(max, initial × factor^r)` (full jitter); the first waits exactly the initial delay. Defaults: 1 s, 2, 30 s.
+//! - Budget, per outage: [`ReconnectLimit::Limited(n)`](ReconnectLimit) is exactly `n` retries (`n + 1` requests);
+//!   a connection that opens restores the whole budget. Default `Limited(5)`; `Limited(0)` is the browser's own
+//!   behaviour; [`ReconnectLimit::Unlimited`] never gives up.
+//! - Giving up: state `Closed`, [`EventSourceError::ConnectionFailed`], and [`UseEventSourceOptions::on_failed`]
+//!   called once.
+//! - `close()` and unmount clear a pending reconnect: no connection is opened after them. Every handler checks that
+//!   its `EventSource` is still the hook's current one.
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use std::time::Duration;
+//! use sse_live::use_event_source::{use_event_source_with_options, ReconnectLimit, UseEventSourceOptions};
+//! # #[component] fn Example() -> impl IntoView {
+//! let options = UseEventSourceOptions::default()
+//!     .reconnect_limit(ReconnectLimit::Limited(3))
+//!     .reconnect_initial_delay(Duration::from_millis(500))
+//!     .reconnect_max_delay(Duration::from_secs(10))
+//!     .on_failed(|| leptos::logging::warn!("the event stream is down"));
+//! let stream = use_event_source_with_options::<serde_json::Value>("/e/temperatures", options);
+//! # let _ = stream;
+//! # }
+//! ```
+//!
+//! The fetch transport keeps its own policy (see below): it does not use these options yet.
 //!
 //! ### Fetch transport
 //! The browser's `EventSource` cannot send an `Authorization` header, use POST, or say why it failed.
@@ -96,6 +185,7 @@
 mod browser;
 mod error;
 mod fetch;
+mod native;
 mod options;
 mod reconnect;
 mod return_type;
@@ -109,7 +199,17 @@ use serde::de::DeserializeOwned;
 use sse_live_protocol::Event;
 
 pub use error::EventSourceError;
-pub use options::{Credentials, FetchOptions, Transport, UseEventSourceOptions};
+
+/// A decoder for [`use_event_source_with_decoder`] that keeps each message's data as it came, as a `String`; it never
+/// fails.
+///
+/// ```
+/// assert_eq!(sse_live::use_event_source::text("not json"), Ok("not json".to_owned()));
+/// ```
+pub fn text(data: &str) -> Result<String, String> {
+    Ok(data.to_owned())
+}
+pub use options::{Credentials, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions};
 pub use return_type::UseEventSourceReturn;
 pub use state::ConnectionState;
 
@@ -146,7 +246,7 @@ impl Activity {
 
 /// The connection a hook holds; it is only ever dropped, which closes it.
 enum Active {
-    EventSource { _connection: browser::Connection },
+    EventSource { _connection: native::Native },
     Fetch { _connection: fetch::Connection },
 }
 
@@ -180,24 +280,98 @@ pub fn use_event_source_with_options<T>(
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
+    use_event_source_with_decoder(url, options, |data: &str| serde_json::from_str::<T>(data).map_err(|e| e.to_string()))
+}
+
+/// Opens a server-sent events stream at `url` with `options`, decoding each message's data with `decoder` instead
+/// of JSON: [`text`] keeps the data as a `String`, or pass your own function. An `Err` is reported as
+/// [`EventSourceError::Decode`] with the raw data and the function's message; the connection stays open unless
+/// [`UseEventSourceOptions::close_on_decode_error`] says otherwise.
+///
+/// ```no_run
+/// # use leptos::prelude::*;
+/// use sse_live::use_event_source::{text, use_event_source_with_decoder, UseEventSourceOptions};
+/// # #[component] fn Example() -> impl IntoView {
+/// // The data as it came, no decoding:
+/// let log = use_event_source_with_decoder("/e/log", UseEventSourceOptions::default(), text);
+/// // A number per message, in a format of your own:
+/// let celsius = use_event_source_with_decoder("/e/celsius", UseEventSourceOptions::default(), |data: &str| {
+///     data.trim().parse::<f64>().map_err(|e| format!("not a temperature: {e}"))
+/// });
+/// # let _ = (log, celsius);
+/// # }
+/// ```
+pub fn use_event_source_with_decoder<T>(
+    url: impl Into<String>,
+    options: UseEventSourceOptions,
+    decoder: impl Fn(&str) -> Result<T, String> + 'static,
+) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static>
+where
+    T: Clone + Send + Sync + 'static,
+{
     let url = url.into();
     let (state, set_state) = signal(ConnectionState::Connecting);
     let (data, set_data) = signal(None::<T>);
     let (message, set_message) = signal(None::<Event>);
+    let (history, set_history) = signal(Vec::<T>::new());
     let (error, set_error) = signal(None::<EventSourceError>);
     let connection = StoredValue::new_local(None::<Active>);
 
-    let UseEventSourceOptions { with_credentials, transport, events, on_message } = options;
+    let UseEventSourceOptions {
+        with_credentials,
+        transport,
+        events,
+        on_message,
+        reconnect_limit,
+        reconnect_initial_delay,
+        reconnect_factor,
+        reconnect_max_delay,
+        on_failed,
+        last_event_id_param,
+        terminal_event,
+        history: history_len,
+        close_on_decode_error,
+    } = options;
+    // The transports deliver the terminal event type too; the hook handles it.
+    let mut events = events;
+    if let Some(terminal) = &terminal_event {
+        if !events.contains(terminal) {
+            events.push(terminal.clone());
+        }
+    }
     let handlers = Handlers {
         on_open: Box::new(move || set_state.set(ConnectionState::Open)),
         on_message: Box::new(move |event: Event| {
+            if terminal_event.as_ref().is_some_and(|terminal| *terminal == event.event_type) {
+                // The end of the stream: close for good, as `close()` does (this connection's remaining events are
+                // not delivered, and nothing reconnects).
+                drop(connection.try_update_value(Option::take).flatten());
+                set_state.try_set(ConnectionState::Closed);
+                return;
+            }
             if let Some(on_message) = &on_message {
                 on_message(&event);
             }
-            match serde_json::from_str::<T>(&event.data) {
-                Ok(value) => set_data.set(Some(value)),
-                Err(e) => {
-                    set_error.set(Some(EventSourceError::Decode { raw: event.data.clone(), message: e.to_string() }))
+            match decoder(&event.data) {
+                Ok(value) => {
+                    if history_len > 0 {
+                        set_history.update(|history| {
+                            history.push(value.clone());
+                            let excess = history.len().saturating_sub(history_len);
+                            history.drain(..excess);
+                        });
+                    }
+                    set_data.set(Some(value));
+                }
+                Err(message) => {
+                    set_error.set(Some(EventSourceError::Decode { raw: event.data.clone(), message }));
+                    if close_on_decode_error {
+                        set_message.set(Some(event));
+                        // As `close()` does: nothing more is delivered, nothing reconnects.
+                        drop(connection.try_update_value(Option::take).flatten());
+                        set_state.try_set(ConnectionState::Closed);
+                        return;
+                    }
                 }
             }
             set_message.set(Some(event));
@@ -209,8 +383,21 @@ where
         activity: Rc::default(),
     };
     let opened = match transport {
-        Transport::EventSource => browser::Connection::open(&url, with_credentials, events, handlers)
-            .map(|c| Active::EventSource { _connection: c }),
+        Transport::EventSource => {
+            let native = native::NativeOptions {
+                with_credentials,
+                events,
+                backoff: reconnect::Backoff {
+                    initial: reconnect_initial_delay,
+                    factor: reconnect_factor,
+                    max: reconnect_max_delay,
+                },
+                limit: reconnect_limit.as_option(),
+                on_failed,
+                last_event_id_param,
+            };
+            native::Native::open(&url, native, handlers).map(|c| Active::EventSource { _connection: c })
+        }
         Transport::Fetch(fetch_options) => {
             fetch::Connection::open(&url, fetch_options, events, handlers).map(|c| Active::Fetch { _connection: c })
         }
@@ -231,5 +418,12 @@ where
     };
     on_cleanup(close);
 
-    UseEventSourceReturn { state: state.into(), data: data.into(), message: message.into(), error: error.into(), close }
+    UseEventSourceReturn {
+        state: state.into(),
+        data: data.into(),
+        message: message.into(),
+        history: history.into(),
+        error: error.into(),
+        close,
+    }
 }

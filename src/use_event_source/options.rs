@@ -3,11 +3,15 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sse_live_protocol::Event;
 
 /// A callback that sees every message (see [`UseEventSourceOptions::on_message`]).
 pub(super) type MessageCallback = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// A callback called when the hook gives up reconnecting (see [`UseEventSourceOptions::on_failed`]).
+pub(super) type FailedCallback = Arc<dyn Fn() + Send + Sync>;
 
 /// A closure returning request headers (see [`FetchOptions::headers`]).
 pub(super) type HeadersFn = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
@@ -26,7 +30,7 @@ pub(super) type HeadersFn = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>
 ///         vec![("Authorization".into(), "Bearer my-token".into())]
 ///     })));
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct UseEventSourceOptions {
     /// Send cookies with a cross-origin request (`EventSourceInit.withCredentials`). Default: `false`.
     /// The fetch transport uses [`FetchOptions::credentials`] instead.
@@ -37,6 +41,44 @@ pub struct UseEventSourceOptions {
     pub(super) events: Vec<String>,
     /// Called for every message, in order, before the signals are set. Default: none.
     pub(super) on_message: Option<MessageCallback>,
+    /// How many times the hook reconnects per outage after the browser gave up. Default: `Limited(5)`.
+    pub(super) reconnect_limit: ReconnectLimit,
+    /// The wait before the first of those reconnects. Default: 1 s.
+    pub(super) reconnect_initial_delay: Duration,
+    /// How much the longest wait grows per reconnect. Default: 2.
+    pub(super) reconnect_factor: f64,
+    /// The cap of the longest wait. Default: 30 s.
+    pub(super) reconnect_max_delay: Duration,
+    /// Called once when the budget is spent. Default: none.
+    pub(super) on_failed: Option<FailedCallback>,
+    /// The query parameter carrying the last event id on the hook's own reconnects. Default: `lastEventId`.
+    pub(super) last_event_id_param: String,
+    /// The event type that ends the stream for good. Default: none.
+    pub(super) terminal_event: Option<String>,
+    /// How many decoded values the `history` signal keeps. Default: 0 (off).
+    pub(super) history: usize,
+    /// Whether a decode error closes the connection. Default: `false`.
+    pub(super) close_on_decode_error: bool,
+}
+
+impl Default for UseEventSourceOptions {
+    fn default() -> Self {
+        Self {
+            with_credentials: false,
+            transport: Transport::default(),
+            events: Vec::new(),
+            on_message: None,
+            reconnect_limit: ReconnectLimit::default(),
+            reconnect_initial_delay: Duration::from_secs(1),
+            reconnect_factor: 2.0,
+            reconnect_max_delay: Duration::from_secs(30),
+            on_failed: None,
+            last_event_id_param: "lastEventId".to_owned(),
+            terminal_event: None,
+            history: 0,
+            close_on_decode_error: false,
+        }
+    }
 }
 
 impl UseEventSourceOptions {
@@ -90,6 +132,76 @@ impl UseEventSourceOptions {
         self
     }
 
+    /// An event of this type ends the stream for good: the hook closes the connection, the state becomes `Closed`
+    /// with no error (`error` keeps whatever it held), and nothing reconnects, neither the browser nor the hook.
+    /// Both transports. The terminal event itself is not decoded, not passed to
+    /// [`on_message`](Self::on_message) and not put in the `message` signal; the events before it are, as usual.
+    /// The hook listens to this type without it being named in [`events`](Self::events). Default: none.
+    ///
+    /// ```
+    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// // The server sends `event: progress` events, then `event: end` when the job is done.
+    /// let options = UseEventSourceOptions::default().events(["progress"]).terminal_event("end");
+    /// assert_eq!(options.get_terminal_event(), Some("end"));
+    /// ```
+    pub fn terminal_event(mut self, event_type: impl Into<String>) -> Self {
+        self.terminal_event = Some(event_type.into());
+        self
+    }
+
+    /// The event type that ends the stream for good, if any.
+    ///
+    /// ```
+    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// assert_eq!(UseEventSourceOptions::default().get_terminal_event(), None);
+    /// ```
+    pub fn get_terminal_event(&self) -> Option<&str> {
+        self.terminal_event.as_deref()
+    }
+
+    /// Keeps the last `len` decoded values in the returned `history` signal, oldest first: every message whose data
+    /// decodes goes in, in stream order, even when many arrive at once (undecodable ones do not). Default: 0, off
+    /// (`history` stays empty).
+    ///
+    /// ```
+    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().history(50);
+    /// assert_eq!(options.get_history(), 50);
+    /// ```
+    pub fn history(mut self, len: usize) -> Self {
+        self.history = len;
+        self
+    }
+
+    /// When `true`, a message whose data does not decode closes the connection for good, as `close()` does: `error`
+    /// holds the [`Decode`](super::EventSourceError::Decode) error, `message` the offending message, the state is
+    /// `Closed`, and nothing reconnects. Default: `false`, the error is reported and the stream goes on.
+    ///
+    /// ```
+    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().close_on_decode_error(true);
+    /// assert!(options.is_close_on_decode_error());
+    /// ```
+    pub fn close_on_decode_error(mut self, close: bool) -> Self {
+        self.close_on_decode_error = close;
+        self
+    }
+
+    /// Whether a decode error closes the connection.
+    pub fn is_close_on_decode_error(&self) -> bool {
+        self.close_on_decode_error
+    }
+
+    /// How many decoded values the `history` signal keeps (0: off).
+    ///
+    /// ```
+    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// assert_eq!(UseEventSourceOptions::default().get_history(), 0);
+    /// ```
+    pub fn get_history(&self) -> usize {
+        self.history
+    }
+
     /// The event types delivered besides `message`.
     ///
     /// ```
@@ -121,6 +233,144 @@ impl UseEventSourceOptions {
     }
 }
 
+/// The hook's own reconnects after the browser gave up ([`Transport::EventSource`] only; the fetch transport keeps its
+/// own policy). See the [module docs](super#reconnecting-after-the-browser-gives-up).
+impl UseEventSourceOptions {
+    /// How many times the hook reconnects per outage after the browser gave up (an HTTP error, a wrong content
+    /// type, a network failure while connecting): `Limited(n)` is exactly `n` retries, so `n + 1` requests in all,
+    /// before the state stays `Closed` with [`ConnectionFailed`](super::EventSourceError::ConnectionFailed) and
+    /// [`on_failed`](Self::on_failed) is called; a connection that opens gives the next outage the whole budget
+    /// again. `Limited(0)` is the browser's behaviour: no retry. Default: `Limited(5)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_live::use_event_source::{ReconnectLimit, UseEventSourceOptions};
+    /// let options = UseEventSourceOptions::default()
+    ///     .reconnect_limit(ReconnectLimit::Limited(3))
+    ///     .reconnect_initial_delay(Duration::from_millis(500))
+    ///     .reconnect_factor(1.5)
+    ///     .reconnect_max_delay(Duration::from_secs(10))
+    ///     .on_failed(|| eprintln!("the stream is down for good"));
+    /// assert_eq!(options.get_reconnect_limit(), ReconnectLimit::Limited(3));
+    /// assert_eq!(UseEventSourceOptions::default().get_reconnect_limit(), ReconnectLimit::Limited(5));
+    /// ```
+    pub fn reconnect_limit(mut self, limit: ReconnectLimit) -> Self {
+        self.reconnect_limit = limit;
+        self
+    }
+
+    /// The reconnect budget per outage (see [`reconnect_limit`](Self::reconnect_limit)).
+    pub fn get_reconnect_limit(&self) -> ReconnectLimit {
+        self.reconnect_limit
+    }
+
+    /// The wait before the first reconnect of an outage, and the shortest wait of any. Default: 1 s.
+    ///
+    /// The wait before retry `r` (from 0) is random, uniform between `initial` and `min(max, initial × factor^r)`
+    /// (full jitter), so that many clients do not come back at once.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().reconnect_initial_delay(Duration::from_millis(250));
+    /// # let _ = options;
+    /// ```
+    pub fn reconnect_initial_delay(mut self, initial: Duration) -> Self {
+        self.reconnect_initial_delay = initial;
+        self
+    }
+
+    /// How much the longest wait grows with each retry of an outage. Default: 2. A factor below 1 (or not finite)
+    /// counts as 1: a constant wait.
+    ///
+    /// ```
+    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().reconnect_factor(1.5);
+    /// # let _ = options;
+    /// ```
+    pub fn reconnect_factor(mut self, factor: f64) -> Self {
+        self.reconnect_factor = factor;
+        self
+    }
+
+    /// The cap of the longest wait. Default: 30 s. An initial delay above it wins.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().reconnect_max_delay(Duration::from_secs(5));
+    /// # let _ = options;
+    /// ```
+    pub fn reconnect_max_delay(mut self, max: Duration) -> Self {
+        self.reconnect_max_delay = max;
+        self
+    }
+
+    /// Called once when the hook gives up: the browser failed the connection and the
+    /// [budget](Self::reconnect_limit) of the outage is spent. The state is then `Closed` and `error` is
+    /// [`ConnectionFailed`](super::EventSourceError::ConnectionFailed). Never called after `close()` or unmount.
+    /// Default: none.
+    ///
+    /// ```
+    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().on_failed(|| eprintln!("giving up"));
+    /// # let _ = options;
+    /// ```
+    pub fn on_failed(mut self, on_failed: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_failed = Some(Arc::new(on_failed));
+        self
+    }
+
+    /// The query parameter that carries the last event id when the hook reconnects by itself (a new `EventSource`
+    /// cannot send the `Last-Event-ID` header): `/e/x?lastEventId=41`, appended with `?` or `&`, percent-encoded.
+    /// Left out while no event had an id. Default: `lastEventId`.
+    ///
+    /// ```
+    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().last_event_id_param("since");
+    /// assert_eq!(options.get_last_event_id_param(), "since");
+    /// ```
+    pub fn last_event_id_param(mut self, name: impl Into<String>) -> Self {
+        self.last_event_id_param = name.into();
+        self
+    }
+
+    /// The query parameter that carries the last event id on the hook's own reconnects.
+    pub fn get_last_event_id_param(&self) -> &str {
+        &self.last_event_id_param
+    }
+}
+
+/// How many times the hook reconnects per outage (see [`UseEventSourceOptions::reconnect_limit`]).
+///
+/// ```
+/// use sse_live::use_event_source::ReconnectLimit;
+/// assert_eq!(ReconnectLimit::default(), ReconnectLimit::Limited(5));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReconnectLimit {
+    /// At most this many retries per outage (`n + 1` requests in all); `Limited(0)` never retries.
+    Limited(u32),
+    /// Retry for as long as the component lives.
+    Unlimited,
+}
+
+impl Default for ReconnectLimit {
+    fn default() -> Self {
+        Self::Limited(5)
+    }
+}
+
+impl ReconnectLimit {
+    /// The limit as a number, `None` for unlimited.
+    pub(super) fn as_option(self) -> Option<u32> {
+        match self {
+            Self::Limited(n) => Some(n),
+            Self::Unlimited => None,
+        }
+    }
+}
+
 impl fmt::Debug for UseEventSourceOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UseEventSourceOptions")
@@ -128,6 +378,15 @@ impl fmt::Debug for UseEventSourceOptions {
             .field("transport", &self.transport)
             .field("events", &self.events)
             .field("on_message", &self.on_message.as_ref().map(|_| "Fn(&Event)"))
+            .field("reconnect_limit", &self.reconnect_limit)
+            .field("reconnect_initial_delay", &self.reconnect_initial_delay)
+            .field("reconnect_factor", &self.reconnect_factor)
+            .field("reconnect_max_delay", &self.reconnect_max_delay)
+            .field("on_failed", &self.on_failed.as_ref().map(|_| "Fn()"))
+            .field("last_event_id_param", &self.last_event_id_param)
+            .field("terminal_event", &self.terminal_event)
+            .field("history", &self.history)
+            .field("close_on_decode_error", &self.close_on_decode_error)
             .finish()
     }
 }
@@ -144,7 +403,8 @@ impl fmt::Debug for UseEventSourceOptions {
 #[derive(Debug, Clone, Default)]
 pub enum Transport {
     /// The browser's `EventSource`: GET only, no custom headers, and an error says nothing about why. The browser
-    /// reconnects by itself.
+    /// reconnects by itself after a dropped stream; after a failed connection the hook does, within its budget (see
+    /// [`UseEventSourceOptions::reconnect_limit`]).
     #[default]
     EventSource,
     /// `fetch()` with a streamed body, parsed by the protocol crate's parser: any method, headers evaluated on every

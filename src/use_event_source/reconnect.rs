@@ -4,8 +4,11 @@
 //!   standard: waiting longer is allowed, shorter is not).
 //! - [`verdict`]: what an HTTP answer means for the connection (open it, retry later, or stop for good).
 //! - [`server_message`]: the text of an error answer, cut to a sane length.
+//! - [`Backoff`] and [`Budget`]: the native transport's own reconnects after the browser gave up: how long to wait
+//!   and whether to try again at all.
+//! - [`with_query_param`]: the URL of such a reconnect, carrying the last event id in its query.
 //!
-//! The fetch transport uses all three; the native transport's own reconnects will use [`delay`] next.
+//! The fetch transport uses the first three; the native transport the last three.
 
 use std::time::Duration;
 
@@ -89,9 +92,159 @@ pub(super) fn server_message(body: &[u8]) -> String {
     format!("{}…", &text[..end])
 }
 
+/// The native transport's backoff: `initial × factor^retries`, capped at `max`, with full jitter over
+/// `[initial, ceiling]`, the same window as [`delay`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Backoff {
+    /// The wait before the first retry of an outage, and the floor of every wait.
+    pub initial: Duration,
+    /// How much the ceiling grows per retry; a factor below 1 (or not finite) counts as 1.
+    pub factor: f64,
+    /// The ceiling's cap; an `initial` above it wins.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// The upper bound of the wait before retry number `retries + 1` of an outage.
+    pub fn ceiling(&self, retries: u32) -> Duration {
+        let cap = self.max.max(self.initial);
+        let factor = if self.factor.is_finite() && self.factor >= 1.0 { self.factor } else { 1.0 };
+        let grown = self.initial.as_secs_f64() * factor.powi(i32::try_from(retries).unwrap_or(i32::MAX));
+        if grown.is_finite() && grown < cap.as_secs_f64() {
+            Duration::try_from_secs_f64(grown).map_or(cap, |grown| grown.clamp(self.initial, cap))
+        } else {
+            cap
+        }
+    }
+
+    /// The wait before retry number `retries + 1` of an outage, `unit` being a random number in `[0, 1)`
+    /// (`Math.random()`; out-of-range values are clamped): uniform between `initial` and [`ceiling`](Self::ceiling).
+    /// The first retry (`retries == 0`) waits exactly `initial`.
+    pub fn delay(&self, retries: u32, unit: f64) -> Duration {
+        let top = self.ceiling(retries);
+        let unit = if unit.is_nan() { 0.0 } else { unit.clamp(0.0, 1.0) };
+        self.initial + (top - self.initial).mul_f64(unit)
+    }
+}
+
+/// How many retries an outage may use: `None` for no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Budget {
+    /// The most retries per outage (`None`: unlimited).
+    pub limit: Option<u32>,
+    /// Retries used in the current outage; reset by a successful open.
+    pub used: u32,
+}
+
+impl Budget {
+    /// After a failed attempt: whether to retry, counting the retry when so. `limit: Some(n)` allows exactly `n`
+    /// retries per outage (`n + 1` attempts in all), `Some(0)` none.
+    pub fn try_retry(&mut self) -> bool {
+        if self.limit.is_some_and(|limit| self.used >= limit) {
+            return false;
+        }
+        self.used = self.used.saturating_add(1);
+        true
+    }
+
+    /// A connection opened: the next outage starts with the whole budget.
+    pub fn reset(&mut self) {
+        self.used = 0;
+    }
+}
+
+/// `url` with the query parameter `name=value` appended (`?` or `&` as needed, before any `#fragment`), both
+/// percent-encoded as UTF-8 (everything but `A-Z a-z 0-9 - _ . ~`).
+pub(super) fn with_query_param(url: &str, name: &str, value: &str) -> String {
+    let (base, fragment) = url.split_at(url.find('#').unwrap_or(url.len()));
+    let separator = match base.find('?') {
+        None => "?",
+        Some(_) if base.ends_with('?') || base.ends_with('&') => "",
+        Some(_) => "&",
+    };
+    format!("{base}{separator}{}={}{fragment}", percent_encode(name), percent_encode(value))
+}
+
+/// `text` percent-encoded for a query component (like `encodeURIComponent`, which also leaves `!'()*` alone).
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_grows_by_the_factor_up_to_the_max_with_jitter_above_initial() {
+        let backoff = Backoff { initial: MS(100), factor: 2.0, max: MS(1000) };
+        let ceilings: Vec<_> = (0..6).map(|n| backoff.ceiling(n)).collect();
+        assert_eq!(ceilings, [100, 200, 400, 800, 1000, 1000].map(MS));
+        assert_eq!(backoff.delay(0, 0.9), MS(100), "the first retry waits exactly `initial`");
+        assert_eq!(backoff.delay(2, 0.0), MS(100));
+        assert_eq!(backoff.delay(2, 0.5), MS(250));
+        assert_eq!(backoff.delay(2, 1.0), MS(400));
+        let slow = Backoff { initial: MS(100), factor: 1.5, max: MS(1000) };
+        assert_eq!(slow.ceiling(2), MS(225));
+        for retries in [0, 1, 5, 1000, u32::MAX] {
+            for unit in [0.0, 0.3, 0.999_999, -1.0, 2.0, f64::NAN] {
+                let wait = backoff.delay(retries, unit);
+                assert!(wait >= MS(100) && wait <= MS(1000), "{retries} {unit}: {wait:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn odd_backoff_options_neither_panic_nor_wait_less_than_initial() {
+        for factor in [0.0, 0.5, -2.0, f64::NAN, f64::INFINITY, 1e300] {
+            let backoff = Backoff { initial: MS(100), factor, max: MS(1000) };
+            for retries in [0, 1, 3, u32::MAX] {
+                let wait = backoff.delay(retries, 0.5);
+                assert!(wait >= MS(100) && wait <= MS(1000), "{factor} {retries}: {wait:?}");
+            }
+        }
+        // An initial delay above the max wins; zero stays zero; huge values do not overflow.
+        assert_eq!(Backoff { initial: MS(5000), factor: 2.0, max: MS(1000) }.delay(3, 1.0), MS(5000));
+        assert_eq!(Backoff { initial: Duration::ZERO, factor: 2.0, max: MS(1000) }.delay(3, 1.0), Duration::ZERO);
+        let huge = Backoff { initial: Duration::MAX, factor: 2.0, max: Duration::MAX };
+        assert_eq!(huge.delay(4, 0.5), Duration::MAX);
+    }
+
+    #[test]
+    fn a_budget_of_n_allows_exactly_n_retries_per_outage() {
+        let mut budget = Budget { limit: Some(2), used: 0 };
+        assert!(budget.try_retry());
+        assert!(budget.try_retry());
+        assert!(!budget.try_retry(), "a third retry is over the budget");
+        assert!(!budget.try_retry());
+        budget.reset();
+        assert!(budget.try_retry(), "a successful open gives the next outage the whole budget");
+        let mut none = Budget { limit: Some(0), used: 0 };
+        assert!(!none.try_retry());
+        let mut unlimited = Budget { limit: None, used: u32::MAX - 1 };
+        for _ in 0..3 {
+            assert!(unlimited.try_retry());
+        }
+    }
+
+    #[test]
+    fn the_last_event_id_is_appended_to_the_query_encoded() {
+        assert_eq!(with_query_param("/e/x", "lastEventId", "42"), "/e/x?lastEventId=42");
+        assert_eq!(with_query_param("/e/x?key=a", "lastEventId", "42"), "/e/x?key=a&lastEventId=42");
+        assert_eq!(with_query_param("/e/x?", "lastEventId", "42"), "/e/x?lastEventId=42");
+        assert_eq!(with_query_param("/e/x?a=1&", "id", "42"), "/e/x?a=1&id=42");
+        assert_eq!(with_query_param("http://h/e#top", "id", "7"), "http://h/e?id=7#top");
+        assert_eq!(with_query_param("/e?k=1#a?b", "id", "7"), "/e?k=1&id=7#a?b");
+        assert_eq!(with_query_param("/e", "last id", "a&b=c d/é#"), "/e?last%20id=a%26b%3Dc%20d%2F%C3%A9%23");
+        assert_eq!(with_query_param("/e", "id", "A-z_0.9~"), "/e?id=A-z_0.9~");
+    }
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
 

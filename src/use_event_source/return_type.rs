@@ -17,6 +17,9 @@ where
     pub data: Signal<Option<T>>,
     /// The last message as received (event type, data text, last event id), decoded or not.
     pub message: Signal<Option<Event>>,
+    /// The last decoded values, oldest first, at most [`UseEventSourceOptions::history`](super::UseEventSourceOptions::history)
+    /// of them; always empty when that option is off (the default).
+    pub history: Signal<Vec<T>>,
     /// The last error; `None` until one happens. A decode error leaves the connection open.
     pub error: Signal<Option<EventSourceError>>,
     /// Closes the connection for good: the state becomes `Closed` and no further message is applied.

@@ -11,13 +11,14 @@ use std::fmt;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ConnectionState {
-    /// `CONNECTING` (0): opening, or the browser is re-establishing a dropped connection by itself.
+    /// `CONNECTING` (0): opening, the browser re-establishing a dropped connection by itself, or a reconnect of the
+    /// hook's own pending (see [`UseEventSourceOptions::reconnect_limit`](super::UseEventSourceOptions::reconnect_limit)).
     #[default]
     Connecting,
     /// `OPEN` (1): the server answered with an event stream; events are arriving.
     Open,
-    /// `CLOSED` (2): closed by [`close`](super::UseEventSourceReturn::close), on unmount, or because the
-    /// browser gave up (an HTTP error status, a wrong content type, a network failure).
+    /// `CLOSED` (2): closed by [`close`](super::UseEventSourceReturn::close), on unmount, or given up for good
+    /// (with the native transport: the browser failed the connection and the hook's reconnect budget is spent).
     Closed,
 }
 

@@ -77,6 +77,8 @@ pub fn run() -> Result {
             "use_event_source",
             "--test",
             "fetch_transport",
+            "--test",
+            "reconnect",
         ])
         .env("PATH", &tools.path)
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")

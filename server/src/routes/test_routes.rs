@@ -5,6 +5,9 @@
 //! - `GET|POST /test/echo`: one event describing the request (method, selected headers, body), then keep-alives.
 //! - `GET /test/status/{code}`: that HTTP status with a plain-text body, for the fetch transport's error handling.
 //! - `GET /test/close-after/{n}`: `n` events continuing after the client's last event id, then the body ends.
+//! - `GET /test/flaky/{k}`: per key, `k` answers 503 then one event continuing after the last event id, over and
+//!   over, for the hook's own reconnects and their per-outage budget.
+//! - `GET /test/finite/{n}`: `n` `progress` events, then an `end` event, then the body ends.
 //! - `GET /test/vectors` and `GET /test/vectors/{name}`: raw spec vectors, byte for byte.
 //! - `GET /test/requests/{key}`: how many requests the routes above have answered for `key`.
 //!
@@ -18,7 +21,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -31,7 +34,7 @@ use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::hub::LastEventId;
-use crate::routes::stream::last_event_id;
+use crate::routes::stream::{last_event_id, LAST_EVENT_ID_PARAM};
 use crate::sse;
 use crate::state::AppState;
 
@@ -54,6 +57,8 @@ pub fn router() -> Router<AppState> {
         .route("/test/echo", get(echo).post(echo))
         .route("/test/status/{code}", get(status))
         .route("/test/close-after/{n}", get(close_after))
+        .route("/test/flaky/{k}", get(flaky))
+        .route("/test/finite/{n}", get(finite))
         .route("/test/vectors", get(vector_names))
         .route("/test/vectors/{name}", get(vector))
         .route("/test/requests/{key}", get(requests))
@@ -67,9 +72,16 @@ pub struct RequestCounts(Arc<Mutex<HashMap<String, u64>>>);
 impl RequestCounts {
     /// Counts one request under the `key` query parameter, or `default` without one.
     fn count(&self, query: &[(String, String)], default: String) {
+        self.next(query, default);
+    }
+
+    /// Counts one request like [`count`](Self::count) and returns its number under its key (1 for the first).
+    fn next(&self, query: &[(String, String)], default: String) -> u64 {
         let key = query.iter().find(|(name, _)| name == "key").map_or(default, |(_, key)| key.clone());
         let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *counts.entry(key).or_default() += 1;
+        let count = counts.entry(key).or_default();
+        *count += 1;
+        *count
     }
 
     fn get(&self, key: &str) -> u64 {
@@ -184,6 +196,78 @@ pub async fn close_after(
     }
     let events = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
     Ok(sse::response(&state, "test/close-after", events))
+}
+
+/// The most failures in a row `/test/flaky/{k}` answers.
+pub const FLAKY_MAX: u32 = 100;
+
+/// `GET /test/flaky/{k}`: a server that is down, then up, then down again. Request number `r` under its key (see
+/// the module docs; the default key is `flaky-{k}`) answers, when `(r - 1) % (k + 1) < k`, 503 with the text body
+/// `flaky {r}`; otherwise it is an event stream: `retry: 200`, ONE event whose id follows the client's last event id
+/// (the `Last-Event-ID` header or the `lastEventId` query parameter; 1 without one), then the body ends. So with
+/// `k = 2`: 503, 503, one event, 503, 503, one event, ... (`k` at most [`FLAKY_MAX`]). The event's data is
+/// `{"n": id, "request": r, "lastEventId": <the header or null>, "lastEventIdQuery": <the query parameter or null>,
+/// "query": <the raw query string or null>}`.
+pub async fn flaky(
+    State(state): State<AppState>,
+    Extension(counts): Extension<RequestCounts>,
+    k: Result<Path<u32>, PathRejection>,
+    headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let Path(k) = k?;
+    let Query(query) = query?;
+    if k > FLAKY_MAX {
+        return Err(ApiError::BadRequest(format!("at most {FLAKY_MAX} failures in a row")));
+    }
+    let request = counts.next(&query, format!("flaky-{k}"));
+    if (request - 1) % (u64::from(k) + 1) < u64::from(k) {
+        let body = format!("flaky {request}");
+        let content_type = [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))];
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, content_type, body).into_response());
+    }
+    let header = headers.get("last-event-id").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let from_query = query.iter().find(|(name, _)| name == LAST_EVENT_ID_PARAM).map(|(_, value)| value.clone());
+    let id = match last_event_id(&headers, &query) {
+        LastEventId::Id(id) => id.saturating_add(1),
+        _ => 1,
+    };
+    let data = json!({
+        "n": id, "request": request, "lastEventId": header, "lastEventIdQuery": from_query, "query": raw_query,
+    });
+    let frames = [
+        EventBuilder::new().retry(CLOSE_AFTER_RETRY).build()?,
+        EventBuilder::new().id(id.to_string()).data(data.to_string()).build()?,
+    ];
+    let events = stream::iter(frames.map(|f| Bytes::from(f.into_bytes())));
+    Ok(sse::response(&state, "test/flaky", events))
+}
+
+/// `GET /test/finite/{n}`: a stream with an end: `retry: 200`, then `n` events (at most [`CLOSE_AFTER_MAX`]) of
+/// type `progress` with ids 1 to `n` and data `{"n": id}`, then one event of type `end` (without an id)
+/// with data `done`, then the body ends. A client that does not stop at `end` comes back within 200 ms,
+/// which the request count under its key shows (the default key is `finite-{n}`).
+pub async fn finite(
+    State(state): State<AppState>,
+    Extension(counts): Extension<RequestCounts>,
+    n: Result<Path<u32>, PathRejection>,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let Path(n) = n?;
+    let Query(query) = query?;
+    if n > CLOSE_AFTER_MAX {
+        return Err(ApiError::BadRequest(format!("at most {CLOSE_AFTER_MAX} events")));
+    }
+    counts.count(&query, format!("finite-{n}"));
+    let mut frames = vec![EventBuilder::new().retry(CLOSE_AFTER_RETRY).build()?];
+    for id in 1..=n {
+        let data = json!({ "n": id });
+        frames.push(EventBuilder::new().id(id.to_string()).event("progress").data(data.to_string()).build()?);
+    }
+    frames.push(EventBuilder::new().event("end").data("done").build()?);
+    let events = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
+    Ok(sse::response(&state, "test/finite", events))
 }
 
 /// `GET /test/requests/{key}`: `{"key": "...", "requests": N}`, how many requests were counted under `key`.

@@ -1,0 +1,182 @@
+//! The native transport with the hook's own reconnects: a [`browser::Connection`] while one is open, and a new one,
+//! after a backoff, when the browser gives up on it.
+//!
+//! The browser re-establishes a dropped stream by itself (state `Connecting`); when it fails the connection instead
+//! (an `error` event leaving readyState CLOSED: an HTTP error, a wrong content type, a network failure while
+//! connecting) it never tries again. Then [`Native`] waits ([`Backoff`]), within the outage's [`Budget`], and opens
+//! a new `EventSource` whose URL carries the last event id as a query parameter (a new `EventSource` cannot send the
+//! `Last-Event-ID` header). A successful open resets the budget; a spent budget reports `Closed` with
+//! [`EventSourceError::ConnectionFailed`] and calls `on_failed` once.
+//!
+//! Every handler holds only a `Weak` of the shared state and the generation of the connection it belongs to, and
+//! does nothing unless that connection is still the current one and the hook has not closed it. Dropping [`Native`]
+//! (`close()`, unmount) closes the current `EventSource` and drops the pending timer, which clears it: no
+//! connection is opened after close, and nothing is leaked with `Closure::forget`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use sse_live_protocol::Event;
+
+use super::browser;
+use super::options::FailedCallback;
+use super::reconnect::{with_query_param, Backoff, Budget};
+use super::{ConnectionState, EventSourceError, Handlers};
+
+/// What the native transport needs besides the URL and the hook's handlers.
+pub(super) struct NativeOptions {
+    pub with_credentials: bool,
+    pub events: Vec<String>,
+    pub backoff: Backoff,
+    /// The most retries per outage; `None` for no limit.
+    pub limit: Option<u32>,
+    pub on_failed: Option<FailedCallback>,
+    /// The query parameter that carries the last event id on a reconnect.
+    pub last_event_id_param: String,
+}
+
+/// The hook's native connection, across its reconnects. Dropping it closes it for good.
+pub(super) struct Native {
+    shared: Rc<Shared>,
+}
+
+struct Shared {
+    url: String,
+    options: NativeOptions,
+    handlers: Handlers,
+    /// Set once, when the hook closes; checked by every handler and the timer.
+    closed: Cell<bool>,
+    /// The current connection's number; a handler of an older one does nothing.
+    generation: Cell<u64>,
+    connection: RefCell<Option<browser::Connection>>,
+    /// The pending reconnect; dropping it clears the timer.
+    timer: RefCell<Option<Timeout>>,
+    budget: Cell<Budget>,
+    /// The last event id seen, for the next reconnect's URL.
+    last_event_id: RefCell<String>,
+}
+
+impl Native {
+    /// Opens the first connection; the browser's refusal of the URL comes back as its message.
+    pub fn open(url: &str, options: NativeOptions, handlers: Handlers) -> Result<Self, String> {
+        let budget = Budget { limit: options.limit, used: 0 };
+        let shared = Rc::new(Shared {
+            url: url.to_owned(),
+            options,
+            handlers,
+            closed: Cell::new(false),
+            generation: Cell::new(0),
+            connection: RefCell::new(None),
+            timer: RefCell::new(None),
+            budget: Cell::new(budget),
+            last_event_id: RefCell::new(String::new()),
+        });
+        connect(&shared, url)?;
+        Ok(Self { shared })
+    }
+}
+
+impl Drop for Native {
+    fn drop(&mut self) {
+        self.shared.closed.set(true);
+        self.shared.generation.set(self.shared.generation.get().wrapping_add(1));
+        drop(self.shared.timer.borrow_mut().take());
+        drop(self.shared.connection.borrow_mut().take());
+    }
+}
+
+impl Shared {
+    /// Whether a handler of connection `generation` may act.
+    fn current(&self, generation: u64) -> bool {
+        !self.closed.get() && self.generation.get() == generation
+    }
+}
+
+/// Opens a new `EventSource` at `url` as the current connection (the previous one, if any, is closed).
+fn connect(shared: &Rc<Shared>, url: &str) -> Result<(), String> {
+    let generation = shared.generation.get().wrapping_add(1);
+    shared.generation.set(generation);
+    drop(shared.connection.borrow_mut().take());
+
+    let (opened, received, failed) = (Rc::downgrade(shared), Rc::downgrade(shared), Rc::downgrade(shared));
+    let handlers = Handlers {
+        on_open: Box::new(move || {
+            if let Some(shared) = live(&opened, generation) {
+                let mut budget = shared.budget.get();
+                budget.reset();
+                shared.budget.set(budget);
+                (shared.handlers.on_open)();
+            }
+        }),
+        on_message: Box::new(move |event: Event| {
+            if let Some(shared) = live(&received, generation) {
+                shared.last_event_id.replace(event.last_event_id.clone());
+                (shared.handlers.on_message)(event);
+            }
+        }),
+        on_error: Box::new(move |state, error| {
+            if let Some(shared) = live(&failed, generation) {
+                if state == ConnectionState::Closed {
+                    gave_up(&shared);
+                } else {
+                    (shared.handlers.on_error)(state, error);
+                }
+            }
+        }),
+        activity: shared.handlers.activity.clone(),
+    };
+    let connection =
+        browser::Connection::open(url, shared.options.with_credentials, shared.options.events.clone(), handlers)?;
+    shared.connection.replace(Some(connection));
+    Ok(())
+}
+
+/// The shared state, if the hook is still open and `generation` is its current connection.
+fn live(shared: &Weak<Shared>, generation: u64) -> Option<Rc<Shared>> {
+    shared.upgrade().filter(|shared| shared.current(generation))
+}
+
+/// The browser failed the current connection: retry after a backoff while the budget lasts, else give up.
+///
+/// The failed `EventSource` is left in place (it is closed already, and this may run inside its own `error`
+/// handler); the next [`connect`] or the hook's close drops it.
+fn gave_up(shared: &Rc<Shared>) {
+    let mut budget = shared.budget.get();
+    let retries = budget.used;
+    if !budget.try_retry() {
+        shared.budget.set(budget);
+        // No handler of this connection acts again.
+        shared.generation.set(shared.generation.get().wrapping_add(1));
+        (shared.handlers.on_error)(ConnectionState::Closed, EventSourceError::ConnectionFailed);
+        if let Some(on_failed) = &shared.options.on_failed {
+            on_failed();
+        }
+        return;
+    }
+    shared.budget.set(budget);
+    let generation = shared.generation.get();
+    (shared.handlers.on_error)(ConnectionState::Connecting, EventSourceError::Disconnected);
+    // The handler may have closed the hook.
+    if !shared.current(generation) {
+        return;
+    }
+    let wait = shared.options.backoff.delay(retries, js_sys::Math::random());
+    let millis = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX).min(i32::MAX as u32);
+    let weak = Rc::downgrade(shared);
+    let timer = Timeout::new(millis, move || {
+        let Some(shared) = live(&weak, generation) else { return };
+        let last_event_id = shared.last_event_id.borrow().clone();
+        let url = if last_event_id.is_empty() {
+            shared.url.clone()
+        } else {
+            with_query_param(&shared.url, &shared.options.last_event_id_param, &last_event_id)
+        };
+        if connect(&shared, &url).is_err() {
+            // The browser refused the new URL: count it as a failed attempt.
+            gave_up(&shared);
+        }
+    });
+    // Replacing an earlier timer (it has fired: this runs in its connection's handler) clears nothing live.
+    shared.timer.replace(Some(timer));
+}
