@@ -33,13 +33,27 @@ static X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-bufferin
 /// The body writes `retry: <--retry ms>` first, then `events` with keep-alive comments merged in, and ends when
 /// `events` ends or the server shuts down. It counts as one open stream until axum drops it.
 pub fn response(state: &AppState, name: &str, events: impl Stream<Item = Bytes> + Send + 'static) -> Response {
-    let guard = OpenStreamGuard::new(state.open_streams.clone(), name);
-    let config = &state.config;
-    let retry = encode(EventBuilder::new().retry(config.retry).build());
     let keep_alive = encode(Frame::comment(KEEP_ALIVE_COMMENT)).unwrap_or_default();
-    let frames = stream::iter(retry)
-        .chain(with_keep_alive(events, config.keep_alive, keep_alive))
-        .take_until(state.shutdown.clone().cancelled_owned());
+    stream_response(state, name, with_keep_alive(events, state.config.keep_alive, keep_alive))
+}
+
+/// Like [`response`] but WITHOUT keep-alive comments: the body carries the `retry:` frame and `events`, nothing
+/// else, however long it stays idle. For test routes that simulate a stalled connection; never for real streams
+/// (proxies cut idle connections).
+pub fn response_without_keep_alive(
+    state: &AppState,
+    name: &str,
+    events: impl Stream<Item = Bytes> + Send + 'static,
+) -> Response {
+    stream_response(state, name, events)
+}
+
+/// The response for `events` (keep-alives already merged in, or not): headers, `retry:` first, the end on
+/// shutdown, counted as an open stream.
+fn stream_response(state: &AppState, name: &str, events: impl Stream<Item = Bytes> + Send + 'static) -> Response {
+    let guard = OpenStreamGuard::new(state.open_streams.clone(), name);
+    let retry = encode(EventBuilder::new().retry(state.config.retry).build());
+    let frames = stream::iter(retry).chain(events).take_until(state.shutdown.clone().cancelled_owned());
     let body = Counted { frames: frames.boxed(), _guard: guard };
 
     let mut response = Response::new(Body::from_stream(body));

@@ -28,7 +28,9 @@ fn data(event: &Event) -> serde_json::Value {
 #[tokio::test]
 async fn the_fetch_test_routes_are_off_by_default() {
     let server = TestServer::start(&[]).await;
-    for path in ["/test/echo", "/test/status/500", "/test/close-after/3", "/test/vectors", "/test/requests/echo"] {
+    for path in
+        ["/test/echo", "/test/status/500", "/test/close-after/3", "/test/vectors", "/test/requests/echo", "/test/stall"]
+    {
         assert_eq!(client().get(server.url(path)).send().await.unwrap().status(), 404, "{path}");
     }
 }
@@ -315,4 +317,33 @@ async fn cors_lets_the_test_page_post_with_custom_headers() {
     // Error answers carry the CORS header too, so that a page can read their status and message.
     let response = client().get(server.url("/test/status/404")).header("origin", "http://a.test").send().await.unwrap();
     assert_eq!(response.headers()["access-control-allow-origin"], "http://a.test");
+}
+
+#[tokio::test]
+async fn stall_sends_one_event_then_nothing_not_even_keep_alives() {
+    let server = test_server().await;
+    let mut stream = EventStream::open(&server.url("/test/stall?key=st"), &[]).await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.headers["content-type"], "text/event-stream");
+    let event = stream.next_event().await;
+    assert_eq!(event.last_event_id, "1");
+    assert_eq!(data(&event), serde_json::json!({"n": 1, "request": 1, "lastEventId": null, "lastEventIdQuery": null}));
+    // The server's keep-alive is 100 ms: ten times that without a single byte.
+    let silence = tokio::time::timeout(std::time::Duration::from_secs(1), stream.next()).await;
+    assert!(silence.is_err(), "the stalled stream sent {silence:?}");
+    assert_eq!(server.open_streams().await, 1, "the stalled stream is still open");
+
+    // A reconnect's last event id is echoed, from the header and the query parameter; the default key is `stall`.
+    let mut again =
+        EventStream::open(&server.url("/test/stall?key=st&lastEventId=1"), &[("last-event-id", b"1")]).await;
+    assert_eq!(
+        data(&again.next_event().await),
+        serde_json::json!({"n": 1, "request": 2, "lastEventId": "1", "lastEventIdQuery": "1"})
+    );
+    assert_eq!(requests(&server, "st").await, 2);
+    let mut unkeyed = EventStream::open(&server.url("/test/stall"), &[]).await;
+    assert_eq!(data(&unkeyed.next_event().await)["request"], 1);
+    assert_eq!(requests(&server, "stall").await, 1);
+    drop((stream, again, unkeyed));
+    server.wait_for_open_streams(0).await;
 }

@@ -41,10 +41,29 @@ pub(super) struct Connection {
 impl Connection {
     /// Starts connecting to `url` (resolved against the page's URL; an unparsable one is refused at once, like
     /// `new EventSource`), delivering `message` events and those of the types in `events`.
-    pub fn open(url: &str, options: FetchOptions, events: Vec<String>, handlers: Handlers) -> Result<Self, String> {
+    ///
+    /// With a `stall_timeout`, an attempt that shows no sign of life for that long is aborted: while waiting for the
+    /// answer's headers it counts as a network error (backoff); once open, as a dropped stream (every chunk of the
+    /// body is a sign of life; the hook reconnects after the reconnection time, with `Last-Event-ID`).
+    pub fn open(
+        url: &str,
+        options: FetchOptions,
+        events: Vec<String>,
+        stall_timeout: Option<Duration>,
+        handlers: Handlers,
+    ) -> Result<Self, String> {
         let url = resolve(url)?;
         let shared = Rc::new(Shared::default());
-        let task = Task { url, options, events, handlers, shared: shared.clone(), parser: Parser::new(), failures: 0 };
+        let task = Task {
+            url,
+            options,
+            events,
+            stall_timeout,
+            handlers,
+            shared: shared.clone(),
+            parser: Parser::new(),
+            failures: 0,
+        };
         spawn_local(UntilClosed { task: Box::pin(task.run()), shared: shared.clone() });
         Ok(Self { shared })
     }
@@ -124,6 +143,8 @@ struct Task {
     url: String,
     options: FetchOptions,
     events: Vec<String>,
+    /// Abort an attempt after this long without a sign of life; `None`: never.
+    stall_timeout: Option<Duration>,
     handlers: Handlers,
     shared: Rc<Shared>,
     /// Kept across attempts: its last event id and reconnection time survive a reconnect.
@@ -163,6 +184,16 @@ impl Task {
         !self.shared.closed.get()
     }
 
+    /// `future`'s output, or `None` when stall detection is on and it takes longer than the stall timeout.
+    async fn unless_stalled<F: Future>(&self, future: F) -> Option<F::Output> {
+        match self.stall_timeout {
+            Some(timeout) => {
+                Within { future: Box::pin(future), timer: TimeoutFuture::new(timer_millis(timeout)) }.await
+            }
+            None => Some(future.await),
+        }
+    }
+
     /// One request, and its body until it ends.
     async fn attempt(&mut self) -> Outcome {
         let controller = match AbortController::new() {
@@ -179,8 +210,11 @@ impl Task {
         };
         *self.shared.controller.borrow_mut() = Some(controller);
 
-        let response = match JsFuture::from(window.fetch_with_request(&request)).await.map(JsCast::dyn_into::<Response>)
-        {
+        let Some(answer) = self.unless_stalled(JsFuture::from(window.fetch_with_request(&request))).await else {
+            // No answer within the stall timeout: the attempt is aborted by the caller.
+            return Outcome::Retry(EventSourceError::Disconnected);
+        };
+        let response = match answer.map(JsCast::dyn_into::<Response>) {
             Ok(Ok(response)) => response,
             // A network error, a CORS refusal, an abort: the browser says no more than "Failed to fetch".
             Ok(Err(_)) | Err(_) => return Outcome::Retry(EventSourceError::Disconnected),
@@ -213,7 +247,8 @@ impl Task {
         };
         let mut out = Vec::new();
         // Rule 8 (the body ends) and rule 5 (a network error) both re-establish the connection.
-        while let Ok(Some(chunk)) = read_chunk(&reader).await {
+        // A stall (no chunk within the stall timeout) ends the loop like a network error; the caller aborts.
+        while let Some(Ok(Some(chunk))) = self.unless_stalled(read_chunk(&reader)).await {
             if !self.live() {
                 return Outcome::Dropped;
             }

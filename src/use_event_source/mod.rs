@@ -177,10 +177,61 @@
 //! jitter), so that many clients do not come back at once. Cross-origin, the server's CORS must allow the method and
 //! every header sent (`Last-Event-ID` included).
 //!
+//! ### A reactive URL
+//! The URL is a `Signal<String>`: a `&str` or `String` is a constant one, and a signal of yours (an
+//! `RwSignal<String>`, a `Signal::derive`, a memo) makes the hook follow it. When its value changes, a Leptos effect
+//! closes the current connection (the `EventSource` closed, the fetch aborted, a pending reconnect dropped; none of
+//! its handlers writes a signal afterwards) and opens one to the new URL (state `Connecting`, `error` cleared; `data`,
+//! `message` and `history` keep their values until the new stream delivers). Setting the same URL again keeps the
+//! connection. After [`close`](UseEventSourceReturn::close) or unmount, a URL change opens nothing; after a
+//! terminal event or `close_on_decode_error`, a new URL does open a new connection.
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use sse_live::use_event_source::{use_event_source, UseEventSourceReturn};
+//! # #[component] fn Example() -> impl IntoView {
+//! let room = RwSignal::new("living-room".to_owned());
+//! let url = Signal::derive(move || format!("/e/temperatures?room={}", room.get()));
+//! let UseEventSourceReturn { data, .. } = use_event_source::<serde_json::Value>(url);
+//! // Later: `room.set("kitchen".into())` closes the living room's stream and opens the kitchen's.
+//! # let _ = data;
+//! # }
+//! ```
+//!
+//! ### Stall detection
+//! A connection can die without the browser noticing (a proxy or a NAT drops it silently): no error, no events,
+//! forever. With [`UseEventSourceOptions::stall_timeout`], a connection that shows no sign of life for that long is
+//! closed and replaced by a new one carrying the last event id (state `Connecting` with
+//! [`EventSourceError::Disconnected`] meanwhile). Off by default.
+//!
+//! - Fetch transport: every chunk of the body is a sign of life, keep-alive comments included, so a timeout a few
+//!   times the server's keep-alive interval is right. A stall aborts the request; the hook reconnects after the
+//!   reconnection time, with `Last-Event-ID`.
+//! - `EventSource` transport: the browser hides comments, so only the opening and the messages count: the server
+//!   must send *events* (or keep-alive events the page listens to) more often than the timeout. A stall goes
+//!   through the hook's own reconnect path: it waits the initial reconnect delay and opens a new `EventSource` with
+//!   the last event id in its query. It counts as a dropped connection, not as a failed attempt: it spends none of
+//!   the reconnect budget.
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use std::time::Duration;
+//! use sse_live::use_event_source::{use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions};
+//! # #[component] fn Example() -> impl IntoView {
+//! // The server sends a keep-alive comment every 15 s: three missed in a row is a dead connection.
+//! let options = UseEventSourceOptions::default()
+//!     .transport(Transport::Fetch(FetchOptions::default()))
+//!     .stall_timeout(Duration::from_secs(45));
+//! let stream = use_event_source_with_options::<serde_json::Value>("/e/temperatures", options);
+//! # let _ = stream;
+//! # }
+//! ```
+//!
 //! ### Cleanup
 //! On unmount (Leptos `on_cleanup`) or `close()`, the connection stops at once: the `EventSource` is closed and its
 //! listeners removed, or the fetch request is aborted (`AbortController`) and a pending reconnect timer dropped.
-//! Nothing is leaked with `Closure::forget`, and no handler writes to a signal afterwards.
+//! Nothing is leaked with `Closure::forget`, and no handler writes to a signal afterwards. The browser tests mount
+//! and unmount the hook hundreds of times and check that the server's open-stream count comes back to where it was.
 
 mod browser;
 mod error;
@@ -252,8 +303,13 @@ enum Active {
 
 /// Opens a server-sent events stream at `url` and decodes each message's data as JSON into `T`.
 ///
+/// `url` is a `&str`, a `String`, or a `Signal<String>` (an `RwSignal`, a derived signal, ...): when the signal
+/// changes, the hook closes the connection and opens one to the new URL (see [A reactive URL](self#a-reactive-url)).
+///
 /// Same as [`use_event_source_with_options`] with the default options. See the [module docs](self) for an example.
-pub fn use_event_source<T>(url: impl Into<String>) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static>
+pub fn use_event_source<T>(
+    url: impl Into<Signal<String>>,
+) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static>
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
@@ -274,7 +330,7 @@ where
 /// # }
 /// ```
 pub fn use_event_source_with_options<T>(
-    url: impl Into<String>,
+    url: impl Into<Signal<String>>,
     options: UseEventSourceOptions,
 ) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static>
 where
@@ -302,20 +358,24 @@ where
 /// # }
 /// ```
 pub fn use_event_source_with_decoder<T>(
-    url: impl Into<String>,
+    url: impl Into<Signal<String>>,
     options: UseEventSourceOptions,
     decoder: impl Fn(&str) -> Result<T, String> + 'static,
 ) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static>
 where
     T: Clone + Send + Sync + 'static,
 {
-    let url = url.into();
+    let url: Signal<String> = url.into();
     let (state, set_state) = signal(ConnectionState::Connecting);
     let (data, set_data) = signal(None::<T>);
     let (message, set_message) = signal(None::<Event>);
     let (history, set_history) = signal(Vec::<T>::new());
     let (error, set_error) = signal(None::<EventSourceError>);
     let connection = StoredValue::new_local(None::<Active>);
+    // Set by `close()`/unmount: a later URL change opens nothing.
+    let closed_for_good = StoredValue::new_local(false);
+    // The URL of the connection opened last (or refused), to skip a URL "change" to the same value.
+    let opened_url = StoredValue::new_local(None::<String>);
 
     let UseEventSourceOptions {
         with_credentials,
@@ -331,6 +391,7 @@ where
         terminal_event,
         history: history_len,
         close_on_decode_error,
+        stall_timeout,
     } = options;
     // The transports deliver the terminal event type too; the hook handles it.
     let mut events = events;
@@ -339,80 +400,117 @@ where
             events.push(terminal.clone());
         }
     }
-    let handlers = Handlers {
-        on_open: Box::new(move || set_state.set(ConnectionState::Open)),
-        on_message: Box::new(move |event: Event| {
-            if terminal_event.as_ref().is_some_and(|terminal| *terminal == event.event_type) {
-                // The end of the stream: close for good, as `close()` does (this connection's remaining events are
-                // not delivered, and nothing reconnects).
-                drop(connection.try_update_value(Option::take).flatten());
-                set_state.try_set(ConnectionState::Closed);
+    let decoder = Rc::new(decoder);
+    // Builds the handlers of one connection (a new set for each URL).
+    let make_handlers = move || {
+        let decoder = decoder.clone();
+        let on_message = on_message.clone();
+        let terminal_event = terminal_event.clone();
+        Handlers {
+            on_open: Box::new(move || set_state.set(ConnectionState::Open)),
+            on_message: Box::new(move |event: Event| {
+                if terminal_event.as_ref().is_some_and(|terminal| *terminal == event.event_type) {
+                    // The end of the stream: close this connection (its remaining events are not delivered, and
+                    // nothing reconnects; a new URL opens a new one).
+                    drop(connection.try_update_value(Option::take).flatten());
+                    set_state.try_set(ConnectionState::Closed);
+                    return;
+                }
+                if let Some(on_message) = &on_message {
+                    on_message(&event);
+                }
+                match decoder(&event.data) {
+                    Ok(value) => {
+                        if history_len > 0 {
+                            set_history.update(|history| {
+                                history.push(value.clone());
+                                let excess = history.len().saturating_sub(history_len);
+                                history.drain(..excess);
+                            });
+                        }
+                        set_data.set(Some(value));
+                    }
+                    Err(message) => {
+                        set_error.set(Some(EventSourceError::Decode { raw: event.data.clone(), message }));
+                        if close_on_decode_error {
+                            set_message.set(Some(event));
+                            // As `close()` does for this connection: nothing more is delivered, nothing reconnects.
+                            drop(connection.try_update_value(Option::take).flatten());
+                            set_state.try_set(ConnectionState::Closed);
+                            return;
+                        }
+                    }
+                }
+                set_message.set(Some(event));
+            }),
+            on_error: Box::new(move |new_state, new_error| {
+                set_state.set(new_state);
+                set_error.set(Some(new_error));
+            }),
+            activity: Rc::default(),
+        }
+    };
+    // Opens a connection to `url` with fresh handlers.
+    let open = move |url: &str| -> Result<Active, String> {
+        match &transport {
+            Transport::EventSource => {
+                let native = native::NativeOptions {
+                    with_credentials,
+                    events: events.clone(),
+                    backoff: reconnect::Backoff {
+                        initial: reconnect_initial_delay,
+                        factor: reconnect_factor,
+                        max: reconnect_max_delay,
+                    },
+                    limit: reconnect_limit.as_option(),
+                    on_failed: on_failed.clone(),
+                    last_event_id_param: last_event_id_param.clone(),
+                    stall_timeout,
+                };
+                native::Native::open(url, native, make_handlers()).map(|c| Active::EventSource { _connection: c })
+            }
+            Transport::Fetch(fetch_options) => {
+                fetch::Connection::open(url, fetch_options.clone(), events.clone(), stall_timeout, make_handlers())
+                    .map(|c| Active::Fetch { _connection: c })
+            }
+        }
+    };
+    // Closes the current connection (nothing of it writes a signal afterwards) and opens one to `url`.
+    let switch_to = move |url: String| {
+        drop(connection.try_update_value(Option::take).flatten());
+        opened_url.set_value(Some(url.clone()));
+        set_state.set(ConnectionState::Connecting);
+        set_error.set(None);
+        match open(&url) {
+            Ok(opened) => connection.set_value(Some(opened)),
+            Err(message) => {
+                set_state.set(ConnectionState::Closed);
+                set_error.set(Some(EventSourceError::InvalidUrl { url, message }));
+            }
+        }
+    };
+    let switch_to = Rc::new(switch_to);
+    // The first connection opens at once; the effect swaps it when the URL changes. Effects run on the async
+    // executor, which `mount_to` sets up; a hook used in a bare `Owner` needs it too (a no-op when already set).
+    switch_to(url.get_untracked());
+    #[cfg(target_arch = "wasm32")]
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    Effect::watch(
+        move || url.get(),
+        move |url: &String, _, _| {
+            let unchanged = opened_url.with_value(|opened| opened.as_deref() == Some(url.as_str()));
+            if closed_for_good.get_value() || unchanged {
                 return;
             }
-            if let Some(on_message) = &on_message {
-                on_message(&event);
-            }
-            match decoder(&event.data) {
-                Ok(value) => {
-                    if history_len > 0 {
-                        set_history.update(|history| {
-                            history.push(value.clone());
-                            let excess = history.len().saturating_sub(history_len);
-                            history.drain(..excess);
-                        });
-                    }
-                    set_data.set(Some(value));
-                }
-                Err(message) => {
-                    set_error.set(Some(EventSourceError::Decode { raw: event.data.clone(), message }));
-                    if close_on_decode_error {
-                        set_message.set(Some(event));
-                        // As `close()` does: nothing more is delivered, nothing reconnects.
-                        drop(connection.try_update_value(Option::take).flatten());
-                        set_state.try_set(ConnectionState::Closed);
-                        return;
-                    }
-                }
-            }
-            set_message.set(Some(event));
-        }),
-        on_error: Box::new(move |new_state, new_error| {
-            set_state.set(new_state);
-            set_error.set(Some(new_error));
-        }),
-        activity: Rc::default(),
-    };
-    let opened = match transport {
-        Transport::EventSource => {
-            let native = native::NativeOptions {
-                with_credentials,
-                events,
-                backoff: reconnect::Backoff {
-                    initial: reconnect_initial_delay,
-                    factor: reconnect_factor,
-                    max: reconnect_max_delay,
-                },
-                limit: reconnect_limit.as_option(),
-                on_failed,
-                last_event_id_param,
-            };
-            native::Native::open(&url, native, handlers).map(|c| Active::EventSource { _connection: c })
-        }
-        Transport::Fetch(fetch_options) => {
-            fetch::Connection::open(&url, fetch_options, events, handlers).map(|c| Active::Fetch { _connection: c })
-        }
-    };
-    match opened {
-        Ok(opened) => connection.set_value(Some(opened)),
-        Err(message) => {
-            set_state.set(ConnectionState::Closed);
-            set_error.set(Some(EventSourceError::InvalidUrl { url, message }));
-        }
-    }
+            switch_to(url.clone());
+        },
+        true,
+    );
 
     // Dropping the connection closes it: the EventSource with its listeners, or the fetch task with its request and
     // timer.
     let close = move || {
+        closed_for_good.try_set_value(true);
         drop(connection.try_update_value(Option::take).flatten());
         set_state.try_set(ConnectionState::Closed);
     };

@@ -15,6 +15,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
+use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
 use sse_live_protocol::Event;
@@ -34,6 +35,8 @@ pub(super) struct NativeOptions {
     pub on_failed: Option<FailedCallback>,
     /// The query parameter that carries the last event id on a reconnect.
     pub last_event_id_param: String,
+    /// Reconnect when a connection shows no sign of life (its opening, a message) for this long; `None`: never.
+    pub stall_timeout: Option<Duration>,
 }
 
 /// The hook's native connection, across its reconnects. Dropping it closes it for good.
@@ -52,6 +55,10 @@ struct Shared {
     connection: RefCell<Option<browser::Connection>>,
     /// The pending reconnect; dropping it clears the timer.
     timer: RefCell<Option<Timeout>>,
+    /// The stall detection timer of the current connection; dropping it clears it.
+    stall_timer: RefCell<Option<Timeout>>,
+    /// When the current connection was opened (`Date.now()`), the start of its stall detection.
+    connected_at_ms: Cell<f64>,
     budget: Cell<Budget>,
     /// The last event id seen, for the next reconnect's URL.
     last_event_id: RefCell<String>,
@@ -69,6 +76,8 @@ impl Native {
             generation: Cell::new(0),
             connection: RefCell::new(None),
             timer: RefCell::new(None),
+            stall_timer: RefCell::new(None),
+            connected_at_ms: Cell::new(0.0),
             budget: Cell::new(budget),
             last_event_id: RefCell::new(String::new()),
         });
@@ -82,6 +91,7 @@ impl Drop for Native {
         self.shared.closed.set(true);
         self.shared.generation.set(self.shared.generation.get().wrapping_add(1));
         drop(self.shared.timer.borrow_mut().take());
+        drop(self.shared.stall_timer.borrow_mut().take());
         drop(self.shared.connection.borrow_mut().take());
     }
 }
@@ -129,7 +139,46 @@ fn connect(shared: &Rc<Shared>, url: &str) -> Result<(), String> {
     let connection =
         browser::Connection::open(url, shared.options.with_credentials, shared.options.events.clone(), handlers)?;
     shared.connection.replace(Some(connection));
+    if let Some(timeout) = shared.options.stall_timeout {
+        shared.connected_at_ms.set(js_sys::Date::now());
+        watch_stall(shared, generation, timer_millis(timeout));
+    }
     Ok(())
+}
+
+/// Checks connection `generation` for a stall in `millis`: if it showed no sign of life for the stall timeout by
+/// then, it is closed and replaced ([`stalled`]); else the check runs again when the timeout would be reached.
+fn watch_stall(shared: &Rc<Shared>, generation: u64, millis: u32) {
+    let weak = Rc::downgrade(shared);
+    let timer = Timeout::new(millis, move || {
+        let Some(shared) = live(&weak, generation) else { return };
+        let Some(timeout) = shared.options.stall_timeout else { return };
+        let last = shared.connected_at_ms.get().max(shared.handlers.activity.last_at_ms.get());
+        let remaining = last + timeout.as_secs_f64() * 1000.0 - js_sys::Date::now();
+        if remaining > 0.0 {
+            // `remaining` is at most the timeout, which fits (`timer_millis` capped it); `as` saturates anyway.
+            watch_stall(&shared, generation, (remaining.ceil() as u32).max(1));
+        } else {
+            stalled(&shared);
+        }
+    });
+    // Replacing the timer that fired (this may run inside it) clears nothing live.
+    shared.stall_timer.replace(Some(timer));
+}
+
+/// The current connection stalled: close it and reconnect with the last event id, as after a dropped stream (the
+/// budget is not spent: a stall is not a failed attempt).
+fn stalled(shared: &Rc<Shared>) {
+    // No handler of the stalled connection acts again.
+    let generation = shared.generation.get().wrapping_add(1);
+    shared.generation.set(generation);
+    drop(shared.connection.borrow_mut().take());
+    (shared.handlers.on_error)(ConnectionState::Connecting, EventSourceError::Disconnected);
+    // The handler may have closed the hook.
+    if !shared.current(generation) {
+        return;
+    }
+    schedule_reconnect(shared, 0);
 }
 
 /// The shared state, if the hook is still open and `generation` is its current connection.
@@ -142,6 +191,8 @@ fn live(shared: &Weak<Shared>, generation: u64) -> Option<Rc<Shared>> {
 /// The failed `EventSource` is left in place (it is closed already, and this may run inside its own `error`
 /// handler); the next [`connect`] or the hook's close drops it.
 fn gave_up(shared: &Rc<Shared>) {
+    // The failed connection shows no more life; its stall detection must not cut the backoff short.
+    drop(shared.stall_timer.borrow_mut().take());
     let mut budget = shared.budget.get();
     let retries = budget.used;
     if !budget.try_retry() {
@@ -161,8 +212,14 @@ fn gave_up(shared: &Rc<Shared>) {
     if !shared.current(generation) {
         return;
     }
+    schedule_reconnect(shared, retries);
+}
+
+/// Opens a new connection, with the last event id in its URL, after the backoff of retry `retries`.
+fn schedule_reconnect(shared: &Rc<Shared>, retries: u32) {
+    let generation = shared.generation.get();
     let wait = shared.options.backoff.delay(retries, js_sys::Math::random());
-    let millis = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX).min(i32::MAX as u32);
+    let millis = timer_millis(wait);
     let weak = Rc::downgrade(shared);
     let timer = Timeout::new(millis, move || {
         let Some(shared) = live(&weak, generation) else { return };
@@ -179,4 +236,9 @@ fn gave_up(shared: &Rc<Shared>) {
     });
     // Replacing an earlier timer (it has fired: this runs in its connection's handler) clears nothing live.
     shared.timer.replace(Some(timer));
+}
+
+/// A wait as `setTimeout` milliseconds (which top out at 2^31 - 1).
+fn timer_millis(wait: Duration) -> u32 {
+    u32::try_from(wait.as_millis()).unwrap_or(u32::MAX).min(i32::MAX as u32)
 }

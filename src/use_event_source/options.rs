@@ -59,6 +59,8 @@ pub struct UseEventSourceOptions {
     pub(super) history: usize,
     /// Whether a decode error closes the connection. Default: `false`.
     pub(super) close_on_decode_error: bool,
+    /// How long a connection may go without a sign of life before the hook reconnects. Default: none (off).
+    pub(super) stall_timeout: Option<Duration>,
 }
 
 impl Default for UseEventSourceOptions {
@@ -77,6 +79,7 @@ impl Default for UseEventSourceOptions {
             terminal_event: None,
             history: 0,
             close_on_decode_error: false,
+            stall_timeout: None,
         }
     }
 }
@@ -190,6 +193,31 @@ impl UseEventSourceOptions {
     /// Whether a decode error closes the connection.
     pub fn is_close_on_decode_error(&self) -> bool {
         self.close_on_decode_error
+    }
+
+    /// Stall detection: when a connection shows no sign of life for `timeout`, the hook closes it and reconnects
+    /// with the last event id (state `Connecting`, error [`Disconnected`](super::EventSourceError::Disconnected)).
+    /// Default: off.
+    ///
+    /// Signs of life: with the fetch transport, every chunk of the body (keep-alive comments count); with the
+    /// `EventSource` transport, the opening and every message (the browser hides comments, so the server must send
+    /// events, or keep-alive *events*, more often than `timeout`). A stall counts as a dropped connection, not as a
+    /// failed attempt of the reconnect budget.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().stall_timeout(Duration::from_secs(45));
+    /// assert_eq!(options.get_stall_timeout(), Some(Duration::from_secs(45)));
+    /// ```
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = Some(timeout);
+        self
+    }
+
+    /// The stall timeout, if stall detection is on.
+    pub fn get_stall_timeout(&self) -> Option<Duration> {
+        self.stall_timeout
     }
 
     /// How many decoded values the `history` signal keeps (0: off).
@@ -387,6 +415,7 @@ impl fmt::Debug for UseEventSourceOptions {
             .field("terminal_event", &self.terminal_event)
             .field("history", &self.history)
             .field("close_on_decode_error", &self.close_on_decode_error)
+            .field("stall_timeout", &self.stall_timeout)
             .finish()
     }
 }

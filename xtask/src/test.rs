@@ -79,6 +79,8 @@ pub fn run() -> Result {
             "fetch_transport",
             "--test",
             "reconnect",
+            "--test",
+            "lifecycle",
         ])
         .env("PATH", &tools.path)
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")

@@ -9,6 +9,7 @@
 //!   over, for the hook's own reconnects and their per-outage budget.
 //! - `GET /test/finite/{n}`: `n` `progress` events, then an `end` event, then the body ends.
 //! - `GET /test/vectors` and `GET /test/vectors/{name}`: raw spec vectors, byte for byte.
+//! - `GET /test/stall`: one event, then silence (not even keep-alives), for the client's stall detection.
 //! - `GET /test/requests/{key}`: how many requests the routes above have answered for `key`.
 //!
 //! Every route but the first counts its requests under a key: the `key` query parameter when given (tests pass a
@@ -61,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/test/finite/{n}", get(finite))
         .route("/test/vectors", get(vector_names))
         .route("/test/vectors/{name}", get(vector))
+        .route("/test/stall", get(stall))
         .route("/test/requests/{key}", get(requests))
         .layer(Extension(RequestCounts::default()))
 }
@@ -268,6 +270,29 @@ pub async fn finite(
     frames.push(EventBuilder::new().event("end").data("done").build()?);
     let events = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
     Ok(sse::response(&state, "test/finite", events))
+}
+
+/// `GET /test/stall`: a stalled stream: `retry: 200`, ONE event with id `1`, then nothing at all until the client
+/// leaves (no keep-alive comments, whatever `--keep-alive` says). The event's data is `{"n": 1, "request": r,
+/// "lastEventId": <the Last-Event-ID header or null>, "lastEventIdQuery": <the lastEventId query parameter or
+/// null>}`, `r` being the request's number under its key (the default key is `stall`).
+pub async fn stall(
+    State(state): State<AppState>,
+    Extension(counts): Extension<RequestCounts>,
+    headers: HeaderMap,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let request = counts.next(&query, "stall".to_owned());
+    let header = headers.get("last-event-id").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let from_query = query.iter().find(|(name, _)| name == LAST_EVENT_ID_PARAM).map(|(_, value)| value.clone());
+    let data = json!({ "n": 1, "request": request, "lastEventId": header, "lastEventIdQuery": from_query });
+    let frames = [
+        EventBuilder::new().retry(CLOSE_AFTER_RETRY).build()?,
+        EventBuilder::new().id("1").data(data.to_string()).build()?,
+    ];
+    let events = stream::iter(frames.map(|f| Bytes::from(f.into_bytes()))).chain(stream::pending());
+    Ok(sse::response_without_keep_alive(&state, "test/stall", events))
 }
 
 /// `GET /test/requests/{key}`: `{"key": "...", "requests": N}`, how many requests were counted under `key`.
