@@ -14,7 +14,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{eventually, get_json, logged, open_streams, recording, requests, requests_reach, server, unique_key};
+use common::{
+    eventually, get_json, logged, open_streams, recording, requests, requests_reach, server, settled_open_streams,
+    unique_key, until_open_streams_below,
+};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -215,7 +218,7 @@ async fn close_during_a_backoff_stops_every_reconnect() {
 
 #[wasm_bindgen_test]
 async fn unmount_aborts_an_open_fetch_stream() {
-    let before = open_streams().await;
+    let before = settled_open_streams().await;
     let (options, _) = fetch_options(FetchOptions::default());
     let owner = Owner::new();
     let UseEventSourceReturn { state, data, .. } =
@@ -226,15 +229,7 @@ async fn unmount_aborts_an_open_fetch_stream() {
     assert!(with_stream > before, "the server counts the stream: {before} -> {with_stream}");
 
     owner.cleanup();
-    let start = js_sys::Date::now();
-    loop {
-        let now = open_streams().await;
-        if now < with_stream {
-            break;
-        }
-        assert!(js_sys::Date::now() - start < 10_000.0, "the server still has {now} open streams after unmount");
-        sleep(Duration::from_millis(100)).await;
-    }
+    until_open_streams_below(before + 1, "unmount").await;
 }
 
 #[wasm_bindgen_test]

@@ -13,7 +13,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, logged, open_streams, recording, requests, requests_reach, server, unique_key};
+use common::{
+    eventually, logged, open_streams, recording, requests, requests_reach, server, settled_open_streams, unique_key,
+};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -41,20 +43,6 @@ async fn until_open_streams_are(count: u64, after: &str) {
         assert!(js_sys::Date::now() - start < 10_000.0, "the server has {now} open streams, not {count}, {after}");
         sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// The server's open-stream count once it stops changing (streams of earlier tests may still be closing).
-async fn settled_open_streams() -> u64 {
-    let mut last = open_streams().await;
-    for _ in 0..50 {
-        sleep(Duration::from_millis(300)).await;
-        let now = open_streams().await;
-        if now == last {
-            return now;
-        }
-        last = now;
-    }
-    panic!("the server's open-stream count never settled (last {last})")
 }
 
 /// Polls `/healthz` until the server counts at most `count` open streams; fails after 10 s.

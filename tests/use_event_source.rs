@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{container, eventually, open_streams, server, until_open_streams_below};
+use common::{container, eventually, open_streams, server, settled_open_streams, until_open_streams_below};
 use leptos::prelude::*;
 use sse_live::components::TemperatureDisplay;
 use sse_live::use_event_source::{use_event_source, ConnectionState, EventSourceError, UseEventSourceReturn};
@@ -110,7 +110,7 @@ async fn the_page_shows_a_decode_error_and_keeps_working() {
 
 #[wasm_bindgen_test]
 async fn unmounting_the_component_closes_its_connection() {
-    let before = open_streams().await;
+    let before = settled_open_streams().await;
     let parent = container();
     let url = format!("{}/e/temperatures", server());
     let handle = leptos::mount::mount_to(parent.clone(), move || view! { <TemperatureDisplay url=url /> });
@@ -122,21 +122,23 @@ async fn unmounting_the_component_closes_its_connection() {
     assert!(with_stream > before, "the server counts the new stream: {before} -> {with_stream}");
 
     drop(handle);
-    until_open_streams_below(with_stream, "unmount").await;
+    until_open_streams_below(before + 1, "unmount").await;
     assert!(parent.text_content().unwrap_or_default().is_empty(), "the component is gone from the page");
 }
 
 #[wasm_bindgen_test]
 async fn close_stops_the_stream_and_reports_closed() {
+    let before = settled_open_streams().await;
     let owner = Owner::new();
     let UseEventSourceReturn { state, data, close, .. } =
         owner.with(|| use_event_source::<TemperatureReading>(format!("{}/e/temperatures", server())));
     eventually(Duration::from_secs(5), "state Open", || state.get_untracked() == ConnectionState::Open).await;
     eventually(Duration::from_secs(5), "a first reading", || data.get_untracked().is_some()).await;
     let with_stream = open_streams().await;
+    assert!(with_stream > before, "the server counts the new stream: {before} -> {with_stream}");
     close();
     assert_eq!(state.get_untracked(), ConnectionState::Closed);
-    until_open_streams_below(with_stream, "close()").await;
+    until_open_streams_below(before + 1, "close()").await;
     owner.cleanup();
 }
 

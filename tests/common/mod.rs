@@ -103,3 +103,17 @@ pub fn container() -> web_sys::HtmlElement {
     document.body().unwrap().append_child(&div).unwrap();
     div.unchecked_into()
 }
+
+/// The server's open-stream count once it stops changing (streams of earlier tests may still be closing).
+pub async fn settled_open_streams() -> u64 {
+    let mut last = open_streams().await;
+    for _ in 0..50 {
+        sleep(Duration::from_millis(300)).await;
+        let now = open_streams().await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the server's open-stream count never settled (last {last})")
+}
