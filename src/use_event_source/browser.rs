@@ -28,7 +28,7 @@ impl Connection {
         init.set_with_credentials(with_credentials);
         let source = EventSource::new_with_event_source_init_dict(url, &init).map_err(js_error_message)?;
 
-        let Handlers { on_open, on_message, on_error, activity } = handlers;
+        let Handlers { on_open, on_message, on_error, activity, .. } = handlers;
         let opened = activity.clone();
         let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
             opened.record();

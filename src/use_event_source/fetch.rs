@@ -2,8 +2,10 @@
 //!
 //! One task (`wasm_bindgen_futures::spawn_local`) runs the connection's whole life: build the request (the headers
 //! closure is called again for every attempt), `fetch` it, judge the answer ([`reconnect::verdict`]), feed the body's
-//! chunks to the protocol crate's [`Parser`], and when the body ends or the network fails, wait
-//! ([`reconnect::delay`]) and fetch again with `Last-Event-ID`.
+//! chunks to the protocol crate's [`Parser`], and when the body ends or the network fails, wait and fetch again with
+//! `Last-Event-ID`: after a stream that was open, the reconnection time (the server's `retry:`, 3 s until it sends
+//! one); after a failed attempt, the hook's [`Backoff`] within its per-outage [`Budget`], never sooner than the
+//! server's `retry:`.
 //!
 //! Closing ([`Connection`]'s `Drop`) stops everything at once: a shared `closed` flag is set, the current request is
 //! aborted through its `AbortController`, and the task is woken and, seeing the flag, returns without polling its
@@ -30,8 +32,22 @@ use web_sys::{
 
 use super::browser::js_error_message;
 use super::options::{Credentials, FetchOptions};
-use super::reconnect::{self, Verdict, DEFAULT_RECONNECTION_TIME, MAX_MESSAGE_BYTES};
+use super::reconnect::{self, Backoff, Budget, Verdict, DEFAULT_RECONNECTION_TIME, MAX_MESSAGE_BYTES};
 use super::{ConnectionState, EventSourceError, Handlers};
+
+/// How a fetch connection delivers and retries, besides the request itself.
+pub(super) struct Policy {
+    /// Event types delivered besides `message`.
+    pub events: Vec<String>,
+    /// Abort an attempt after this long without a sign of life; `None`: never.
+    pub stall_timeout: Option<Duration>,
+    /// The wait before retrying a failed attempt.
+    pub backoff: Backoff,
+    /// The most retries per outage; `None` for no limit.
+    pub limit: Option<u32>,
+    /// The last event id an earlier connection saw (empty: none): sent as `Last-Event-ID` until the stream gives one.
+    pub resume_from: String,
+}
 
 /// A running fetch connection. Dropping it closes it for good.
 pub(super) struct Connection {
@@ -39,31 +55,14 @@ pub(super) struct Connection {
 }
 
 impl Connection {
-    /// Starts connecting to `url` (resolved against the page's URL; an unparsable one is refused at once, like
-    /// `new EventSource`), delivering `message` events and those of the types in `events`.
+    /// Starts the connection's task; the first request goes out when the page's event loop next runs.
     ///
-    /// With a `stall_timeout`, an attempt that shows no sign of life for that long is aborted: while waiting for the
-    /// answer's headers it counts as a network error (backoff); once open, as a dropped stream (every chunk of the
-    /// body is a sign of life; the hook reconnects after the reconnection time, with `Last-Event-ID`).
-    pub fn open(
-        url: &str,
-        options: FetchOptions,
-        events: Vec<String>,
-        stall_timeout: Option<Duration>,
-        handlers: Handlers,
-    ) -> Result<Self, String> {
+    /// Errors when `url` cannot be resolved against the page's address, with the browser's message.
+    pub fn open(url: &str, options: FetchOptions, policy: Policy, handlers: Handlers) -> Result<Self, String> {
         let url = resolve(url)?;
         let shared = Rc::new(Shared::default());
-        let task = Task {
-            url,
-            options,
-            events,
-            stall_timeout,
-            handlers,
-            shared: shared.clone(),
-            parser: Parser::new(),
-            failures: 0,
-        };
+        let budget = Budget { limit: policy.limit, used: 0 };
+        let task = Task { url, options, policy, handlers, shared: shared.clone(), parser: Parser::new(), budget };
         spawn_local(UntilClosed { task: Box::pin(task.run()), shared: shared.clone() });
         Ok(Self { shared })
     }
@@ -142,15 +141,13 @@ enum Outcome {
 struct Task {
     url: String,
     options: FetchOptions,
-    events: Vec<String>,
-    /// Abort an attempt after this long without a sign of life; `None`: never.
-    stall_timeout: Option<Duration>,
+    policy: Policy,
     handlers: Handlers,
     shared: Rc<Shared>,
     /// Kept across attempts: its last event id and reconnection time survive a reconnect.
     parser: Parser,
-    /// Consecutive failed attempts since the last stream that opened.
-    failures: u32,
+    /// Failed attempts retried since the last stream that opened.
+    budget: Budget,
 }
 
 impl Task {
@@ -158,21 +155,36 @@ impl Task {
         loop {
             let outcome = self.attempt().await;
             self.shared.abort_attempt();
-            let (state, error) = match outcome {
-                Outcome::Dropped => (ConnectionState::Connecting, EventSourceError::Disconnected),
-                Outcome::Retry(error) => (ConnectionState::Connecting, error),
-                Outcome::Fail(error) => (ConnectionState::Closed, error),
-            };
             if !self.live() {
                 return;
             }
-            (self.handlers.on_error)(state, error);
-            if state == ConnectionState::Closed {
+            let wait = match outcome {
+                // A stream that was open: wait the reconnection time, as `EventSource` does; no budget spent.
+                Outcome::Dropped => {
+                    (self.handlers.on_error)(ConnectionState::Connecting, EventSourceError::Disconnected);
+                    self.parser.reconnection_time().unwrap_or(DEFAULT_RECONNECTION_TIME)
+                }
+                Outcome::Retry(error) => {
+                    let retries = self.budget.used;
+                    if !self.budget.try_retry() {
+                        (self.handlers.on_error)(ConnectionState::Closed, error);
+                        (self.handlers.on_failed)();
+                        return;
+                    }
+                    (self.handlers.on_error)(ConnectionState::Connecting, error);
+                    // Never sooner than the server's `retry:` (rule 10: longer is allowed, shorter is not).
+                    let floor = self.parser.reconnection_time().unwrap_or_default();
+                    self.policy.backoff.delay(retries, js_sys::Math::random()).max(floor)
+                }
+                Outcome::Fail(error) => {
+                    (self.handlers.on_error)(ConnectionState::Closed, error);
+                    return;
+                }
+            };
+            // The handler may have closed the connection.
+            if !self.live() {
                 return;
             }
-            let reconnection_time = self.parser.reconnection_time().unwrap_or(DEFAULT_RECONNECTION_TIME);
-            let wait = reconnect::delay(reconnection_time, self.failures, js_sys::Math::random());
-            self.failures = self.failures.saturating_add(1);
             TimeoutFuture::new(timer_millis(wait)).await;
             if !self.live() {
                 return;
@@ -186,7 +198,7 @@ impl Task {
 
     /// `future`'s output, or `None` when stall detection is on and it takes longer than the stall timeout.
     async fn unless_stalled<F: Future>(&self, future: F) -> Option<F::Output> {
-        match self.stall_timeout {
+        match self.policy.stall_timeout {
             Some(timeout) => {
                 Within { future: Box::pin(future), timer: TimeoutFuture::new(timer_millis(timeout)) }.await
             }
@@ -238,7 +250,7 @@ impl Task {
         if !self.live() {
             return Outcome::Dropped;
         }
-        self.failures = 0;
+        self.budget.reset();
         self.handlers.activity.record();
         (self.handlers.on_open)();
         let Some(reader) = reader(&response) else {
@@ -268,7 +280,9 @@ impl Task {
                 break;
             }
             match parsed {
-                Parsed::Event(event) if event.event_type == "message" || self.events.contains(&event.event_type) => {
+                Parsed::Event(event)
+                    if event.event_type == "message" || self.policy.events.contains(&event.event_type) =>
+                {
                     (self.handlers.on_message)(event)
                 }
                 // Other event types are not listened to; comments only count as activity (recorded per chunk);
@@ -289,7 +303,10 @@ impl Task {
         for (name, value) in &extra {
             headers.append(name, value).map_err(js_error_message)?;
         }
-        let last_event_id = self.parser.last_event_id();
+        let last_event_id = match self.parser.last_event_id() {
+            "" => self.policy.resume_from.as_str(),
+            id => id,
+        };
         if !last_event_id.is_empty() {
             // Header values are byte strings: send the id's UTF-8 bytes, as `EventSource` does. An id the browser
             // still refuses (it came from the network) is left out rather than failing the connection.

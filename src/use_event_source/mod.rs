@@ -130,7 +130,50 @@
 //! # }
 //! ```
 //!
-//! The fetch transport keeps its own policy (see below): it does not use these options yet.
+//! The fetch transport uses the same options and budget for its failed attempts (see below).
+//!
+//! ### Reopening and the last event id
+//! `last_event_id` holds the id of the last message (empty until one has an id). After `close()`, a terminal event,
+//! a fatal error or a spent budget, [`open`](UseEventSourceReturn::open) connects again, carrying that id (as
+//! `lastEventId` in the query, or `Last-Event-ID` with the fetch transport) so that the server can replay what was
+//! missed; while the connection is open or connecting it does nothing.
+//!
+//! ### Network and visibility
+//! - When the browser fires `online` (the network is back), a connection that is waiting to reconnect, or that gave
+//!   up after its budget, reconnects at once with a fresh budget and the last event id. An open stream, a hook
+//!   closed by `close()` and a connection that failed for good (a 404, say) are left alone.
+//! - With [`UseEventSourceOptions::close_when_hidden`]`(grace)`, a page hidden (another tab, a minimised window)
+//!   for longer than `grace` closes its stream (state `Closed`, no error) and reopens it, with the last event id,
+//!   when it is visible again. A shorter hide changes nothing.
+//!
+//! ### One connection per URL
+//! Browsers allow about 6 HTTP/1.1 connections per origin, across all tabs. Hooks on the same page with the same URL
+//! and the same connection options (transport, credentials, event types, reconnect, stall and visibility settings)
+//! share one connection: the first opens it, the last to close or unmount closes it, and a hook that joins a
+//! running one gets its state and its last message at once. What a hook does with the messages stays its own
+//! (type, decoder, `history`, `on_message`, `terminal_event`, `close()`). [`UseEventSourceOptions::shared`]`(false)`
+//! opts out.
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use sse_live::use_event_source::use_event_source;
+//! # #[derive(Clone, serde::Deserialize)] struct Reading { temperature: f64 }
+//! #[component]
+//! fn Dashboard() -> impl IntoView {
+//!     // One `EventSource` for both: same URL, same options.
+//!     let big = use_event_source::<Reading>("/e/temperatures");
+//!     let small = use_event_source::<Reading>("/e/temperatures");
+//! #   let _ = (big, small);
+//! }
+//! ```
+//!
+//! ### Bursts and rendering
+//! A replay after a reconnect or a fast sensor can deliver hundreds of messages at once. The signals (`data`,
+//! `message`, `history`, `last_event_id`, a decode error) are written at most once per animation frame, so views
+//! re-render once per frame with the latest value, while `on_message` runs for every message as it arrives and
+//! `history` receives every value. A state change writes what is pending first. While the page is hidden the
+//! browser runs no animation frames, so the signals catch up when it is visible.
+//! [`UseEventSourceOptions::coalesce_updates`]`(false)` writes them on every message instead.
 //!
 //! ### Fetch transport
 //! The browser's `EventSource` cannot send an `Authorization` header, use POST, or say why it failed.
@@ -172,10 +215,12 @@
 //! | any other status (401, 404, ...) | `Closed` | [`EventSourceError::Http`] | never |
 //! | network error, CORS refusal | `Connecting` | [`EventSourceError::Disconnected`] | with backoff |
 //!
-//! Backoff: after a stream that opened, the wait is exactly the reconnection time; each consecutive failure doubles
-//! the longest wait, up to 30 s, and the actual wait is random between the reconnection time and that ceiling (full
-//! jitter), so that many clients do not come back at once. Cross-origin, the server's CORS must allow the method and
-//! every header sent (`Last-Event-ID` included).
+//! Waits: after a stream that was open, exactly the reconnection time, as `EventSource` does; after a failed
+//! attempt (the rows that say "with backoff"), the hook's backoff and per-outage budget (the options of [Reconnecting
+//! after the browser gives up](#reconnecting-after-the-browser-gives-up)), never sooner than the server's `retry:`.
+//! When the budget is spent, the state is `Closed`, `error` keeps the last attempt's error (an `Http` status, or
+//! `Disconnected`) and `on_failed` is called once. Cross-origin, the server's CORS must allow the method and every
+//! header sent (`Last-Event-ID` included).
 //!
 //! ### A reactive URL
 //! The URL is a `Signal<String>`: a `&str` or `String` is a constant one, and a signal of yours (an
@@ -234,6 +279,7 @@
 //! and unmount the hook hundreds of times and check that the server's open-stream count comes back to where it was.
 
 mod browser;
+mod channel;
 mod error;
 mod fetch;
 mod native;
@@ -241,6 +287,7 @@ mod options;
 mod reconnect;
 mod return_type;
 mod state;
+mod updates;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -273,6 +320,8 @@ struct Handlers {
     /// The connection dropped or failed: the state it is left in (`Connecting` while it is re-established, `Closed`
     /// when given up) and why.
     on_error: Box<dyn Fn(ConnectionState, EventSourceError)>,
+    /// The retry budget is spent (called right after `on_error` with `Closed`).
+    on_failed: Box<dyn Fn()>,
     /// Signs of life, for stall detection.
     activity: Rc<Activity>,
 }
@@ -295,12 +344,6 @@ impl Activity {
     }
 }
 
-/// The connection a hook holds; it is only ever dropped, which closes it.
-enum Active {
-    EventSource { _connection: native::Native },
-    Fetch { _connection: fetch::Connection },
-}
-
 /// Opens a server-sent events stream at `url` and decodes each message's data as JSON into `T`.
 ///
 /// `url` is a `&str`, a `String`, or a `Signal<String>` (an `RwSignal`, a derived signal, ...): when the signal
@@ -309,7 +352,7 @@ enum Active {
 /// Same as [`use_event_source_with_options`] with the default options. See the [module docs](self) for an example.
 pub fn use_event_source<T>(
     url: impl Into<Signal<String>>,
-) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static>
+) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
@@ -332,7 +375,7 @@ where
 pub fn use_event_source_with_options<T>(
     url: impl Into<Signal<String>>,
     options: UseEventSourceOptions,
-) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static>
+) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
@@ -361,7 +404,7 @@ pub fn use_event_source_with_decoder<T>(
     url: impl Into<Signal<String>>,
     options: UseEventSourceOptions,
     decoder: impl Fn(&str) -> Result<T, String> + 'static,
-) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static>
+) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
 where
     T: Clone + Send + Sync + 'static,
 {
@@ -371,11 +414,7 @@ where
     let (message, set_message) = signal(None::<Event>);
     let (history, set_history) = signal(Vec::<T>::new());
     let (error, set_error) = signal(None::<EventSourceError>);
-    let connection = StoredValue::new_local(None::<Active>);
-    // Set by `close()`/unmount: a later URL change opens nothing.
-    let closed_for_good = StoredValue::new_local(false);
-    // The URL of the connection opened last (or refused), to skip a URL "change" to the same value.
-    let opened_url = StoredValue::new_local(None::<String>);
+    let (last_event_id, set_last_event_id) = signal(String::new());
 
     let UseEventSourceOptions {
         with_credentials,
@@ -392,107 +431,121 @@ where
         history: history_len,
         close_on_decode_error,
         stall_timeout,
+        shared,
+        close_when_hidden,
+        coalesce_updates,
     } = options;
     // The transports deliver the terminal event type too; the hook handles it.
     let mut events = events;
-    if let Some(terminal) = &terminal_event {
-        if !events.contains(terminal) {
-            events.push(terminal.clone());
-        }
-    }
+    events.extend(terminal_event.clone());
+    events.retain(|event_type| event_type != "message");
+    events.sort();
+    events.dedup();
+    let connection_options = channel::ConnectionOptions {
+        with_credentials,
+        transport,
+        events,
+        reconnect_limit,
+        backoff: reconnect::Backoff {
+            initial: reconnect_initial_delay,
+            factor: reconnect_factor,
+            max: reconnect_max_delay,
+        },
+        last_event_id_param,
+        stall_timeout,
+        hidden_grace: close_when_hidden,
+        shared,
+    };
+
+    let setters = updates::Setters {
+        state: set_state,
+        data: set_data,
+        message: set_message,
+        history: set_history,
+        error: set_error,
+        last_event_id: set_last_event_id,
+    };
+    let updates = updates::Updates::new(setters, history_len, coalesce_updates);
+    // This hook's share of its connection; `None` after close, a terminal event, or a URL the browser refused.
+    let subscription = StoredValue::new_local(None::<channel::Subscription>);
+    // Set by `close()`/unmount: a later URL change opens nothing (until `open()`).
+    let closed_for_good = StoredValue::new_local(false);
+    // The URL of the connection opened last (or refused), to skip a URL "change" to the same value.
+    let opened_url = StoredValue::new_local(None::<String>);
+    // The id of the last message this hook received, as it arrived (the signal may wait for the next frame).
+    let latest_id = Rc::new(std::cell::RefCell::new(String::new()));
     let decoder = Rc::new(decoder);
-    // Builds the handlers of one connection (a new set for each URL).
-    let make_handlers = move || {
-        let decoder = decoder.clone();
-        let on_message = on_message.clone();
-        let terminal_event = terminal_event.clone();
-        Handlers {
-            on_open: Box::new(move || set_state.set(ConnectionState::Open)),
-            on_message: Box::new(move |event: Event| {
-                if terminal_event.as_ref().is_some_and(|terminal| *terminal == event.event_type) {
-                    // The end of the stream: close this connection (its remaining events are not delivered, and
-                    // nothing reconnects; a new URL opens a new one).
-                    drop(connection.try_update_value(Option::take).flatten());
-                    set_state.try_set(ConnectionState::Closed);
-                    return;
-                }
-                if let Some(on_message) = &on_message {
-                    on_message(&event);
-                }
-                match decoder(&event.data) {
-                    Ok(value) => {
-                        if history_len > 0 {
-                            set_history.update(|history| {
-                                history.push(value.clone());
-                                let excess = history.len().saturating_sub(history_len);
-                                history.drain(..excess);
-                            });
-                        }
-                        set_data.set(Some(value));
+
+    // Drops this hook's share (none of its callbacks runs afterwards) and reports `Closed`.
+    let stop = {
+        let updates = updates.clone();
+        move || {
+            drop(subscription.try_update_value(Option::take).flatten());
+            updates.state(ConnectionState::Closed, None);
+        }
+    };
+    // What this hook does with its connection's news (a new set for each subscription).
+    let make_subscriber = {
+        let updates = updates.clone();
+        let latest_id = latest_id.clone();
+        move || {
+            let (opened, failed, received) = (updates.clone(), updates.clone(), updates.clone());
+            let decoder = decoder.clone();
+            let on_message = on_message.clone();
+            let on_failed = on_failed.clone();
+            let terminal_event = terminal_event.clone();
+            let latest_id = latest_id.clone();
+            let stop = stop.clone();
+            channel::Subscriber {
+                on_state: Box::new(move |state| opened.state(state, None)),
+                on_error: Box::new(move |state, error| failed.state(state, Some(error))),
+                on_message: Box::new(move |event: &Event| {
+                    if terminal_event.as_ref().is_some_and(|terminal| *terminal == event.event_type) {
+                        // The end of the stream for this hook: nothing more is delivered to it, nothing reconnects
+                        // it (a new URL or `open()` subscribes again).
+                        stop();
+                        return;
                     }
-                    Err(message) => {
-                        set_error.set(Some(EventSourceError::Decode { raw: event.data.clone(), message }));
-                        if close_on_decode_error {
-                            set_message.set(Some(event));
-                            // As `close()` does for this connection: nothing more is delivered, nothing reconnects.
-                            drop(connection.try_update_value(Option::take).flatten());
-                            set_state.try_set(ConnectionState::Closed);
-                            return;
-                        }
+                    if let Some(on_message) = &on_message {
+                        on_message(event);
                     }
+                    latest_id.replace(event.last_event_id.clone());
+                    let decoded = decoder(&event.data)
+                        .map_err(|message| EventSourceError::Decode { raw: event.data.clone(), message });
+                    let failed = decoded.is_err();
+                    received.message(event, decoded);
+                    if failed && close_on_decode_error {
+                        stop();
+                    }
+                }),
+                on_failed: Box::new(move || {
+                    if let Some(on_failed) = &on_failed {
+                        on_failed();
+                    }
+                }),
+            }
+        }
+    };
+    // Leaves the current connection and subscribes to `url`'s, resuming after `resume_from` if it opens a new one.
+    let switch_to = {
+        let updates = updates.clone();
+        Rc::new(move |url: String, resume_from: &str| {
+            drop(subscription.try_update_value(Option::take).flatten());
+            opened_url.set_value(Some(url.clone()));
+            updates.clear_error();
+            updates.state(ConnectionState::Connecting, None);
+            match channel::subscribe(&url, connection_options.clone(), resume_from, make_subscriber()) {
+                Ok(subscribed) => subscription.set_value(Some(subscribed)),
+                Err(message) => {
+                    updates.state(ConnectionState::Closed, Some(EventSourceError::InvalidUrl { url, message }))
                 }
-                set_message.set(Some(event));
-            }),
-            on_error: Box::new(move |new_state, new_error| {
-                set_state.set(new_state);
-                set_error.set(Some(new_error));
-            }),
-            activity: Rc::default(),
-        }
-    };
-    // Opens a connection to `url` with fresh handlers.
-    let open = move |url: &str| -> Result<Active, String> {
-        match &transport {
-            Transport::EventSource => {
-                let native = native::NativeOptions {
-                    with_credentials,
-                    events: events.clone(),
-                    backoff: reconnect::Backoff {
-                        initial: reconnect_initial_delay,
-                        factor: reconnect_factor,
-                        max: reconnect_max_delay,
-                    },
-                    limit: reconnect_limit.as_option(),
-                    on_failed: on_failed.clone(),
-                    last_event_id_param: last_event_id_param.clone(),
-                    stall_timeout,
-                };
-                native::Native::open(url, native, make_handlers()).map(|c| Active::EventSource { _connection: c })
             }
-            Transport::Fetch(fetch_options) => {
-                fetch::Connection::open(url, fetch_options.clone(), events.clone(), stall_timeout, make_handlers())
-                    .map(|c| Active::Fetch { _connection: c })
-            }
-        }
+        })
     };
-    // Closes the current connection (nothing of it writes a signal afterwards) and opens one to `url`.
-    let switch_to = move |url: String| {
-        drop(connection.try_update_value(Option::take).flatten());
-        opened_url.set_value(Some(url.clone()));
-        set_state.set(ConnectionState::Connecting);
-        set_error.set(None);
-        match open(&url) {
-            Ok(opened) => connection.set_value(Some(opened)),
-            Err(message) => {
-                set_state.set(ConnectionState::Closed);
-                set_error.set(Some(EventSourceError::InvalidUrl { url, message }));
-            }
-        }
-    };
-    let switch_to = Rc::new(switch_to);
+    let switch_to = StoredValue::new_local(switch_to);
     // The first connection opens at once; the effect swaps it when the URL changes. Effects run on the async
     // executor, which `mount_to` sets up; a hook used in a bare `Owner` needs it too (a no-op when already set).
-    switch_to(url.get_untracked());
+    switch_to.with_value(|switch_to| switch_to(url.get_untracked(), ""));
     #[cfg(target_arch = "wasm32")]
     let _ = any_spawner::Executor::init_wasm_bindgen();
     Effect::watch(
@@ -502,19 +555,33 @@ where
             if closed_for_good.get_value() || unchanged {
                 return;
             }
-            switch_to(url.clone());
+            switch_to.with_value(|switch_to| switch_to(url.clone(), ""));
         },
         true,
     );
 
-    // Dropping the connection closes it: the EventSource with its listeners, or the fetch task with its request and
-    // timer.
+    let latest_id = StoredValue::new_local(latest_id);
+    let open = move || {
+        closed_for_good.try_set_value(false);
+        let running = subscription.try_with_value(Option::is_some).unwrap_or(false)
+            && state.try_get_untracked().is_some_and(|state| state != ConnectionState::Closed);
+        if running {
+            return;
+        }
+        let Some(resume_from) = latest_id.try_with_value(|id| id.borrow().clone()) else { return };
+        switch_to.try_with_value(|switch_to| switch_to(url.get_untracked(), &resume_from));
+    };
+    let updates = StoredValue::new_local(updates);
     let close = move || {
         closed_for_good.try_set_value(true);
-        drop(connection.try_update_value(Option::take).flatten());
-        set_state.try_set(ConnectionState::Closed);
+        drop(subscription.try_update_value(Option::take).flatten());
+        updates.try_with_value(|updates| updates.state(ConnectionState::Closed, None));
     };
-    on_cleanup(close);
+    on_cleanup(move || {
+        closed_for_good.try_set_value(true);
+        drop(subscription.try_update_value(Option::take).flatten());
+        updates.try_with_value(|updates| updates.discard());
+    });
 
     UseEventSourceReturn {
         state: state.into(),
@@ -522,6 +589,8 @@ where
         message: message.into(),
         history: history.into(),
         error: error.into(),
+        last_event_id: last_event_id.into(),
+        open,
         close,
     }
 }

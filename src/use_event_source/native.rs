@@ -21,7 +21,6 @@ use gloo_timers::callback::Timeout;
 use sse_live_protocol::Event;
 
 use super::browser;
-use super::options::FailedCallback;
 use super::reconnect::{with_query_param, Backoff, Budget};
 use super::{ConnectionState, EventSourceError, Handlers};
 
@@ -32,11 +31,12 @@ pub(super) struct NativeOptions {
     pub backoff: Backoff,
     /// The most retries per outage; `None` for no limit.
     pub limit: Option<u32>,
-    pub on_failed: Option<FailedCallback>,
     /// The query parameter that carries the last event id on a reconnect.
     pub last_event_id_param: String,
     /// Reconnect when a connection shows no sign of life (its opening, a message) for this long; `None`: never.
     pub stall_timeout: Option<Duration>,
+    /// The last event id an earlier connection saw (empty: none); the first request carries it in its query too.
+    pub resume_from: String,
 }
 
 /// The hook's native connection, across its reconnects. Dropping it closes it for good.
@@ -68,6 +68,11 @@ impl Native {
     /// Opens the first connection; the browser's refusal of the URL comes back as its message.
     pub fn open(url: &str, options: NativeOptions, handlers: Handlers) -> Result<Self, String> {
         let budget = Budget { limit: options.limit, used: 0 };
+        let resume_from = options.resume_from.clone();
+        let first_url = match resume_from.as_str() {
+            "" => url.to_owned(),
+            id => with_query_param(url, &options.last_event_id_param, id),
+        };
         let shared = Rc::new(Shared {
             url: url.to_owned(),
             options,
@@ -79,9 +84,9 @@ impl Native {
             stall_timer: RefCell::new(None),
             connected_at_ms: Cell::new(0.0),
             budget: Cell::new(budget),
-            last_event_id: RefCell::new(String::new()),
+            last_event_id: RefCell::new(resume_from),
         });
-        connect(&shared, url)?;
+        connect(&shared, &first_url)?;
         Ok(Self { shared })
     }
 }
@@ -134,6 +139,8 @@ fn connect(shared: &Rc<Shared>, url: &str) -> Result<(), String> {
                 }
             }
         }),
+        // The browser's connection never gives up on its own: `gave_up` decides that.
+        on_failed: Box::new(|| {}),
         activity: shared.handlers.activity.clone(),
     };
     let connection =
@@ -200,9 +207,7 @@ fn gave_up(shared: &Rc<Shared>) {
         // No handler of this connection acts again.
         shared.generation.set(shared.generation.get().wrapping_add(1));
         (shared.handlers.on_error)(ConnectionState::Closed, EventSourceError::ConnectionFailed);
-        if let Some(on_failed) = &shared.options.on_failed {
-            on_failed();
-        }
+        (shared.handlers.on_failed)();
         return;
     }
     shared.budget.set(budget);

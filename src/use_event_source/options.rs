@@ -61,6 +61,12 @@ pub struct UseEventSourceOptions {
     pub(super) close_on_decode_error: bool,
     /// How long a connection may go without a sign of life before the hook reconnects. Default: none (off).
     pub(super) stall_timeout: Option<Duration>,
+    /// Whether hooks with the same URL and connection options share one connection. Default: `true`.
+    pub(super) shared: bool,
+    /// How long the page may be hidden before the connection closes until it is visible again. Default: none (off).
+    pub(super) close_when_hidden: Option<Duration>,
+    /// Whether signal updates are applied at most once per animation frame. Default: `true`.
+    pub(super) coalesce_updates: bool,
 }
 
 impl Default for UseEventSourceOptions {
@@ -80,6 +86,9 @@ impl Default for UseEventSourceOptions {
             history: 0,
             close_on_decode_error: false,
             stall_timeout: None,
+            shared: true,
+            close_when_hidden: None,
+            coalesce_updates: true,
         }
     }
 }
@@ -220,6 +229,77 @@ impl UseEventSourceOptions {
         self.stall_timeout
     }
 
+    /// Whether this hook may share its connection: hooks on the same page with the same URL and the same connection
+    /// options (transport, credentials, event types, reconnect and stall settings, `close_when_hidden`) share one
+    /// connection, opened by the first and closed when the last one closes or unmounts. A hook that joins gets the
+    /// connection's state, error and last message at once. Browsers allow about 6 HTTP/1.1 connections per origin
+    /// across all tabs, so this is on by default; `false` gives this hook a connection of its own.
+    ///
+    /// What each hook does with the messages stays its own: its type and decoder, `history`, `on_message`,
+    /// `terminal_event` (it closes that hook's share only), `close_on_decode_error`, `close()`. With the fetch
+    /// transport the headers are a closure that cannot be compared: hooks share only when given the same
+    /// [`FetchOptions`] value (cloned).
+    ///
+    /// ```
+    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// assert!(UseEventSourceOptions::default().is_shared());
+    /// assert!(!UseEventSourceOptions::default().shared(false).is_shared());
+    /// ```
+    pub fn shared(mut self, shared: bool) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Whether this hook may share its connection (see [`shared`](Self::shared)).
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// Closes the connection while the page is hidden (another tab, a minimised window) for longer than `grace`,
+    /// and reopens it, carrying the last event id so the server can replay what was missed, when the page is
+    /// visible again. Meanwhile the state is `Closed` with no error. Default: off (the stream stays open).
+    ///
+    /// A hidden tab's connection still counts against the browser's per-origin limit and the server's capacity;
+    /// a short grace period keeps a quick tab switch from reconnecting.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().close_when_hidden(Duration::from_secs(30));
+    /// assert_eq!(options.get_close_when_hidden(), Some(Duration::from_secs(30)));
+    /// ```
+    pub fn close_when_hidden(mut self, grace: Duration) -> Self {
+        self.close_when_hidden = Some(grace);
+        self
+    }
+
+    /// The grace period of [`close_when_hidden`](Self::close_when_hidden), if set.
+    pub fn get_close_when_hidden(&self) -> Option<Duration> {
+        self.close_when_hidden
+    }
+
+    /// Whether the signals (`data`, `message`, `history`, `last_event_id`, a decode error) are updated at most once
+    /// per animation frame. On by default: a burst of a thousand messages in one frame re-renders once, with the
+    /// last message in `data` and all of them in `history`; [`on_message`](Self::on_message) is still called for
+    /// every message as it arrives. A state change applies what is pending first. While the page is hidden the
+    /// browser runs no animation frames: the signals catch up when it is visible. `false` updates the signals on
+    /// every message.
+    ///
+    /// ```
+    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// assert!(UseEventSourceOptions::default().is_coalesce_updates());
+    /// assert!(!UseEventSourceOptions::default().coalesce_updates(false).is_coalesce_updates());
+    /// ```
+    pub fn coalesce_updates(mut self, coalesce: bool) -> Self {
+        self.coalesce_updates = coalesce;
+        self
+    }
+
+    /// Whether signal updates are coalesced per animation frame (see [`coalesce_updates`](Self::coalesce_updates)).
+    pub fn is_coalesce_updates(&self) -> bool {
+        self.coalesce_updates
+    }
+
     /// How many decoded values the `history` signal keeps (0: off).
     ///
     /// ```
@@ -261,8 +341,8 @@ impl UseEventSourceOptions {
     }
 }
 
-/// The hook's own reconnects after the browser gave up ([`Transport::EventSource`] only; the fetch transport keeps its
-/// own policy). See the [module docs](super#reconnecting-after-the-browser-gives-up).
+/// The hook's own reconnects: after the browser gave up ([`Transport::EventSource`]), or after any failed attempt
+/// ([`Transport::Fetch`]). See the [module docs](super#reconnecting-after-the-browser-gives-up).
 impl UseEventSourceOptions {
     /// How many times the hook reconnects per outage after the browser gave up (an HTTP error, a wrong content
     /// type, a network failure while connecting): `Limited(n)` is exactly `n` retries, so `n + 1` requests in all,
@@ -416,6 +496,9 @@ impl fmt::Debug for UseEventSourceOptions {
             .field("history", &self.history)
             .field("close_on_decode_error", &self.close_on_decode_error)
             .field("stall_timeout", &self.stall_timeout)
+            .field("shared", &self.shared)
+            .field("close_when_hidden", &self.close_when_hidden)
+            .field("coalesce_updates", &self.coalesce_updates)
             .finish()
     }
 }

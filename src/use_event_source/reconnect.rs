@@ -1,49 +1,18 @@
 //! When and how long to wait before reconnecting: pure arithmetic and decisions, no I/O, tested natively.
 //!
-//! - [`delay`]: exponential backoff with full jitter, never shorter than the reconnection time (rule 10 of the SSE
-//!   standard: waiting longer is allowed, shorter is not).
 //! - [`verdict`]: what an HTTP answer means for the connection (open it, retry later, or stop for good).
 //! - [`server_message`]: the text of an error answer, cut to a sane length.
-//! - [`Backoff`] and [`Budget`]: the native transport's own reconnects after the browser gave up: how long to wait
-//!   and whether to try again at all.
-//! - [`with_query_param`]: the URL of such a reconnect, carrying the last event id in its query.
-//!
-//! The fetch transport uses the first three; the native transport the last three.
+//! - [`Backoff`] and [`Budget`]: how long to wait after a failed attempt, and whether to try again at all (both
+//!   transports: the native one once the browser gave up, the fetch one after any failed attempt).
+//! - [`with_query_param`]: the URL of a native reconnect, carrying the last event id in its query.
 
 use std::time::Duration;
 
 /// The reconnection time before the server sets one with `retry:` (rule 34: browsers use 3 to 5 s).
 pub(super) const DEFAULT_RECONNECTION_TIME: Duration = Duration::from_secs(3);
 
-/// The ceiling the backoff grows to; a server's own `retry:` longer than this is still honoured.
-pub(super) const MAX_DELAY: Duration = Duration::from_secs(30);
-
-/// How much the ceiling grows with each consecutive failure.
-pub(super) const FACTOR: u32 = 2;
-
 /// The longest server message kept from an error answer, in bytes.
 pub(super) const MAX_MESSAGE_BYTES: usize = 1024;
-
-/// The upper bound of the wait before the reconnect that follows `failures` consecutive failed attempts:
-/// `reconnection_time × FACTOR^failures`, capped at [`MAX_DELAY`] (or at the reconnection time when the server asked
-/// for more than that).
-pub(super) fn ceiling(reconnection_time: Duration, failures: u32) -> Duration {
-    let cap = MAX_DELAY.max(reconnection_time);
-    let factor = FACTOR.checked_pow(failures).unwrap_or(u32::MAX);
-    reconnection_time.checked_mul(factor).map_or(cap, |grown| grown.min(cap))
-}
-
-/// The wait before the next attempt, given `failures` consecutive failed attempts since the last good connection and
-/// `unit`, a random number in `[0, 1)` (`Math.random()`; out-of-range values are clamped).
-///
-/// Full jitter over the window `[reconnection_time, ceiling]`: after a connection that worked (no failure yet) it is
-/// exactly the reconnection time, as the standard says; each consecutive failure doubles the window's top, up to
-/// 30 s, and the wait is spread uniformly across it so that many clients do not come back at once.
-pub(super) fn delay(reconnection_time: Duration, failures: u32, unit: f64) -> Duration {
-    let top = ceiling(reconnection_time, failures);
-    let unit = if unit.is_nan() { 0.0 } else { unit.clamp(0.0, 1.0) };
-    reconnection_time + (top - reconnection_time).mul_f64(unit)
-}
 
 /// What an HTTP answer to an event-stream request means for the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,51 +216,6 @@ mod tests {
     }
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
-
-    #[test]
-    fn after_a_good_connection_the_wait_is_exactly_the_reconnection_time() {
-        for unit in [0.0, 0.5, 0.999] {
-            assert_eq!(delay(MS(3000), 0, unit), MS(3000));
-            assert_eq!(delay(MS(200), 0, unit), MS(200));
-        }
-    }
-
-    #[test]
-    fn the_ceiling_doubles_with_each_failure_up_to_30_s() {
-        let ceilings: Vec<_> = (0..8).map(|n| ceiling(MS(1000), n)).collect();
-        assert_eq!(ceilings, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000].map(MS));
-        assert_eq!(ceiling(MS(200), 3), MS(1600));
-    }
-
-    #[test]
-    fn full_jitter_spreads_the_wait_between_the_reconnection_time_and_the_ceiling() {
-        assert_eq!(delay(MS(1000), 2, 0.0), MS(1000));
-        assert_eq!(delay(MS(1000), 2, 0.5), MS(2500));
-        assert_eq!(delay(MS(1000), 2, 1.0), MS(4000));
-        assert_eq!(delay(MS(1000), 10, 0.5), MS(15500));
-        // Every wait is within the window, whatever the random number.
-        for failures in 0..40 {
-            for unit in [0.0, 0.1, 0.7, 0.999_999] {
-                let wait = delay(MS(500), failures, unit);
-                assert!(wait >= MS(500) && wait <= ceiling(MS(500), failures), "{failures} {unit}: {wait:?}");
-                assert!(wait <= MAX_DELAY);
-            }
-        }
-    }
-
-    #[test]
-    fn odd_inputs_neither_panic_nor_escape_the_window() {
-        assert_eq!(delay(MS(1000), 1, -3.0), MS(1000));
-        assert_eq!(delay(MS(1000), 1, 7.0), MS(2000));
-        assert_eq!(delay(MS(1000), 1, f64::NAN), MS(1000));
-        assert_eq!(delay(MS(1000), u32::MAX, 0.0), MS(1000));
-        assert_eq!(delay(MS(1000), u32::MAX, 1.0), MAX_DELAY);
-        assert_eq!(delay(Duration::ZERO, 5, 0.9), Duration::ZERO);
-        // A server asking for more than the cap gets what it asked for, never less.
-        assert_eq!(delay(MS(60_000), 4, 1.0), MS(60_000));
-        assert_eq!(delay(Duration::MAX, 3, 0.5), Duration::MAX);
-        assert_eq!(delay(Duration::from_secs(u64::MAX / 2), 3, 0.5), Duration::from_secs(u64::MAX / 2));
-    }
 
     #[test]
     fn verdicts_follow_the_standard_and_the_retry_policy() {

@@ -5,10 +5,11 @@ use sse_live_protocol::Event;
 
 use super::{ConnectionState, EventSourceError};
 
-/// What [`use_event_source`](super::use_event_source) returns: reactive signals and a `close` handle.
-pub struct UseEventSourceReturn<T, CloseFn>
+/// What [`use_event_source`](super::use_event_source) returns: reactive signals and `open`/`close` handles.
+pub struct UseEventSourceReturn<T, OpenFn, CloseFn>
 where
     T: Send + Sync + 'static,
+    OpenFn: Fn() + Clone + Send + Sync + 'static,
     CloseFn: Fn() + Clone + Send + Sync + 'static,
 {
     /// The connection state, updated on `open`, `error` and close.
@@ -22,6 +23,12 @@ where
     pub history: Signal<Vec<T>>,
     /// The last error; `None` until one happens. A decode error leaves the connection open.
     pub error: Signal<Option<EventSourceError>>,
+    /// The id of the last message (its `lastEventId`: the last `id:` the stream set); empty until one arrives.
+    pub last_event_id: Signal<String>,
+    /// Opens the connection again after [`close`](Self::close), a terminal event, a fatal error or a spent retry
+    /// budget, carrying the last event id so the server can replay what was missed; does nothing while the
+    /// connection is open or connecting.
+    pub open: OpenFn,
     /// Closes the connection for good: the state becomes `Closed` and no further message is applied.
     pub close: CloseFn,
 }

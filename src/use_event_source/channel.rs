@@ -1,0 +1,397 @@
+//! One connection, shared by every hook on the page that asks for the same URL with the same connection options.
+//!
+//! Browsers allow about 6 HTTP/1.1 connections per origin, across all tabs: ten components showing one stream must
+//! not hold ten. A [`Channel`] owns the transport's connection (an `EventSource` or a fetch stream) and fans its
+//! open, messages and errors out to its subscribers, one per hook. [`Subscription`]s count the references: dropping
+//! the last one closes the connection and removes the channel from the page's registry. A hook that joins a running
+//! channel gets its state, its error and its last message at once. With
+//! [`UseEventSourceOptions::shared`](super::UseEventSourceOptions::shared)`(false)` a hook gets a channel of its own
+//! that nobody else joins.
+//!
+//! What concerns the connection rather than one hook lives here too:
+//! - `online`: when the browser says the network is back, a connection waiting to reconnect (or given up after its
+//!   retry budget) is re-established at once, with a fresh budget and the last event id.
+//! - `visibilitychange`: with a grace period ([`UseEventSourceOptions::close_when_hidden`](super::UseEventSourceOptions::close_when_hidden)),
+//!   the connection of a page hidden for longer than that is closed (state `Closed`, no error) and reopened, with
+//!   the last event id, when the page is visible again.
+//!
+//! Subscribers are called without any borrow held, so a subscriber may drop its own subscription (a terminal event,
+//! `close()` from a callback) or the last one, which closes the connection from inside its own handler: the
+//! transports guarantee that no handler of a dropped connection runs again.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gloo_events::EventListener;
+use gloo_timers::callback::Timeout;
+use sse_live_protocol::Event;
+
+use super::options::Transport;
+use super::reconnect::Backoff;
+use super::{fetch, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
+
+/// What makes two connections the same: everything that changes the requests or how they are retried. What each
+/// hook does with the messages (decoder, history, callbacks, terminal event) is the hook's own.
+#[derive(Clone)]
+pub(super) struct ConnectionOptions {
+    pub with_credentials: bool,
+    pub transport: Transport,
+    /// The event types delivered besides `message`, sorted and without duplicates.
+    pub events: Vec<String>,
+    pub reconnect_limit: ReconnectLimit,
+    pub backoff: Backoff,
+    pub last_event_id_param: String,
+    pub stall_timeout: Option<Duration>,
+    pub hidden_grace: Option<Duration>,
+    /// `false`: a channel of its own, never joined by another hook.
+    pub shared: bool,
+}
+
+impl ConnectionOptions {
+    fn same_connection(&self, other: &Self) -> bool {
+        let same_transport = match (&self.transport, &other.transport) {
+            (Transport::EventSource, Transport::EventSource) => true,
+            // The headers closure cannot be compared: the same `FetchOptions` (cloned) shares, another does not.
+            (Transport::Fetch(a), Transport::Fetch(b)) => {
+                a.method == b.method
+                    && a.body == b.body
+                    && a.credentials == b.credentials
+                    && Arc::ptr_eq(&a.headers, &b.headers)
+            }
+            _ => false,
+        };
+        same_transport
+            && self.shared
+            && other.shared
+            && self.with_credentials == other.with_credentials
+            && self.events == other.events
+            && self.reconnect_limit == other.reconnect_limit
+            && self.backoff == other.backoff
+            && self.last_event_id_param == other.last_event_id_param
+            && self.stall_timeout == other.stall_timeout
+            && self.hidden_grace == other.hidden_grace
+    }
+}
+
+/// What a channel tells each hook subscribed to it.
+pub(super) struct Subscriber {
+    /// The state changed, with no new error (`Open`, `Connecting` when reopened, `Closed` while hidden).
+    pub on_state: Box<dyn Fn(ConnectionState)>,
+    /// The connection dropped or failed: the state it is left in, and why.
+    pub on_error: Box<dyn Fn(ConnectionState, EventSourceError)>,
+    /// A message, in stream order.
+    pub on_message: Box<dyn Fn(&Event)>,
+    /// The retry budget is spent: nothing reconnects until the network comes back or the hook reopens.
+    pub on_failed: Box<dyn Fn()>,
+}
+
+struct Entry {
+    subscriber: Subscriber,
+    live: Cell<bool>,
+}
+
+/// A hook's share of a channel; dropping it unsubscribes, and the last one closes the connection.
+pub(super) struct Subscription {
+    channel: Rc<Channel>,
+    entry: Rc<Entry>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.entry.live.set(false);
+        let empty = {
+            let mut entries = self.channel.entries.borrow_mut();
+            entries.retain(|entry| !Rc::ptr_eq(entry, &self.entry));
+            entries.is_empty()
+        };
+        if empty {
+            self.channel.shut_down();
+        }
+    }
+}
+
+/// The connection a channel holds; it is only ever dropped, which closes it.
+enum Active {
+    EventSource { _connection: native::Native },
+    Fetch { _connection: fetch::Connection },
+}
+
+pub(super) struct Channel {
+    url: String,
+    options: ConnectionOptions,
+    connection: RefCell<Option<Active>>,
+    entries: RefCell<Vec<Rc<Entry>>>,
+    state: Cell<ConnectionState>,
+    error: RefCell<Option<EventSourceError>>,
+    last_message: RefCell<Option<Event>>,
+    last_event_id: RefCell<String>,
+    /// The connection is down and waiting to be re-established, or gave up after its budget: `online` reopens it.
+    interrupted: Cell<bool>,
+    /// Closed because the page was hidden past the grace period; reopened when it is visible.
+    paused: Cell<bool>,
+    hide_timer: RefCell<Option<Timeout>>,
+    listeners: RefCell<Vec<EventListener>>,
+}
+
+thread_local! {
+    /// The shared channels open on this page.
+    static CHANNELS: RefCell<Vec<Weak<Channel>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Subscribes to the channel for `url` and `options`: the page's running one when there is one (restarted if it
+/// has closed), otherwise a new one whose first request resumes after `resume_from` (when not empty).
+///
+/// Errors when a new connection cannot be created (the browser refuses the URL), with the browser's message.
+pub(super) fn subscribe(
+    url: &str,
+    options: ConnectionOptions,
+    resume_from: &str,
+    subscriber: Subscriber,
+) -> Result<Subscription, String> {
+    let channel = match running(url, &options) {
+        Some(channel) => {
+            if channel.state.get() == ConnectionState::Closed && !channel.paused.get() {
+                channel.reopen();
+            }
+            channel
+        }
+        None => {
+            let channel = Channel::new(url, options, resume_from);
+            channel.open()?;
+            channel.watch_page();
+            if channel.options.shared {
+                CHANNELS.with_borrow_mut(|channels| channels.push(Rc::downgrade(&channel)));
+            }
+            channel
+        }
+    };
+    let entry = Rc::new(Entry { subscriber, live: Cell::new(true) });
+    channel.entries.borrow_mut().push(entry.clone());
+    // Bring the newcomer up to date (nothing borrowed while it runs).
+    let state = channel.state.get();
+    let error = channel.error.borrow().clone();
+    match error {
+        Some(error) => (entry.subscriber.on_error)(state, error),
+        None => (entry.subscriber.on_state)(state),
+    }
+    let last_message = channel.last_message.borrow().clone();
+    if let Some(message) = last_message.filter(|_| entry.live.get()) {
+        (entry.subscriber.on_message)(&message);
+    }
+    Ok(Subscription { channel, entry })
+}
+
+fn running(url: &str, options: &ConnectionOptions) -> Option<Rc<Channel>> {
+    if !options.shared {
+        return None;
+    }
+    CHANNELS.with_borrow(|channels| {
+        channels
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|channel| channel.url == url && channel.options.same_connection(options))
+    })
+}
+
+impl Channel {
+    fn new(url: &str, options: ConnectionOptions, resume_from: &str) -> Rc<Self> {
+        Rc::new(Self {
+            url: url.to_owned(),
+            options,
+            connection: RefCell::new(None),
+            entries: RefCell::new(Vec::new()),
+            state: Cell::new(ConnectionState::Connecting),
+            error: RefCell::new(None),
+            last_message: RefCell::new(None),
+            last_event_id: RefCell::new(resume_from.to_owned()),
+            interrupted: Cell::new(false),
+            paused: Cell::new(false),
+            hide_timer: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Opens a connection through the transport, resuming after the last event id.
+    fn open(self: &Rc<Self>) -> Result<(), String> {
+        let resume_from = self.last_event_id.borrow().clone();
+        let handlers = self.handlers();
+        let options = &self.options;
+        let limit = options.reconnect_limit.as_option();
+        let active = match &options.transport {
+            Transport::EventSource => {
+                let native = native::NativeOptions {
+                    with_credentials: options.with_credentials,
+                    events: options.events.clone(),
+                    backoff: options.backoff,
+                    limit,
+                    last_event_id_param: options.last_event_id_param.clone(),
+                    stall_timeout: options.stall_timeout,
+                    resume_from,
+                };
+                Active::EventSource { _connection: native::Native::open(&self.url, native, handlers)? }
+            }
+            Transport::Fetch(fetch_options) => {
+                let policy = fetch::Policy {
+                    events: options.events.clone(),
+                    stall_timeout: options.stall_timeout,
+                    backoff: options.backoff,
+                    limit,
+                    resume_from,
+                };
+                let connection = fetch::Connection::open(&self.url, fetch_options.clone(), policy, handlers)?;
+                Active::Fetch { _connection: connection }
+            }
+        };
+        self.connection.replace(Some(active));
+        Ok(())
+    }
+
+    /// The transport's handlers for one connection; they hold the channel weakly.
+    fn handlers(self: &Rc<Self>) -> Handlers {
+        let (opened, received, failed, gave_up) =
+            (Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self));
+        Handlers {
+            on_open: Box::new(move || {
+                if let Some(channel) = opened.upgrade() {
+                    channel.interrupted.set(false);
+                    channel.set_state(ConnectionState::Open);
+                }
+            }),
+            on_message: Box::new(move |event: Event| {
+                if let Some(channel) = received.upgrade() {
+                    channel.last_event_id.replace(event.last_event_id.clone());
+                    channel.each(|subscriber| (subscriber.on_message)(&event));
+                    channel.last_message.replace(Some(event));
+                }
+            }),
+            on_error: Box::new(move |state, error| {
+                if let Some(channel) = failed.upgrade() {
+                    channel.interrupted.set(state == ConnectionState::Connecting);
+                    channel.state.set(state);
+                    channel.error.replace(Some(error.clone()));
+                    channel.each(|subscriber| (subscriber.on_error)(state, error.clone()));
+                }
+            }),
+            on_failed: Box::new(move || {
+                if let Some(channel) = gave_up.upgrade() {
+                    channel.interrupted.set(true);
+                    channel.each(|subscriber| (subscriber.on_failed)());
+                }
+            }),
+            activity: Rc::default(),
+        }
+    }
+
+    fn set_state(&self, state: ConnectionState) {
+        self.state.set(state);
+        self.each(|subscriber| (subscriber.on_state)(state));
+    }
+
+    /// Calls every live subscriber, in subscription order, with nothing borrowed.
+    fn each(&self, call: impl Fn(&Subscriber)) {
+        let entries = self.entries.borrow().clone();
+        for entry in entries {
+            if entry.live.get() {
+                call(&entry.subscriber);
+            }
+        }
+    }
+
+    /// Closes the current connection (none of its handlers runs again) and opens a new one with a fresh budget,
+    /// resuming after the last event id.
+    fn reopen(self: &Rc<Self>) {
+        drop(self.connection.borrow_mut().take());
+        self.interrupted.set(false);
+        self.paused.set(false);
+        self.set_state(ConnectionState::Connecting);
+        if let Err(message) = self.open() {
+            let error = EventSourceError::InvalidUrl { url: self.url.clone(), message };
+            self.state.set(ConnectionState::Closed);
+            self.error.replace(Some(error.clone()));
+            self.each(|subscriber| (subscriber.on_error)(ConnectionState::Closed, error.clone()));
+        }
+    }
+
+    /// The last subscriber left: close everything and leave the registry.
+    fn shut_down(&self) {
+        CHANNELS.with_borrow_mut(|channels| {
+            channels.retain(|channel| channel.strong_count() > 0 && !std::ptr::eq(channel.as_ptr(), self))
+        });
+        drop(self.hide_timer.borrow_mut().take());
+        drop(self.connection.borrow_mut().take());
+        // Taken out first: dropping a listener may run from inside its own callback.
+        let listeners = std::mem::take(&mut *self.listeners.borrow_mut());
+        drop(listeners);
+    }
+
+    /// Listens to `online` and, with a grace period, to `visibilitychange`.
+    fn watch_page(self: &Rc<Self>) {
+        let Some(window) = web_sys::window() else { return };
+        let weak = Rc::downgrade(self);
+        let online = EventListener::new(&window, "online", move |_| {
+            if let Some(channel) = weak.upgrade() {
+                channel.network_back();
+            }
+        });
+        self.listeners.borrow_mut().push(online);
+        if self.options.hidden_grace.is_none() {
+            return;
+        }
+        let Some(document) = window.document() else { return };
+        let weak = Rc::downgrade(self);
+        let visibility = EventListener::new(&document, "visibilitychange", move |_| {
+            if let Some(channel) = weak.upgrade() {
+                channel.visibility_changed();
+            }
+        });
+        self.listeners.borrow_mut().push(visibility);
+        self.visibility_changed();
+    }
+
+    fn network_back(self: &Rc<Self>) {
+        if self.interrupted.get() && !self.paused.get() {
+            self.reopen();
+        }
+    }
+
+    fn visibility_changed(self: &Rc<Self>) {
+        let Some(grace) = self.options.hidden_grace else { return };
+        if page_hidden() {
+            if self.paused.get() || self.hide_timer.borrow().is_some() {
+                return;
+            }
+            let weak = Rc::downgrade(self);
+            let millis = u32::try_from(grace.as_millis()).unwrap_or(u32::MAX).min(i32::MAX as u32);
+            let timer = Timeout::new(millis, move || {
+                if let Some(channel) = weak.upgrade() {
+                    // Left in place until the page is visible or the channel closes: this callback is running it.
+                    if page_hidden() && !channel.paused.get() {
+                        channel.pause();
+                    }
+                }
+            });
+            self.hide_timer.replace(Some(timer));
+        } else {
+            drop(self.hide_timer.borrow_mut().take());
+            if self.paused.get() {
+                self.reopen();
+            }
+        }
+    }
+
+    /// Closes the connection while the page is hidden; the channel and its subscribers stay.
+    fn pause(&self) {
+        drop(self.connection.borrow_mut().take());
+        self.paused.set(true);
+        self.interrupted.set(false);
+        self.set_state(ConnectionState::Closed);
+    }
+}
+
+fn page_hidden() -> bool {
+    web_sys::window()
+        .and_then(|window| window.document())
+        .is_some_and(|document| document.visibility_state() == web_sys::VisibilityState::Hidden)
+}
