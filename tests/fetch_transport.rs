@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{
-    eventually, get_json, logged, open_streams, recording, requests, requests_reach, server, settled_open_streams,
-    unique_key, until_open_streams_below,
+    eventually, get_json, json, logged, open_streams, recording, requests, requests_reach, server,
+    settled_open_streams, unique_key, until_open_streams_below,
 };
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
@@ -36,10 +36,6 @@ const LONGER_THAN_A_RECONNECT: Duration = Duration::from_millis(3800);
 /// Options for the fetch transport with `fetch`, recording every message into the returned log.
 fn fetch_options(fetch: FetchOptions) -> (UseEventSourceOptions, Arc<Mutex<Vec<Event>>>) {
     recording(UseEventSourceOptions::default().transport(Transport::Fetch(fetch)))
-}
-
-fn json(event: &Event) -> Value {
-    serde_json::from_str(&event.data).unwrap_or_else(|e| panic!("JSON data in {event:?}: {e}"))
 }
 
 #[wasm_bindgen_test]

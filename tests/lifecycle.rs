@@ -14,7 +14,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    eventually, logged, open_streams, recording, requests, requests_reach, server, settled_open_streams, unique_key,
+    eventually, json, logged, open_streams, recording, requests, requests_reach, server, settled_open_streams,
+    unique_key, until_open_streams_are,
 };
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
@@ -27,23 +28,6 @@ use sse_live_protocol::Event;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn json(event: &Event) -> Value {
-    serde_json::from_str(&event.data).unwrap_or_else(|e| panic!("JSON data in {event:?}: {e}"))
-}
-
-/// Polls `/healthz` until the server counts exactly `count` open streams; fails after 10 s.
-async fn until_open_streams_are(count: u64, after: &str) {
-    let start = js_sys::Date::now();
-    loop {
-        let now = open_streams().await;
-        if now == count {
-            return;
-        }
-        assert!(js_sys::Date::now() - start < 10_000.0, "the server has {now} open streams, not {count}, {after}");
-        sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Polls `/healthz` until the server counts at most `count` open streams; fails after 10 s.
 async fn until_open_streams_at_most(count: u64, after: &str) {

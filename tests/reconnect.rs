@@ -14,11 +14,13 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{eventually, logged, recording, requests, requests_reach, server, unique_key};
+use common::{
+    constant_backoff, counting_failures, eventually, json, logged, recording, requests, requests_reach, server,
+    unique_key,
+};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -26,33 +28,9 @@ use sse_live::use_event_source::{
     text, use_event_source_with_decoder, use_event_source_with_options, ConnectionState, EventSourceError,
     FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
-use sse_live_protocol::Event;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// `options` with an `on_failed` that counts its calls in the returned counter.
-fn counting_failures(options: UseEventSourceOptions) -> (UseEventSourceOptions, Arc<AtomicU32>) {
-    let failures = Arc::new(AtomicU32::new(0));
-    let counter = failures.clone();
-    let on_failed = move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    };
-    (options.on_failed(on_failed), failures)
-}
-
-fn json(event: &Event) -> Value {
-    serde_json::from_str(&event.data).unwrap_or_else(|e| panic!("JSON data in {event:?}: {e}"))
-}
-
-/// A constant wait of `millis` between the hook's reconnects.
-fn constant_backoff(millis: u64, limit: ReconnectLimit) -> UseEventSourceOptions {
-    UseEventSourceOptions::default()
-        .reconnect_limit(limit)
-        .reconnect_initial_delay(Duration::from_millis(millis))
-        .reconnect_factor(1.0)
-        .reconnect_max_delay(Duration::from_millis(millis))
-}
 
 #[wasm_bindgen_test]
 async fn a_failing_server_is_retried_with_the_state_connecting_and_close_stops_a_pending_retry() {
@@ -83,13 +61,15 @@ async fn a_failing_server_is_retried_with_the_state_connecting_and_close_stops_a
     owner.cleanup();
 }
 
-#[wasm_bindgen_test]
-async fn limited_n_is_exactly_n_retries_then_closed_and_on_failed_once() {
+/// Against a server that answers 503, `Limited(n)` over `transport` is exactly `n` retries, then `Closed` with
+/// `expected` in `error` and `on_failed` called once; nothing after that.
+async fn limited_n_is_exactly_n_retries(transport: Transport, name: &str, expected: EventSourceError) {
     let owner = Owner::new();
     let mut hooks = Vec::new();
     for n in [0u32, 2] {
-        let key = unique_key(&format!("native-limit-{n}"));
+        let key = unique_key(&format!("{name}-limit-{n}"));
         let options = UseEventSourceOptions::default()
+            .transport(transport.clone())
             .reconnect_limit(ReconnectLimit::Limited(n))
             .reconnect_initial_delay(Duration::from_millis(100))
             .reconnect_max_delay(Duration::from_millis(400));
@@ -100,22 +80,34 @@ async fn limited_n_is_exactly_n_retries_then_closed_and_on_failed_once() {
     }
     for (n, key, hook, failures) in &hooks {
         let state = hook.state;
-        eventually(Duration::from_secs(10), &format!("Limited({n}) to give up"), || {
+        eventually(Duration::from_secs(10), &format!("{name}: Limited({n}) to give up"), || {
             state.get_untracked() == ConnectionState::Closed
         })
         .await;
-        assert_eq!(hook.error.get_untracked(), Some(EventSourceError::ConnectionFailed), "Limited({n})");
-        assert_eq!(failures.load(Ordering::SeqCst), 1, "Limited({n}): on_failed once");
-        assert_eq!(requests(key).await, u64::from(*n) + 1, "Limited({n}): 1 request and {n} retries");
+        assert_eq!(hook.error.get_untracked(), Some(expected.clone()), "{name}: Limited({n})");
+        assert_eq!(failures.load(Ordering::SeqCst), 1, "{name}: Limited({n}): on_failed once");
+        assert_eq!(requests(key).await, u64::from(*n) + 1, "{name}: Limited({n}): 1 request and {n} retries");
     }
     // Nothing more, well past the longest backoff.
     sleep(Duration::from_millis(1500)).await;
     for (n, key, hook, failures) in &hooks {
-        assert_eq!(requests(key).await, u64::from(*n) + 1, "Limited({n}): no request after giving up");
-        assert_eq!(failures.load(Ordering::SeqCst), 1, "Limited({n}): on_failed only once");
+        assert_eq!(requests(key).await, u64::from(*n) + 1, "{name}: Limited({n}): no request after giving up");
+        assert_eq!(failures.load(Ordering::SeqCst), 1, "{name}: Limited({n}): on_failed only once");
         assert_eq!(hook.state.get_untracked(), ConnectionState::Closed);
     }
     owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn limited_n_is_exactly_n_retries_then_closed_and_on_failed_once() {
+    limited_n_is_exactly_n_retries(Transport::EventSource, "native", EventSourceError::ConnectionFailed).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_reconnect_options_and_budget_apply_to_fetch_too() {
+    // The fetch transport knows why the last attempt failed, and keeps it.
+    let expected = EventSourceError::Http { status: 503, message: "test status 503".into() };
+    limited_n_is_exactly_n_retries(Transport::Fetch(FetchOptions::default()), "fetch", expected).await;
 }
 
 #[wasm_bindgen_test]
@@ -339,4 +331,39 @@ async fn a_custom_decoders_error_is_a_decode_error_and_the_stream_goes_on_unless
     assert_eq!(closing.data.get_untracked(), None, "the reading after the bad message never arrived");
     assert_eq!(closing.message.get_untracked().map(|m| m.last_event_id).as_deref(), Some("1"));
     owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn open_after_close_resumes_after_the_last_event_id() {
+    for (transport, name) in [(Transport::EventSource, "native"), (Transport::Fetch(FetchOptions::default()), "fetch")]
+    {
+        let key = unique_key(&format!("reopen-{name}"));
+        // `/test/flaky/0`: one event per request, its id following the last event id the request carried.
+        let (options, log) = recording(UseEventSourceOptions::default().transport(transport));
+        let owner = Owner::new();
+        let hook = owner
+            .with(|| use_event_source_with_options::<Value>(format!("{}/test/flaky/0?key={key}", server()), options));
+        eventually(Duration::from_secs(5), "a few events", || logged(&log).len() >= 3).await;
+        (hook.close)();
+        let last = logged(&log).last().unwrap().last_event_id.clone();
+        eventually(Duration::from_secs(1), "the last_event_id signal", || hook.last_event_id.get_untracked() == last)
+            .await;
+        let closed_at = requests(&key).await;
+        sleep(Duration::from_millis(600)).await;
+        assert_eq!(requests(&key).await, closed_at, "{name}: nothing while closed");
+
+        (hook.open)();
+        eventually(Duration::from_secs(5), "events after open()", || {
+            logged(&log).iter().any(|event| json(event)["request"].as_u64() > Some(closed_at))
+        })
+        .await;
+        let events = logged(&log);
+        let resumed = events.iter().find(|event| json(event)["request"].as_u64() > Some(closed_at)).unwrap();
+        let resumed = json(resumed);
+        let carried = resumed["lastEventId"].as_str().or(resumed["lastEventIdQuery"].as_str());
+        assert_eq!(carried, Some(last.as_str()), "{name}: open() carries the last event id");
+        let ids: Vec<u64> = events.iter().map(|event| event.last_event_id.parse().unwrap()).collect();
+        assert!(ids.windows(2).all(|pair| pair[1] == pair[0] + 1), "{name}: contiguous ids: {ids:?}");
+        owner.cleanup();
+    }
 }

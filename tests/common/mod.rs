@@ -3,12 +3,13 @@
 
 #![allow(dead_code)] // each suite uses a different part
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gloo_timers::future::sleep;
 use serde_json::Value;
-use sse_live::use_event_source::UseEventSourceOptions;
+use sse_live::use_event_source::{ReconnectLimit, UseEventSourceOptions};
 use sse_live_protocol::Event;
 use wasm_bindgen::JsCast;
 
@@ -116,4 +117,41 @@ pub async fn settled_open_streams() -> u64 {
         last = now;
     }
     panic!("the server's open-stream count never settled (last {last})")
+}
+
+/// A message's data as JSON; fails the test when it is not.
+pub fn json(event: &Event) -> Value {
+    serde_json::from_str(&event.data).unwrap_or_else(|e| panic!("JSON data in {event:?}: {e}"))
+}
+
+/// `options` with an `on_failed` that counts its calls in the returned counter.
+pub fn counting_failures(options: UseEventSourceOptions) -> (UseEventSourceOptions, Arc<AtomicU32>) {
+    let failures = Arc::new(AtomicU32::new(0));
+    let counter = failures.clone();
+    let on_failed = move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    };
+    (options.on_failed(on_failed), failures)
+}
+
+/// A constant wait of `millis` between the hook's reconnects, at most `limit` of them per outage.
+pub fn constant_backoff(millis: u64, limit: ReconnectLimit) -> UseEventSourceOptions {
+    UseEventSourceOptions::default()
+        .reconnect_limit(limit)
+        .reconnect_initial_delay(Duration::from_millis(millis))
+        .reconnect_factor(1.0)
+        .reconnect_max_delay(Duration::from_millis(millis))
+}
+
+/// Polls `/healthz` until the server counts exactly `count` open streams; fails after 10 s.
+pub async fn until_open_streams_are(count: u64, after: &str) {
+    let start = js_sys::Date::now();
+    loop {
+        let now = open_streams().await;
+        if now == count {
+            return;
+        }
+        assert!(js_sys::Date::now() - start < 10_000.0, "the server has {now} open streams, not {count}, {after}");
+        sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -81,6 +81,12 @@ pub fn run() -> Result {
             "reconnect",
             "--test",
             "lifecycle",
+            "--test",
+            "sharing",
+            "--test",
+            "page_events",
+            "--test",
+            "coalescing",
         ])
         .env("PATH", &tools.path)
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")

@@ -1,0 +1,129 @@
+//! Browser tests of shared connections, in headless Chromium against the real server: hooks on one page with the
+//! same URL and connection options share one connection (counted by the server's `/test/requests/{key}` and
+//! `/healthz` `openStreams`), a hook that joins late gets the last message at once, the connection closes with its
+//! last hook, and `shared(false)` or other connection options give a connection of its own.
+//!
+//! Run them like `tests/use_event_source.rs` (`cargo xtask test` starts `sse-live-server --test-routes` and passes its
+//! URL in `SSE_LIVE_TEST_SERVER` at compile time), with `--test sharing`.
+
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{eventually, open_streams, requests, server, settled_open_streams, unique_key, until_open_streams_are};
+use gloo_timers::future::sleep;
+use leptos::prelude::*;
+use serde_json::Value;
+use sse_live::use_event_source::{
+    use_event_source, use_event_source_with_options, ConnectionState, UseEventSourceOptions, UseEventSourceReturn,
+};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// `/test/echo` under `key`: one event describing the request, then keep-alives; the stream stays open.
+fn echo(key: &str) -> String {
+    format!("{}/test/echo?key={key}", server())
+}
+
+#[wasm_bindgen_test]
+async fn two_components_on_one_url_open_one_connection_until_the_last_unmounts() {
+    let before = settled_open_streams().await;
+    let key = unique_key("shared");
+    let (first, second) = (Owner::new(), Owner::new());
+    let a = first.with(|| use_event_source::<Value>(echo(&key)));
+    let b = second.with(|| use_event_source::<Value>(echo(&key)));
+    eventually(Duration::from_secs(5), "both hooks decode the echo", || {
+        a.data.get_untracked().is_some() && b.data.get_untracked().is_some()
+    })
+    .await;
+    assert_eq!(a.state.get_untracked(), ConnectionState::Open);
+    assert_eq!(b.state.get_untracked(), ConnectionState::Open);
+    assert_eq!(a.data.get_untracked(), b.data.get_untracked(), "the same message reached both");
+    until_open_streams_are(before + 1, "with two hooks on one URL").await;
+    assert_eq!(requests(&key).await, 1, "one request for two hooks");
+
+    first.cleanup();
+    sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.state.get_untracked(), ConnectionState::Open, "the other hook keeps the connection");
+    assert_eq!(open_streams().await, before + 1, "the shared stream stays open for the remaining hook");
+    assert_eq!(requests(&key).await, 1, "and is not reopened");
+
+    second.cleanup();
+    until_open_streams_are(before, "after the last hook unmounted").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_hook_that_joins_late_gets_the_last_message_at_once() {
+    let key = unique_key("shared-late");
+    let owner = Owner::new();
+    let first = owner.with(|| use_event_source::<Value>(echo(&key)));
+    eventually(Duration::from_secs(5), "the first hook's echo", || first.data.get_untracked().is_some()).await;
+
+    // The echo stream sends one event only: the joiner can only have it from the shared connection.
+    let UseEventSourceReturn { state, data, message, .. } = owner.with(|| use_event_source::<Value>(echo(&key)));
+    assert_eq!(state.get_untracked(), ConnectionState::Open, "the joiner starts with the connection's state");
+    eventually(Duration::from_millis(500), "the joiner's data (next animation frame)", || {
+        data.get_untracked().is_some()
+    })
+    .await;
+    assert_eq!(data.get_untracked(), first.data.get_untracked());
+    assert_eq!(message.get_untracked(), first.message.get_untracked());
+    assert_eq!(requests(&key).await, 1);
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn shared_false_and_other_connection_options_get_connections_of_their_own() {
+    let before = settled_open_streams().await;
+    let key = unique_key("unshared");
+    let owner = Owner::new();
+    let hooks = owner.with(|| {
+        [
+            use_event_source_with_options::<Value>(echo(&key), UseEventSourceOptions::default()),
+            use_event_source_with_options::<Value>(echo(&key), UseEventSourceOptions::default().shared(false)),
+            use_event_source_with_options::<Value>(echo(&key), UseEventSourceOptions::default().shared(false)),
+            use_event_source_with_options::<Value>(echo(&key), UseEventSourceOptions::default().events(["tick"])),
+            // Hook-level options (history, coalescing) do not change the connection: this one shares the first's.
+            use_event_source_with_options::<Value>(
+                echo(&key),
+                UseEventSourceOptions::default().history(5).coalesce_updates(false),
+            ),
+        ]
+    });
+    eventually(Duration::from_secs(5), "every hook decodes the echo", || {
+        hooks.iter().all(|hook| hook.data.get_untracked().is_some())
+    })
+    .await;
+    until_open_streams_are(before + 4, "with five hooks of which two share").await;
+    assert_eq!(requests(&key).await, 4, "two shared, two opted out, one with other event types");
+    owner.cleanup();
+    until_open_streams_are(before, "after unmounting them all").await;
+}
+
+#[wasm_bindgen_test]
+async fn closing_one_hook_leaves_the_shared_connection_to_the_others() {
+    let key = unique_key("shared-close");
+    let owner = Owner::new();
+    let a = owner.with(|| use_event_source::<Value>(echo(&key)));
+    let b = owner.with(|| use_event_source::<Value>(echo(&key)));
+    eventually(Duration::from_secs(5), "both open", || {
+        a.state.get_untracked() == ConnectionState::Open && b.state.get_untracked() == ConnectionState::Open
+    })
+    .await;
+    (a.close)();
+    assert_eq!(a.state.get_untracked(), ConnectionState::Closed);
+    sleep(Duration::from_millis(300)).await;
+    assert_eq!(b.state.get_untracked(), ConnectionState::Open, "close() closes this hook's share only");
+
+    // Reopening joins the running connection again: no new request.
+    (a.open)();
+    eventually(Duration::from_secs(2), "the reopened hook is open", || {
+        a.state.get_untracked() == ConnectionState::Open
+    })
+    .await;
+    assert_eq!(requests(&key).await, 1, "close() and open() on a shared connection cost no request");
+    owner.cleanup();
+}
