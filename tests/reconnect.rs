@@ -367,3 +367,27 @@ async fn open_after_close_resumes_after_the_last_event_id() {
         owner.cleanup();
     }
 }
+
+#[wasm_bindgen_test]
+async fn reconnect_at_says_when_the_hooks_next_attempt_is_due() {
+    for (transport, name) in [(Transport::EventSource, "native"), (Transport::Fetch(FetchOptions::default()), "fetch")]
+    {
+        let key = unique_key(&format!("reconnect-at-{name}"));
+        let options = constant_backoff(1500, ReconnectLimit::Unlimited).transport(transport);
+        let owner = Owner::new();
+        let hook = owner.with(|| {
+            use_event_source_with_options::<Value>(format!("{}/test/status/503?key={key}", server()), options)
+        });
+        assert_eq!(hook.reconnect_at.get_untracked(), None, "{name}: nothing scheduled before the first failure");
+        eventually(Duration::from_secs(5), "a scheduled reconnect", || hook.reconnect_at.get_untracked().is_some())
+            .await;
+        let due = hook.reconnect_at.get_untracked().unwrap() - js_sys::Date::now();
+        assert!((0.0..=1500.0).contains(&due), "{name}: due in {due} ms, within the 1.5 s backoff");
+        assert_eq!(hook.state.get_untracked(), ConnectionState::Connecting);
+        requests_reach(&key, Duration::from_secs(5), "the retry", |n| n >= 2).await;
+
+        (hook.close)();
+        assert_eq!(hook.reconnect_at.get_untracked(), None, "{name}: close() cancels it");
+        owner.cleanup();
+    }
+}

@@ -85,6 +85,8 @@ pub(super) struct Subscriber {
     pub on_message: Box<dyn Fn(&Event)>,
     /// The retry budget is spent: nothing reconnects until the network comes back or the hook reopens.
     pub on_failed: Box<dyn Fn()>,
+    /// The next reconnect of the hook's own is due then (`Date.now()` milliseconds), or none is pending.
+    pub on_reconnect_at: Box<dyn Fn(Option<f64>)>,
 }
 
 struct Entry {
@@ -127,6 +129,7 @@ pub(super) struct Channel {
     error: RefCell<Option<EventSourceError>>,
     last_message: RefCell<Option<Event>>,
     last_event_id: RefCell<String>,
+    reconnect_at: Cell<Option<f64>>,
     /// The connection is down and waiting to be re-established, or gave up after its budget: `online` reopens it.
     interrupted: Cell<bool>,
     /// Closed because the page was hidden past the grace period; reopened when it is visible.
@@ -176,6 +179,9 @@ pub(super) fn subscribe(
         Some(error) => (entry.subscriber.on_error)(state, error),
         None => (entry.subscriber.on_state)(state),
     }
+    if let Some(at) = channel.reconnect_at.get() {
+        (entry.subscriber.on_reconnect_at)(Some(at));
+    }
     let last_message = channel.last_message.borrow().clone();
     if let Some(message) = last_message.filter(|_| entry.live.get()) {
         (entry.subscriber.on_message)(&message);
@@ -206,6 +212,7 @@ impl Channel {
             error: RefCell::new(None),
             last_message: RefCell::new(None),
             last_event_id: RefCell::new(resume_from.to_owned()),
+            reconnect_at: Cell::new(None),
             interrupted: Cell::new(false),
             paused: Cell::new(false),
             hide_timer: RefCell::new(None),
@@ -250,8 +257,8 @@ impl Channel {
 
     /// The transport's handlers for one connection; they hold the channel weakly.
     fn handlers(self: &Rc<Self>) -> Handlers {
-        let (opened, received, failed, gave_up) =
-            (Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self));
+        let (opened, received, failed, gave_up, scheduled) =
+            (Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self));
         Handlers {
             on_open: Box::new(move || {
                 if let Some(channel) = opened.upgrade() {
@@ -280,8 +287,18 @@ impl Channel {
                     channel.each(|subscriber| (subscriber.on_failed)());
                 }
             }),
+            on_reconnect_at: Box::new(move |at| {
+                if let Some(channel) = scheduled.upgrade() {
+                    channel.set_reconnect_at(at);
+                }
+            }),
             activity: Rc::default(),
         }
+    }
+
+    fn set_reconnect_at(&self, at: Option<f64>) {
+        self.reconnect_at.set(at);
+        self.each(|subscriber| (subscriber.on_reconnect_at)(at));
     }
 
     fn set_state(&self, state: ConnectionState) {
@@ -305,6 +322,7 @@ impl Channel {
         drop(self.connection.borrow_mut().take());
         self.interrupted.set(false);
         self.paused.set(false);
+        self.set_reconnect_at(None);
         self.set_state(ConnectionState::Connecting);
         if let Err(message) = self.open() {
             let error = EventSourceError::InvalidUrl { url: self.url.clone(), message };
@@ -386,6 +404,7 @@ impl Channel {
         drop(self.connection.borrow_mut().take());
         self.paused.set(true);
         self.interrupted.set(false);
+        self.set_reconnect_at(None);
         self.set_state(ConnectionState::Closed);
     }
 }

@@ -185,10 +185,13 @@ impl Task {
             if !self.live() {
                 return;
             }
-            TimeoutFuture::new(timer_millis(wait)).await;
+            let millis = timer_millis(wait);
+            (self.handlers.on_reconnect_at)(Some(js_sys::Date::now() + f64::from(millis)));
+            TimeoutFuture::new(millis).await;
             if !self.live() {
                 return;
             }
+            (self.handlers.on_reconnect_at)(None);
         }
     }
 

@@ -322,6 +322,8 @@ struct Handlers {
     on_error: Box<dyn Fn(ConnectionState, EventSourceError)>,
     /// The retry budget is spent (called right after `on_error` with `Closed`).
     on_failed: Box<dyn Fn()>,
+    /// A reconnect of the hook's own is due at this time (`Date.now()` milliseconds); `None` when it starts.
+    on_reconnect_at: Box<dyn Fn(Option<f64>)>,
     /// Signs of life, for stall detection.
     activity: Rc<Activity>,
 }
@@ -415,6 +417,7 @@ where
     let (history, set_history) = signal(Vec::<T>::new());
     let (error, set_error) = signal(None::<EventSourceError>);
     let (last_event_id, set_last_event_id) = signal(String::new());
+    let (reconnect_at, set_reconnect_at) = signal(None::<f64>);
 
     let UseEventSourceOptions {
         with_credentials,
@@ -464,6 +467,7 @@ where
         history: set_history,
         error: set_error,
         last_event_id: set_last_event_id,
+        reconnect_at: set_reconnect_at,
     };
     let updates = updates::Updates::new(setters, history_len, coalesce_updates);
     // This hook's share of its connection; `None` after close, a terminal event, or a URL the browser refused.
@@ -489,7 +493,8 @@ where
         let updates = updates.clone();
         let latest_id = latest_id.clone();
         move || {
-            let (opened, failed, received) = (updates.clone(), updates.clone(), updates.clone());
+            let (opened, failed, received, scheduled) =
+                (updates.clone(), updates.clone(), updates.clone(), updates.clone());
             let decoder = decoder.clone();
             let on_message = on_message.clone();
             let on_failed = on_failed.clone();
@@ -523,6 +528,7 @@ where
                         on_failed();
                     }
                 }),
+                on_reconnect_at: Box::new(move |at| scheduled.reconnect_at(at)),
             }
         }
     };
@@ -590,6 +596,7 @@ where
         history: history.into(),
         error: error.into(),
         last_event_id: last_event_id.into(),
+        reconnect_at: reconnect_at.into(),
         open,
         close,
     }

@@ -141,6 +141,7 @@ fn connect(shared: &Rc<Shared>, url: &str) -> Result<(), String> {
         }),
         // The browser's connection never gives up on its own: `gave_up` decides that.
         on_failed: Box::new(|| {}),
+        on_reconnect_at: Box::new(|_| {}),
         activity: shared.handlers.activity.clone(),
     };
     let connection =
@@ -228,6 +229,11 @@ fn schedule_reconnect(shared: &Rc<Shared>, retries: u32) {
     let weak = Rc::downgrade(shared);
     let timer = Timeout::new(millis, move || {
         let Some(shared) = live(&weak, generation) else { return };
+        (shared.handlers.on_reconnect_at)(None);
+        // The handler may have closed the hook.
+        if !shared.current(generation) {
+            return;
+        }
         let last_event_id = shared.last_event_id.borrow().clone();
         let url = if last_event_id.is_empty() {
             shared.url.clone()
@@ -241,6 +247,7 @@ fn schedule_reconnect(shared: &Rc<Shared>, retries: u32) {
     });
     // Replacing an earlier timer (it has fired: this runs in its connection's handler) clears nothing live.
     shared.timer.replace(Some(timer));
+    (shared.handlers.on_reconnect_at)(Some(js_sys::Date::now() + f64::from(millis)));
 }
 
 /// A wait as `setTimeout` milliseconds (which top out at 2^31 - 1).

@@ -25,6 +25,10 @@ where
     pub error: Signal<Option<EventSourceError>>,
     /// The id of the last message (its `lastEventId`: the last `id:` the stream set); empty until one arrives.
     pub last_event_id: Signal<String>,
+    /// When the hook's next reconnect attempt is due, in milliseconds since the epoch (the clock of `Date.now()`), for
+    /// a countdown such as "reconnecting in 4 s"; `None` while open, closed, connecting, or while the browser
+    /// re-establishes a dropped `EventSource` on its own schedule (which it does not expose).
+    pub reconnect_at: Signal<Option<f64>>,
     /// Opens the connection again after [`close`](Self::close), a terminal event, a fatal error or a spent retry
     /// budget, carrying the last event id so the server can replay what was missed; does nothing while the
     /// connection is open or connecting.

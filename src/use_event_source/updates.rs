@@ -24,6 +24,7 @@ pub(super) struct Setters<T: Send + Sync + 'static> {
     pub history: WriteSignal<Vec<T>>,
     pub error: WriteSignal<Option<EventSourceError>>,
     pub last_event_id: WriteSignal<String>,
+    pub reconnect_at: WriteSignal<Option<f64>>,
 }
 
 /// What arrived since the signals were last written.
@@ -91,10 +92,18 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
     /// The connection's state changed, with `error` (`None` leaves the error as it is); what is pending goes first.
     pub fn state(&self, state: ConnectionState, error: Option<EventSourceError>) {
         self.flush();
+        if state != ConnectionState::Connecting {
+            self.setters.reconnect_at.try_set(None);
+        }
         self.setters.state.try_set(state);
         if let Some(error) = error {
             self.setters.error.try_set(Some(error));
         }
+    }
+
+    /// When the hook's next reconnect is due (`Date.now()` milliseconds), or `None`; written at once.
+    pub fn reconnect_at(&self, at: Option<f64>) {
+        self.setters.reconnect_at.try_set(at);
     }
 
     /// Clears the error (a new URL starts clean).
