@@ -43,8 +43,8 @@ async fn temperature_display_shows_connecting_then_a_live_reading() {
     assert!((10.0..35.0).contains(&value), "a plausible living-room temperature, got {value}");
     assert!(shown.contains(" as of "), "the reading's time is shown: {shown:?}");
     let badge = parent.query_selector(".badge").unwrap().expect("a connection badge");
-    assert_eq!(badge.get_attribute("data-state").as_deref(), Some("open"));
-    assert_eq!(badge.text_content().as_deref(), Some("Open"));
+    assert_eq!(badge.get_attribute("data-state").as_deref(), Some("live"));
+    assert_eq!(badge.text_content().as_deref(), Some("Live"));
     drop(handle);
 }
 
@@ -115,7 +115,7 @@ async fn unmounting_the_component_closes_its_connection() {
     let url = format!("{}/e/temperatures", server());
     let handle = leptos::mount::mount_to(parent.clone(), move || view! { <TemperatureDisplay url=url /> });
     eventually(Duration::from_secs(5), "the component's stream to open", || {
-        parent.query_selector(".badge[data-state=open]").unwrap().is_some()
+        parent.query_selector(".badge[data-state=live]").unwrap().is_some()
     })
     .await;
     let with_stream = open_streams().await;

@@ -1,11 +1,19 @@
-//! The demo's components, one a file.
+//! The demo's components, one a file, and the small pure pieces they are built from (tested natively).
 
+mod bar_chart;
 mod connection_badge;
+mod line_chart;
 mod random_numbers;
+mod relative_time;
 mod stream_card;
 mod temperature_display;
+mod temperature_unit;
 
-pub use connection_badge::ConnectionBadge;
+pub use bar_chart::BarChart;
+pub use connection_badge::{ConnectionBadge, Status};
+pub use line_chart::{polyline, LineChart, Stats};
 pub use random_numbers::RandomNumbers;
-pub use stream_card::StreamCard;
-pub use temperature_display::TemperatureDisplay;
+pub use relative_time::ago;
+pub use stream_card::{unreachable_sentence, StreamCard};
+pub use temperature_display::{TemperatureDisplay, Trend, HISTORY};
+pub use temperature_unit::{TemperatureUnit, UnitToggle};

@@ -1,21 +1,29 @@
-//! The random-number stream: the latest value and the connection state.
+//! The random-number stream (the tutorial's second example): the latest value and a rolling bar chart.
 
 use leptos::prelude::*;
 use sse_live_protocol::RandomNumber;
 
-use super::StreamCard;
-use crate::use_event_source::{use_event_source, UseEventSourceReturn};
+use super::{BarChart, StreamCard};
+use crate::use_event_source::{
+    use_event_source_with_options, ReconnectLimit, UseEventSourceOptions, UseEventSourceReturn,
+};
 
-/// The latest number from the random-number stream at `url`.
+/// How many numbers the bar chart shows.
+const BARS: usize = 30;
+
+/// The latest number from the random-number stream at `url`, and the last 30 as bars.
 #[component]
 pub fn RandomNumbers(
     /// The stream's URL. Default: `/stream-random-numbers` on the page's own origin.
     #[prop(into, default = "/stream-random-numbers".to_string())]
     url: String,
 ) -> impl IntoView {
-    let UseEventSourceReturn { state, data, error, .. } = use_event_source::<RandomNumber>(url);
+    let options = UseEventSourceOptions::default().history(BARS).reconnect_limit(ReconnectLimit::Unlimited);
+    let UseEventSourceReturn { state, data, error, history, reconnect_at, .. } =
+        use_event_source_with_options::<RandomNumber>(url, options);
+    let values = Signal::derive(move || history.with(|h| h.iter().map(|n| n.value).collect::<Vec<_>>()));
     view! {
-        <StreamCard title="Random numbers" class="random" state error>
+        <StreamCard title="Random numbers" class="random" state error reconnect_at>
             <p class="reading">
                 {move || match data.get() {
                     Some(number) => view! { "Latest: " <strong class="value">{format!("{:.4}", number.value)}</strong> }
@@ -23,6 +31,7 @@ pub fn RandomNumbers(
                     None => view! { <span class="placeholder">"Waiting for the first number…"</span> }.into_any(),
                 }}
             </p>
+            <BarChart values slots=BARS label="The last 30 random numbers" />
         </StreamCard>
     }
 }

@@ -1,9 +1,36 @@
-//! The frame every live stream on the page shares: a title, the connection badge, the content, the last error.
+//! The frame every live stream on the page shares: a title, the connection badge, the content, and what went wrong.
 
 use leptos::prelude::*;
 
 use super::ConnectionBadge;
 use crate::use_event_source::{ConnectionState, EventSourceError};
+
+/// A plain sentence for a stream that cannot reach its server, or `None` when the error says something else (a
+/// decode error is shown as it is).
+///
+/// ```
+/// use sse_live::components::unreachable_sentence;
+/// use sse_live::use_event_source::{ConnectionState, EventSourceError};
+/// let sentence = unreachable_sentence(ConnectionState::Connecting, &EventSourceError::Disconnected);
+/// assert_eq!(sentence.as_deref(), Some("The server cannot be reached right now. This page keeps trying."));
+/// ```
+pub fn unreachable_sentence(state: ConnectionState, error: &EventSourceError) -> Option<String> {
+    let down = matches!(
+        error,
+        EventSourceError::Disconnected
+            | EventSourceError::ConnectionFailed
+            | EventSourceError::Http { status: 500.., .. }
+    );
+    match state {
+        ConnectionState::Connecting if down => {
+            Some("The server cannot be reached right now. This page keeps trying.".to_owned())
+        }
+        ConnectionState::Closed if down => {
+            Some("The server cannot be reached. Reload the page to try again.".to_owned())
+        }
+        _ => None,
+    }
+}
 
 /// A card for one live stream; `children` is the stream's own content.
 #[component]
@@ -15,20 +42,34 @@ pub fn StreamCard(
     /// The stream's connection state, shown in the badge.
     #[prop(into)]
     state: Signal<ConnectionState>,
-    /// The stream's last error, shown below the content when there is one.
+    /// The stream's last error: a sentence when the server is unreachable, else the error itself.
     #[prop(into)]
     error: Signal<Option<EventSourceError>>,
+    /// When the hook's next reconnect is due, for the badge's countdown.
+    #[prop(into, default = Signal::stored(None))]
+    reconnect_at: Signal<Option<f64>>,
     children: Children,
 ) -> impl IntoView {
+    // A decode error stays until the next one: show it only while it is the stream's news, not once it is live again
+    // after a reconnect (then `Disconnected` is stale too).
+    let shown = Memo::new(move |_| {
+        let state = state.get();
+        error.with(|error| match error {
+            None => None,
+            Some(EventSourceError::Decode { .. }) => error.as_ref().map(ToString::to_string),
+            Some(_) if state == ConnectionState::Open => None,
+            Some(error) => Some(unreachable_sentence(state, error).unwrap_or_else(|| error.to_string())),
+        })
+    });
     view! {
         <section class=format!("card {class}")>
             <div class="card-head">
                 <h2>{title}</h2>
-                <ConnectionBadge state />
+                <ConnectionBadge state error reconnect_at />
             </div>
             {children()}
-            <p class="error" hidden=move || error.with(Option::is_none)>
-                {move || error.get().map(|e| e.to_string())}
+            <p class="error" role="alert" hidden=move || shown.with(Option::is_none)>
+                {move || shown.get()}
             </p>
         </section>
     }

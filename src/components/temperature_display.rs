@@ -1,43 +1,162 @@
-//! The living-room thermometer: the latest reading, when it was taken, and the connection state.
+//! The living-room thermometer: the latest reading large, its time ticking ("3 s ago"), a trend arrow, °C or °F,
+//! and a chart of the last hour filled from the server's history on load.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 use sse_live_protocol::TemperatureReading;
 
-use super::StreamCard;
-use crate::use_event_source::{use_event_source, UseEventSourceReturn};
+use super::{ago, LineChart, StreamCard, TemperatureUnit, UnitToggle};
+use crate::use_event_source::{
+    use_event_source_with_options, ReconnectLimit, UseEventSourceOptions, UseEventSourceReturn,
+};
+use crate::use_now::use_now;
 
-/// "The current temperature in my living room is 21.4 °C as of 19:05:00", live from `url`.
+/// How many readings the card keeps: an hour and more at the demo's default 5 s interval.
+pub const HISTORY: usize = 1000;
+
+/// The span of the chart.
+const CHART_SPAN_MS: f64 = 60.0 * 60.0 * 1000.0;
+
+/// How far back the trend looks, and the change that counts as one.
+const TREND_SPAN_MS: f64 = 60.0 * 1000.0;
+const TREND_THRESHOLD: f64 = 0.1;
+
+/// Which way the temperature is going over the last minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trend {
+    Rising,
+    Falling,
+    Steady,
+}
+
+impl Trend {
+    /// The trend of `history` (oldest first): the latest reading against the newest one at least a minute older
+    /// (or the oldest, when the history is shorter); a change under 0.1 °C is steady. `None` with fewer than two.
+    pub fn of(history: &[TemperatureReading]) -> Option<Self> {
+        let latest = history.last()?;
+        let at = |reading: &TemperatureReading| (reading.updated_at.unix_timestamp_nanos() / 1_000_000) as f64;
+        let cutoff = at(latest) - TREND_SPAN_MS;
+        let earlier = history[..history.len() - 1].iter().rev().find(|r| at(r) <= cutoff).or(history.first())?;
+        if std::ptr::eq(earlier, latest) {
+            return None;
+        }
+        let change = latest.temperature - earlier.temperature;
+        Some(if change >= TREND_THRESHOLD {
+            Self::Rising
+        } else if change <= -TREND_THRESHOLD {
+            Self::Falling
+        } else {
+            Self::Steady
+        })
+    }
+
+    fn arrow(self) -> &'static str {
+        match self {
+            Self::Rising => "↑",
+            Self::Falling => "↓",
+            Self::Steady => "→",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Self::Rising => "rising",
+            Self::Falling => "falling",
+            Self::Steady => "steady",
+        }
+    }
+}
+
+fn millis(reading: &TemperatureReading) -> f64 {
+    (reading.updated_at.unix_timestamp_nanos() / 1_000_000) as f64
+}
+
+/// "The current temperature in my living room is 21.4 °C ↑ as of 19:05:00 · 3 s ago", live from `url`, with a chart
+/// of the last hour below.
 ///
-/// Shows a placeholder until the first reading arrives and the last error, if any, below it.
+/// The default URL asks for the whole history the server keeps (`?lastEventId=0`), so the chart is full at once;
+/// after that the hook resumes from the last reading it has. It never gives up reconnecting: a wall screen must come
+/// back by itself.
 #[component]
 pub fn TemperatureDisplay(
-    /// The stream's URL. Default: `/e/temperatures` on the page's own origin.
-    #[prop(into, default = "/e/temperatures".to_string())]
+    /// The stream's URL. Default: `/e/temperatures?lastEventId=0` on the page's own origin.
+    #[prop(into, default = "/e/temperatures?lastEventId=0".to_string())]
     url: String,
 ) -> impl IntoView {
-    let UseEventSourceReturn { state, data, error, .. } = use_event_source::<TemperatureReading>(url);
+    let options = UseEventSourceOptions::default().history(HISTORY).reconnect_limit(ReconnectLimit::Unlimited);
+    let UseEventSourceReturn { state, data, error, history, reconnect_at, .. } =
+        use_event_source_with_options::<TemperatureReading>(url, options);
+    let unit = RwSignal::new(TemperatureUnit::saved());
+    let now = use_now(Duration::from_secs(1));
+    let trend = Memo::new(move |_| history.with(|history| Trend::of(history)));
+    let chart = Memo::new(move |_| {
+        let unit = unit.get();
+        history.with(|history| {
+            let end = history.last().map_or(0.0, millis);
+            history
+                .iter()
+                .filter(|reading| millis(reading) >= end - CHART_SPAN_MS)
+                .map(|reading| (millis(reading), unit.convert(reading.temperature)))
+                .collect::<Vec<_>>()
+        })
+    });
+    let format = Callback::new(move |value: f64| format!("{value:.1} {}", unit.get().symbol()));
     view! {
-        <StreamCard title="Living room" class="temperature" state error>
+        <StreamCard title="Living room" class="temperature" state error reconnect_at>
+            <UnitToggle unit />
             <p class="reading">
                 {move || match data.get() {
                     Some(reading) => view! {
                         "The current temperature in my living room is "
-                        <strong class="value">{format!("{:.1} °C", reading.temperature)}</strong>
+                        <strong class="value">{unit.get().format(reading.temperature)}</strong>
+                        {move || trend.get().map(|trend| view! {
+                            <span class="trend" data-trend=trend.words() title=format!("{} over the last minute", trend.words())>
+                                {trend.arrow()}
+                            </span>
+                        })}
                         " as of "
-                        <time datetime=reading.updated_at.unix_timestamp().to_string()>
-                            {local_time(&reading)}
-                        </time>
+                        <time datetime=reading.updated_at.unix_timestamp().to_string()>{local_time(&reading)}</time>
+                        <span class="ago">{move || format!(" · {}", ago(now.get(), millis(&reading)))}</span>
                     }
                         .into_any(),
                     None => view! { <span class="placeholder">"Waiting for the first reading…"</span> }.into_any(),
                 }}
             </p>
+            <LineChart points=chart format label="Living-room temperature over the last hour" />
         </StreamCard>
     }
 }
 
 /// The reading's time as the reader's wall clock shows it (HH:MM:SS, 24-hour).
 fn local_time(reading: &TemperatureReading) -> String {
-    let millis = (reading.updated_at.unix_timestamp_nanos() / 1_000_000) as f64;
-    String::from(js_sys::Date::new(&millis.into()).to_locale_time_string("en-GB"))
+    String::from(js_sys::Date::new(&millis(reading).into()).to_locale_time_string("en-GB"))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    fn reading(seconds: i64, temperature: f64) -> TemperatureReading {
+        TemperatureReading {
+            temperature,
+            updated_at: OffsetDateTime::from_unix_timestamp(1_700_000_000 + seconds).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_trend_compares_with_a_minute_ago() {
+        assert_eq!(Trend::of(&[]), None);
+        assert_eq!(Trend::of(&[reading(0, 20.0)]), None);
+        let rising = [reading(0, 20.0), reading(30, 19.0), reading(60, 20.2), reading(65, 20.3)];
+        assert_eq!(Trend::of(&rising), Some(Trend::Rising), "20.0 at 0 s (a minute before 65 s) to 20.3");
+        let falling = [reading(0, 21.0), reading(70, 20.8)];
+        assert_eq!(Trend::of(&falling), Some(Trend::Falling));
+        let steady = [reading(0, 21.0), reading(70, 21.05)];
+        assert_eq!(Trend::of(&steady), Some(Trend::Steady));
+        let short = [reading(0, 21.0), reading(5, 21.5)];
+        assert_eq!(Trend::of(&short), Some(Trend::Rising), "less than a minute: against the oldest");
+    }
 }

@@ -122,16 +122,20 @@ impl Budget {
     }
 }
 
-/// `url` with the query parameter `name=value` appended (`?` or `&` as needed, before any `#fragment`), both
-/// percent-encoded as UTF-8 (everything but `A-Z a-z 0-9 - _ . ~`).
+/// `url` with the query parameter `name=value` set: appended (`?` or `&` as needed, before any `#fragment`) after
+/// removing any parameter of that name already there; both percent-encoded as UTF-8 (everything but
+/// `A-Z a-z 0-9 - _ . ~`).
 pub(super) fn with_query_param(url: &str, name: &str, value: &str) -> String {
     let (base, fragment) = url.split_at(url.find('#').unwrap_or(url.len()));
-    let separator = match base.find('?') {
-        None => "?",
-        Some(_) if base.ends_with('?') || base.ends_with('&') => "",
-        Some(_) => "&",
-    };
-    format!("{base}{separator}{}={}{fragment}", percent_encode(name), percent_encode(value))
+    let (path, query) = base.split_once('?').unwrap_or((base, ""));
+    let name = percent_encode(name);
+    // A parameter of that name already in the URL (`?lastEventId=0` to replay a whole history) is replaced, not
+    // repeated: the server reads the first one.
+    let mut pairs: Vec<&str> =
+        query.split('&').filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name.as_str())).collect();
+    let pair = format!("{name}={}", percent_encode(value));
+    pairs.push(&pair);
+    format!("{path}?{}{fragment}", pairs.join("&"))
 }
 
 /// `text` percent-encoded for a query component (like `encodeURIComponent`, which also leaves `!'()*` alone).
@@ -213,6 +217,14 @@ mod tests {
         assert_eq!(with_query_param("/e?k=1#a?b", "id", "7"), "/e?k=1&id=7#a?b");
         assert_eq!(with_query_param("/e", "last id", "a&b=c d/é#"), "/e?last%20id=a%26b%3Dc%20d%2F%C3%A9%23");
         assert_eq!(with_query_param("/e", "id", "A-z_0.9~"), "/e?id=A-z_0.9~");
+    }
+
+    #[test]
+    fn a_parameter_already_in_the_url_is_replaced_not_repeated() {
+        assert_eq!(with_query_param("/e?lastEventId=0", "lastEventId", "42"), "/e?lastEventId=42");
+        assert_eq!(with_query_param("/e?a=1&lastEventId=0&b=2", "lastEventId", "42"), "/e?a=1&b=2&lastEventId=42");
+        assert_eq!(with_query_param("/e?lastEventIdX=0", "lastEventId", "4"), "/e?lastEventIdX=0&lastEventId=4");
+        assert_eq!(with_query_param("/e?last%20id=1#f", "last id", "2"), "/e?last%20id=2#f");
     }
 
     const MS: fn(u64) -> Duration = Duration::from_millis;

@@ -1,0 +1,109 @@
+//! A line chart drawn as inline SVG from a series of timed values, with its minimum, maximum and average as text.
+
+use leptos::prelude::*;
+
+/// The chart's drawing area in SVG user units; it scales to the card's width.
+const WIDTH: f64 = 600.0;
+const HEIGHT: f64 = 160.0;
+/// Room kept free above and below the line so that its stroke is not cut.
+const PAD: f64 = 6.0;
+
+/// The smallest, largest and mean value of a series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    pub min: f64,
+    pub max: f64,
+    pub average: f64,
+}
+
+impl Stats {
+    /// The stats of `values`; `None` when there is none.
+    ///
+    /// ```
+    /// use sse_live::components::Stats;
+    /// let stats = Stats::of([20.0, 22.0, 24.0]).unwrap();
+    /// assert_eq!((stats.min, stats.max, stats.average), (20.0, 24.0, 22.0));
+    /// ```
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Self> {
+        let (mut min, mut max, mut sum, mut count) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u32);
+        for value in values.into_iter().filter(|v| v.is_finite()) {
+            min = min.min(value);
+            max = max.max(value);
+            sum += value;
+            count += 1;
+        }
+        (count > 0).then(|| Self { min, max, average: sum / f64::from(count) })
+    }
+}
+
+/// The SVG `points` of a polyline through `points` (time, value), oldest first: time runs left to right over the
+/// series' own span, values bottom to top between its minimum and maximum (a flat series sits in the middle).
+pub fn polyline(points: &[(f64, f64)]) -> String {
+    let Some(stats) = Stats::of(points.iter().map(|&(_, value)| value)) else { return String::new() };
+    let (first, last) = (points.first().map_or(0.0, |p| p.0), points.last().map_or(0.0, |p| p.0));
+    let span = last - first;
+    let range = stats.max - stats.min;
+    points
+        .iter()
+        .filter(|(_, value)| value.is_finite())
+        .map(|&(time, value)| {
+            let x = if span > 0.0 { (time - first) / span * WIDTH } else { WIDTH };
+            let y = if range > 0.0 { PAD + (stats.max - value) / range * (HEIGHT - 2.0 * PAD) } else { HEIGHT / 2.0 };
+            format!("{x:.1},{y:.1}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A line chart of `points` with a caption of its minimum, maximum and average formatted by `format`.
+#[component]
+pub fn LineChart(
+    /// (time in milliseconds since the epoch, value), oldest first.
+    #[prop(into)]
+    points: Signal<Vec<(f64, f64)>>,
+    /// How a value reads in the caption (with its unit).
+    #[prop(into)]
+    format: Callback<f64, String>,
+    /// What the chart shows, for screen readers.
+    label: &'static str,
+) -> impl IntoView {
+    let stats = Memo::new(move |_| points.with(|points| Stats::of(points.iter().map(|&(_, value)| value))));
+    view! {
+        <figure class="line-chart">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none" role="img" aria-label=label>
+                <polyline points=move || points.with(|points| polyline(points)) />
+            </svg>
+            <figcaption>
+                {move || match stats.get() {
+                    Some(Stats { min, max, average }) => format!(
+                        "min {} · max {} · average {}",
+                        format.run(min),
+                        format.run(max),
+                        format.run(average),
+                    ),
+                    None => "No readings yet".to_owned(),
+                }}
+            </figcaption>
+        </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_spans_the_width_and_the_value_range() {
+        let points = polyline(&[(0.0, 10.0), (50.0, 20.0), (100.0, 15.0)]);
+        assert_eq!(points, "0.0,154.0 300.0,6.0 600.0,80.0");
+    }
+
+    #[test]
+    fn flat_single_and_empty_series_do_not_divide_by_zero() {
+        assert_eq!(polyline(&[(0.0, 5.0), (10.0, 5.0)]), "0.0,80.0 600.0,80.0");
+        assert_eq!(polyline(&[(7.0, 5.0)]), "600.0,80.0");
+        assert_eq!(polyline(&[]), "");
+        assert_eq!(Stats::of([]), None);
+        assert_eq!(Stats::of([f64::NAN, 1.0]), Some(Stats { min: 1.0, max: 1.0, average: 1.0 }));
+    }
+}
