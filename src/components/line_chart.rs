@@ -37,18 +37,20 @@ impl Stats {
 }
 
 /// The SVG `points` of a polyline through `points` (time, value), oldest first: time runs left to right over the
-/// series' own span, values bottom to top between its minimum and maximum (a flat series sits in the middle).
-pub fn polyline(points: &[(f64, f64)]) -> String {
+/// series' own span, values bottom to top over its range, widened around its middle to at least `min_range` so that
+/// noise on a flat series stays flat (a series of one value sits in the middle).
+pub fn polyline(points: &[(f64, f64)], min_range: f64) -> String {
     let Some(stats) = Stats::of(points.iter().map(|&(_, value)| value)) else { return String::new() };
     let (first, last) = (points.first().map_or(0.0, |p| p.0), points.last().map_or(0.0, |p| p.0));
     let span = last - first;
-    let range = stats.max - stats.min;
+    let range = (stats.max - stats.min).max(min_range);
+    let top = (stats.max + stats.min) / 2.0 + range / 2.0;
     points
         .iter()
         .filter(|(_, value)| value.is_finite())
         .map(|&(time, value)| {
             let x = if span > 0.0 { (time - first) / span * WIDTH } else { WIDTH };
-            let y = if range > 0.0 { PAD + (stats.max - value) / range * (HEIGHT - 2.0 * PAD) } else { HEIGHT / 2.0 };
+            let y = if range > 0.0 { PAD + (top - value) / range * (HEIGHT - 2.0 * PAD) } else { HEIGHT / 2.0 };
             format!("{x:.1},{y:.1}")
         })
         .collect::<Vec<_>>()
@@ -66,12 +68,15 @@ pub fn LineChart(
     format: Callback<f64, String>,
     /// What the chart shows, for screen readers.
     label: &'static str,
+    /// The smallest span of values the chart's height stands for (default 0: the series' own range).
+    #[prop(default = 0.0)]
+    min_range: f64,
 ) -> impl IntoView {
     let stats = Memo::new(move |_| points.with(|points| Stats::of(points.iter().map(|&(_, value)| value))));
     view! {
-        <figure class="line-chart">
+        <figure class="line-chart" data-points=move || points.with(Vec::len)>
             <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none" role="img" aria-label=label>
-                <polyline points=move || points.with(|points| polyline(points)) />
+                <polyline points=move || points.with(|points| polyline(points, min_range)) />
             </svg>
             <figcaption>
                 {move || match stats.get() {
@@ -94,15 +99,19 @@ mod tests {
 
     #[test]
     fn the_line_spans_the_width_and_the_value_range() {
-        let points = polyline(&[(0.0, 10.0), (50.0, 20.0), (100.0, 15.0)]);
+        let points = polyline(&[(0.0, 10.0), (50.0, 20.0), (100.0, 15.0)], 0.0);
         assert_eq!(points, "0.0,154.0 300.0,6.0 600.0,80.0");
+        // A range narrower than the minimum is widened around its middle: 15 ± 10 here.
+        let points = polyline(&[(0.0, 10.0), (50.0, 20.0), (100.0, 15.0)], 20.0);
+        assert_eq!(points, "0.0,117.0 300.0,43.0 600.0,80.0");
     }
 
     #[test]
     fn flat_single_and_empty_series_do_not_divide_by_zero() {
-        assert_eq!(polyline(&[(0.0, 5.0), (10.0, 5.0)]), "0.0,80.0 600.0,80.0");
-        assert_eq!(polyline(&[(7.0, 5.0)]), "600.0,80.0");
-        assert_eq!(polyline(&[]), "");
+        assert_eq!(polyline(&[(0.0, 5.0), (10.0, 5.0)], 0.0), "0.0,80.0 600.0,80.0");
+        assert_eq!(polyline(&[(0.0, 5.0), (10.0, 5.0)], 1.0), "0.0,80.0 600.0,80.0");
+        assert_eq!(polyline(&[(7.0, 5.0)], 0.0), "600.0,80.0");
+        assert_eq!(polyline(&[], 1.0), "");
         assert_eq!(Stats::of([]), None);
         assert_eq!(Stats::of([f64::NAN, 1.0]), Some(Stats { min: 1.0, max: 1.0, average: 1.0 }));
     }

@@ -5,7 +5,7 @@ use sse_live_protocol::RandomNumber;
 
 use super::{BarChart, StreamCard};
 use crate::use_event_source::{
-    use_event_source_with_options, ReconnectLimit, UseEventSourceOptions, UseEventSourceReturn,
+    use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
 
 /// How many numbers the bar chart shows.
@@ -18,7 +18,10 @@ pub fn RandomNumbers(
     #[prop(into, default = "/stream-random-numbers".to_string())]
     url: String,
 ) -> impl IntoView {
-    let options = UseEventSourceOptions::default().history(BARS).reconnect_limit(ReconnectLimit::Unlimited);
+    let options = UseEventSourceOptions::default()
+        .history(BARS)
+        .reconnect_limit(ReconnectLimit::Unlimited)
+        .transport(Transport::Fetch(FetchOptions::default()));
     let UseEventSourceReturn { state, data, error, history, reconnect_at, .. } =
         use_event_source_with_options::<RandomNumber>(url, options);
     let values = Signal::derive(move || history.with(|h| h.iter().map(|n| n.value).collect::<Vec<_>>()));

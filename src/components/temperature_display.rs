@@ -8,7 +8,7 @@ use sse_live_protocol::TemperatureReading;
 
 use super::{ago, LineChart, StreamCard, TemperatureUnit, UnitToggle};
 use crate::use_event_source::{
-    use_event_source_with_options, ReconnectLimit, UseEventSourceOptions, UseEventSourceReturn,
+    use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
 use crate::use_now::use_now;
 
@@ -76,16 +76,21 @@ fn millis(reading: &TemperatureReading) -> f64 {
 /// of the last hour below.
 ///
 /// The default URL asks for the whole history the server keeps (`?lastEventId=0`), so the chart is full at once;
-/// after that the hook resumes from the last reading it has. It never gives up reconnecting: a wall screen must come
-/// back by itself.
+/// after that the hook resumes from the last reading it has. It never gives up reconnecting (a wall screen must come
+/// back by itself), and it reads the stream with the fetch transport: the hook then schedules every reconnect
+/// itself, so the badge can count down to the next one (`EventSource` retries a network error on its own schedule,
+/// which it does not expose).
 #[component]
 pub fn TemperatureDisplay(
     /// The stream's URL. Default: `/e/temperatures?lastEventId=0` on the page's own origin.
     #[prop(into, default = "/e/temperatures?lastEventId=0".to_string())]
     url: String,
 ) -> impl IntoView {
-    let options = UseEventSourceOptions::default().history(HISTORY).reconnect_limit(ReconnectLimit::Unlimited);
-    let UseEventSourceReturn { state, data, error, history, reconnect_at, .. } =
+    let options = UseEventSourceOptions::default()
+        .history(HISTORY)
+        .reconnect_limit(ReconnectLimit::Unlimited)
+        .transport(Transport::Fetch(FetchOptions::default()));
+    let UseEventSourceReturn { state, data, error, history, reconnect_at, last_event_id, .. } =
         use_event_source_with_options::<TemperatureReading>(url, options);
     let unit = RwSignal::new(TemperatureUnit::saved());
     let now = use_now(Duration::from_secs(1));
@@ -105,7 +110,8 @@ pub fn TemperatureDisplay(
     view! {
         <StreamCard title="Living room" class="temperature" state error reconnect_at>
             <UnitToggle unit />
-            <p class="reading">
+            // The last event id, for whoever checks what the page has (the end-to-end tests do).
+            <p class="reading" data-last-event-id=last_event_id>
                 {move || match data.get() {
                     Some(reading) => view! {
                         "The current temperature in my living room is "
@@ -123,7 +129,7 @@ pub fn TemperatureDisplay(
                     None => view! { <span class="placeholder">"Waiting for the first reading…"</span> }.into_any(),
                 }}
             </p>
-            <LineChart points=chart format label="Living-room temperature over the last hour" />
+            <LineChart points=chart format label="Living-room temperature over the last hour" min_range=2.0 />
         </StreamCard>
     }
 }

@@ -44,7 +44,11 @@ pub fn run() -> Result {
             "warnings",
         ]),
     )?;
-    step::run("native tests (protocol, server, client logic, xtask)", &mut cargo(&["test", "--workspace"]))?;
+    step::run(
+        "native tests (protocol, server, client logic, xtask)",
+        // The end-to-end tests need the built page: they run last.
+        &mut cargo(&["test", "--workspace", "--exclude", "sse-live-e2e"]),
+    )?;
     trunk_build_release(&tools)?;
 
     step::run("building the server for the browser tests", &mut cargo(&["build", "--package", "sse-live-server"]))?;
@@ -98,6 +102,14 @@ pub fn run() -> Result {
     );
     drop(server);
     browser_tests?;
+
+    step::run(
+        "end-to-end tests: the release page from the real server in headless Chromium (~1 minute)",
+        cargo(&["test", "--package", "sse-live-e2e"])
+            .env("SSE_LIVE_DIST", root.join("dist"))
+            .env("SSE_LIVE_SERVER_BIN", target_dir.join("debug/sse-live-server"))
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    )?;
 
     println!("\nxtask: all checks and tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -1,0 +1,124 @@
+//! The demo page end to end: the release build served by the real server (a process), in headless Chromium, read
+//! as a person reads it. Each test starts its own server and browser.
+//!
+//! Run with `cargo xtask test` (it builds the page and the server first), or by hand after `trunk build --release`
+//! and `cargo build -p sse-live-server`: `cargo test -p sse-live-e2e`.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sse_live_e2e::browser::Browser;
+use sse_live_e2e::outage::Link;
+use sse_live_e2e::server::Server;
+
+/// The page reads of the thermometer card.
+const VALUE: &str = "document.querySelector('.temperature .value')?.textContent ?? null";
+const TIME: &str = "document.querySelector('.temperature time')?.textContent ?? null";
+const BADGE: &str = "document.querySelector('.temperature .badge')?.dataset.state ?? null";
+const BADGE_TEXT: &str = "document.querySelector('.temperature .badge')?.textContent ?? null";
+const SENTENCE: &str = "(e => e && !e.hidden ? e.textContent : null)(document.querySelector('.temperature .error'))";
+const POINTS: &str = "Number(document.querySelector('.temperature .line-chart')?.dataset.points ?? 0)";
+const LAST_ID: &str = "Number(document.querySelector('.temperature .reading')?.dataset.lastEventId || 0)";
+
+fn is_str(value: &Value) -> bool {
+    value.is_string()
+}
+
+async fn no_console_errors(browser: &Browser) {
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}
+
+#[tokio::test]
+async fn a_temperature_shows_within_two_seconds_and_updates_and_the_unit_is_remembered() {
+    let server = Server::start(&["--temperature-interval", "1s"]);
+    let browser = Browser::start(1280, 900).await;
+    let loading = Instant::now();
+    browser.goto(&server.url()).await;
+    let value = browser.until_within(Duration::from_secs(2), "a temperature within 2 s of load", VALUE, is_str).await;
+    println!("first temperature {value} {} ms after navigation", loading.elapsed().as_millis());
+    assert!(value.as_str().unwrap().ends_with("°C"), "Celsius by default: {value}");
+    assert_eq!(browser.eval(BADGE).await, "live");
+
+    let first = browser.eval(TIME).await;
+    browser.until("the next reading", TIME, |time| time.is_string() && *time != first).await;
+
+    browser.click(".unit-toggle button:nth-child(2)").await;
+    browser.until("°F after the toggle", VALUE, |v| v.as_str().is_some_and(|v| v.ends_with("°F"))).await;
+    browser.goto(&server.url()).await;
+    browser.until("°F after a reload (localStorage)", VALUE, |v| v.as_str().is_some_and(|v| v.ends_with("°F"))).await;
+    no_console_errors(&browser).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn when_the_server_is_unreachable_the_badge_counts_down_and_replay_fills_the_gap() {
+    let server = Server::start(&["--temperature-interval", "300ms", "--retry", "500ms"]);
+    let mut link = Link::up(&format!("127.0.0.1:{}", server.port())).await;
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&link.url()).await;
+    browser.until("live", BADGE, |state| state == "live").await;
+    browser.until("a few readings", POINTS, |points| points.as_u64() >= Some(3)).await;
+
+    link.cut();
+    browser.until("Reconnecting", BADGE, |state| state == "reconnecting").await;
+    let text = browser
+        .until("a countdown", BADGE_TEXT, |t| t.as_str().is_some_and(|t| t.starts_with("Reconnecting in")))
+        .await;
+    println!("badge during the outage: {text}");
+    let sentence = browser.until("the sentence", SENTENCE, is_str).await;
+    assert!(sentence.as_str().unwrap().contains("cannot be reached"), "{sentence}");
+    let during = browser.eval(LAST_ID).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(browser.eval(LAST_ID).await, during, "nothing arrives while the server is unreachable");
+
+    link.restore().await;
+    browser.until("live again", BADGE, |state| state == "live").await;
+    assert_eq!(browser.eval(SENTENCE).await, Value::Null, "the sentence is gone once live");
+    // The server published every 300 ms meanwhile; the reconnect carried the last id, so the chart has every reading
+    // once: as many points as the last id (ids count from 1, all within the server's history).
+    browser.until("readings after the outage", LAST_ID, |id| id.as_u64() > during.as_u64()).await;
+    // Read both in one go, so that no reading arrives between them.
+    let both = browser.eval(&format!("[{POINTS}, {LAST_ID}]")).await;
+    let (points, last) = (&both[0], &both[1]);
+    assert_eq!(points.as_u64(), last.as_u64(), "one point per id from 1 to the last: no gap, no duplicate");
+    no_console_errors(&browser).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn a_killed_server_shows_reconnecting_and_its_restart_returns_to_live() {
+    let mut server = Server::start(&["--temperature-interval", "500ms", "--retry", "500ms"]);
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&server.url()).await;
+    browser.until("live", BADGE, |state| state == "live").await;
+
+    server.kill();
+    browser.until("Reconnecting", BADGE, |state| state == "reconnecting").await;
+    browser.until("the sentence", SENTENCE, is_str).await;
+
+    server.restart();
+    browser.until("live again", BADGE, |state| state == "live").await;
+    let after = browser.eval(TIME).await;
+    browser.until("a reading from the restarted server", TIME, |time| time.is_string() && *time != after).await;
+    no_console_errors(&browser).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn screenshots_at_desktop_and_phone_sizes() {
+    let server = Server::start(&["--temperature-interval", "200ms", "--random-interval", "200ms"]);
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&server.url()).await;
+    browser.until("a filled chart", POINTS, |points| points.as_u64() >= Some(40)).await;
+    let desktop = browser.screenshot("dashboard-desktop").await;
+    browser.resize(390, 844).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let phone = browser.screenshot("dashboard-phone").await;
+    // The page fits a phone's width: nothing scrolls sideways.
+    let overflow = browser.eval("document.documentElement.scrollWidth - document.documentElement.clientWidth").await;
+    assert_eq!(overflow.as_i64(), Some(0), "horizontal overflow at 390 px");
+    println!("screenshots: {} {}", desktop.display(), phone.display());
+    no_console_errors(&browser).await;
+    browser.quit().await;
+}
