@@ -1,8 +1,8 @@
-//! The demo page: the living-room thermometer and the random-number stream, side by side.
+//! The demo page: the living-room thermometer, the random-number stream, a finite job and a private channel.
 
 use leptos::prelude::*;
 
-use crate::components::{RandomNumbers, TemperatureDisplay};
+use crate::components::{JobRunner, RandomNumbers, TemperatureDisplay};
 
 /// The demo page. Both streams come from the server that served the page (same origin).
 #[component]
@@ -15,6 +15,7 @@ pub fn App() -> impl IntoView {
         <main>
             <TemperatureDisplay />
             <RandomNumbers />
+            <JobRunner />
         </main>
     }
 }

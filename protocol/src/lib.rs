@@ -13,4 +13,4 @@ pub mod wire;
 pub use encoder::{EncodeError, EventBuilder, Frame};
 pub use event::Event;
 pub use parser::{parse_events, EventRef, Parsed, ParsedRef, Parser};
-pub use wire::{RandomNumber, TemperatureReading};
+pub use wire::{JobProgress, JobStarted, Note, RandomNumber, TemperatureReading};

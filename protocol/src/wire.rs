@@ -38,3 +38,39 @@ pub struct RandomNumber {
     /// A uniformly drawn number in `[0, 1)`.
     pub value: f64,
 }
+
+/// The answer to `POST /jobs`: the demo's finite job, started; its progress streams on `/events/{topic}`.
+///
+/// On the wire: `{"id": "7", "topic": "jobs/7"}`.
+///
+/// ```
+/// use sse_live_protocol::JobStarted;
+/// let job: JobStarted = serde_json::from_str(r#"{"id":"7","topic":"jobs/7"}"#).unwrap();
+/// assert_eq!(job.topic, "jobs/7");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStarted {
+    /// The job's id.
+    pub id: String,
+    /// The topic its progress is published on.
+    pub topic: String,
+}
+
+/// One step of a job's progress, the data of each `message` event on its topic; an `end` event (data `done`)
+/// follows the last one.
+///
+/// On the wire: `{"percent": 40}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobProgress {
+    /// How far the job is, 0 to 100.
+    pub percent: u8,
+}
+
+/// A message of the demo's private channels (`users/{name}/inbox`), as the page publishes and reads it.
+///
+/// On the wire: `{"text": "hello"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// What was written, shown as text (never as HTML).
+    pub text: String,
+}

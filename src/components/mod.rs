@@ -2,6 +2,7 @@
 
 mod bar_chart;
 mod connection_badge;
+mod job_progress;
 mod line_chart;
 mod random_numbers;
 mod relative_time;
@@ -11,6 +12,7 @@ mod temperature_unit;
 
 pub use bar_chart::BarChart;
 pub use connection_badge::{ConnectionBadge, Status};
+pub use job_progress::JobRunner;
 pub use line_chart::{polyline, LineChart, Stats};
 pub use random_numbers::RandomNumbers;
 pub use relative_time::ago;

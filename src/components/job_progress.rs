@@ -1,0 +1,74 @@
+//! A finite job (the question the tutorial's readers asked most): a button starts a server-side job, its progress
+//! streams over its own topic, a bar fills, and the stream ends for good at 100 % with no reconnect.
+
+use leptos::prelude::*;
+use sse_live_protocol::{JobProgress, JobStarted};
+
+use crate::use_event_source::{
+    use_event_source_with_options, ConnectionState, EventSourceError, UseEventSourceOptions, UseEventSourceReturn,
+};
+
+/// Starts a job with `POST /jobs` and shows the progress of the latest one.
+#[component]
+pub fn JobRunner() -> impl IntoView {
+    let job = RwSignal::new(None::<JobStarted>);
+    let failure = RwSignal::new(None::<String>);
+    let start = Action::new_local(|_: &()| start_job());
+    Effect::new(move |_| match start.value().get() {
+        Some(Ok(started)) => {
+            failure.set(None);
+            job.set(Some(started));
+        }
+        Some(Err(message)) => failure.set(Some(message)),
+        None => {}
+    });
+    view! {
+        <section class="card job">
+            <div class="card-head">
+                <h2>"A job with an end"</h2>
+                <button type="button" class="start-job" on:click=move |_| { start.dispatch(()); } disabled=move || start.pending().get()>
+                    "Start a job"
+                </button>
+            </div>
+            <p class="hint">"The server counts to 100 over a few seconds; the stream ends there, with no reconnect."</p>
+            <p class="error" role="alert" hidden=move || failure.with(Option::is_none)>{move || failure.get()}</p>
+            // A new job mounts a new stream: the previous one is closed with its component.
+            {move || job.get().map(|job| view! { <JobStream job /> })}
+        </section>
+    }
+}
+
+/// `POST /jobs`: the started job, or a sentence saying why not.
+async fn start_job() -> Result<JobStarted, String> {
+    let response =
+        gloo_net::http::Request::post("/jobs").send().await.map_err(|e| format!("cannot start a job: {e}"))?;
+    if !response.ok() {
+        let text = response.text().await.unwrap_or_default();
+        return Err(format!("cannot start a job: {} {text}", response.status()));
+    }
+    response.json().await.map_err(|e| format!("cannot start a job: unexpected answer: {e}"))
+}
+
+/// One job's progress bar, from its whole history (`?lastEventId=0`: nothing is missed if the job began before the
+/// stream opened) until its `end` event.
+#[component]
+fn JobStream(job: JobStarted) -> impl IntoView {
+    let url = format!("/events/{}?lastEventId=0", job.topic);
+    let options = UseEventSourceOptions::default().terminal_event("end");
+    let UseEventSourceReturn { state, data, error, .. } = use_event_source_with_options::<JobProgress>(url, options);
+    let percent = move || data.get().map_or(0, |progress| progress.percent);
+    let status = move || match (state.get(), error.get()) {
+        (ConnectionState::Closed, None) if percent() == 100 => "Done: the stream is closed".to_owned(),
+        (_, Some(EventSourceError::Decode { message, .. })) => format!("Unexpected data: {message}"),
+        (ConnectionState::Closed, Some(error)) => format!("Stopped: {error}"),
+        (ConnectionState::Connecting, _) => "Connecting…".to_owned(),
+        _ => "Running".to_owned(),
+    };
+    view! {
+        <div class="job-stream" data-job=job.id.clone() data-state=move || state.get().as_str()>
+            <progress max="100" value=percent aria-label=format!("Job {}", job.id)></progress>
+            <span class="percent">{move || format!("{} %", percent())}</span>
+            <span class="job-status" role="status" aria-live="polite">{status}</span>
+        </div>
+    }
+}
