@@ -151,7 +151,7 @@ pub fn authorize_subscriber(
     token: Option<&str>,
     topics: &[TopicName],
 ) -> Result<Option<Duration>, ApiError> {
-    let Some(private) = topics.iter().find(|t| t.is_private()) else { return Ok(None) };
+    let Some(private) = topics.iter().find(|t| t.is_private()).map(TopicName::as_str) else { return Ok(None) };
     let Some(keys) = keys else {
         return Err(ApiError::Forbidden(format!(
             "{private:?} is private and this server has no --jwt-secret to check tokens with"

@@ -1,7 +1,7 @@
 //! The server's settings: command-line flags, each with an `SSE_LIVE_*` environment variable twin.
 //!
-//! A flag on the command line wins over its environment variable; durations take humantime syntax (`100ms`, `5s`,
-//! `1m 30s`).
+//! A flag on the command line wins over its environment variable, and a flag given twice takes its last value;
+//! durations take humantime syntax (`100ms`, `5s`, `1m 30s`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -15,7 +15,7 @@ use clap::Parser;
 
 /// Everything the server can be told at startup.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "sse-live-server", version, about)]
+#[command(name = "sse-live-server", version, about, args_override_self = true)]
 pub struct Config {
     /// Address to listen on (IP:PORT); port 0 picks a free port.
     #[arg(long, env = "SSE_LIVE_LISTEN", default_value = "127.0.0.1:3000")]
@@ -323,6 +323,11 @@ mod tests {
     fn demo_auth_needs_a_jwt_secret() {
         assert!(parse(&["--demo-auth"]).is_err());
         assert!(parse(&["--demo-auth", "--jwt-secret", "s"]).unwrap().demo_auth);
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_flag_wins() {
+        assert_eq!(parse(&["--retry", "1s", "--retry", "2s"]).unwrap().retry, Duration::from_secs(2));
     }
 
     #[test]

@@ -32,6 +32,15 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 type ByReason = Family<[(&'static str, &'static str); 1], Counter>;
 
+/// The `reason` labels of `sse_live_resets_total`.
+pub const RESET_REASONS: [ResetReason; 4] =
+    [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Lagged];
+
+/// The `reason` labels of `sse_live_rejected_total` (the codes of [`ApiError::reason`](crate::error::ApiError::reason)
+/// a stream request can end in).
+pub const REJECT_REASONS: [&str; 6] =
+    ["bad_request", "not_found", "unauthorized", "forbidden", "too_many_streams", "too_many_streams_per_ip"];
+
 /// Every metric, registered once; cheap to share behind an `Arc` (each metric is an atomic).
 pub struct Metrics {
     registry: Registry,
@@ -86,6 +95,13 @@ impl Metrics {
         );
         registry.register("tokens_expired", "Private streams closed on token expiry", metrics.tokens_expired.clone());
         registry.register("rejected", "Stream requests refused, by reason", metrics.rejected.clone());
+        // Every known series exists from the start, at 0, so that rates and alerts work before the first event.
+        for reason in RESET_REASONS {
+            let _ = metrics.resets.get_or_create(&[("reason", reason.code())]);
+        }
+        for reason in REJECT_REASONS {
+            let _ = metrics.rejected.get_or_create(&[("reason", reason)]);
+        }
         Self { registry, ..metrics }
     }
 
@@ -138,6 +154,8 @@ mod tests {
             "sse_live_resets_total{reason=\"lagged\"} 1",
             "sse_live_rejected_total{reason=\"too_many_streams_per_ip\"} 1",
             "sse_live_events_delivered_total 0",
+            "sse_live_resets_total{reason=\"expired\"} 0",
+            "sse_live_rejected_total{reason=\"too_many_streams\"} 0",
             "# EOF",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} missing from:\n{text}");

@@ -23,7 +23,7 @@ async fn a_topic_can_be_subscribed_to_before_its_first_event() {
     assert_eq!(server.publish("rooms/kitchen", r#"{"t": 2}"#).await, 2);
     let events = stream.events(2).await;
     assert_eq!(ids(&events), [1, 2]);
-    assert_eq!(data(&events), [r#"{"t":1}"#, r#"{"t":2}"#], "stored as compact JSON");
+    assert_eq!(data(&events), [r#"{"t": 1}"#, r#"{"t": 2}"#], "as published");
     assert!(events.iter().all(|e| e.event_type == "message"), "single-topic events are plain messages");
 }
 

@@ -151,6 +151,39 @@ async fn cors_allows_exactly_the_listed_origins() {
 }
 
 #[tokio::test]
+async fn cors_allows_credentials_only_with_the_exact_origin_never_a_wildcard() {
+    let server = TestServer::start(&["--allow-origin", "http://a.test,http://b.test"]).await;
+    for origin in ["http://a.test", "http://b.test"] {
+        let response = client().get(server.url("/events/x")).header("origin", origin).send().await.unwrap();
+        assert_eq!(allow_origin(&response), Some(origin), "the request's own origin, not *");
+        assert_eq!(response.headers()["access-control-allow-credentials"], "true");
+        let vary =
+            response.headers().get_all("vary").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+        assert!(vary.iter().any(|v| v.to_ascii_lowercase().contains("origin")), "caches must key on Origin: {vary:?}");
+    }
+    let stranger = client().get(server.url("/events/x")).header("origin", "http://c.test").send().await.unwrap();
+    assert_eq!(allow_origin(&stranger), None);
+    assert!(stranger
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none_or(|_| allow_origin(&stranger).is_none()));
+    // A 429 is readable cross-origin, Retry-After included.
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, server.url("/events/x"))
+        .header("origin", "http://a.test")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allow_origin(&preflight), Some("http://a.test"));
+    assert_eq!(preflight.headers()["access-control-allow-credentials"], "true");
+    let exposed = client().get(server.url("/healthz")).header("origin", "http://a.test").send().await.unwrap();
+    let exposed = exposed.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(exposed.contains("retry-after"), "{exposed}");
+}
+
+#[tokio::test]
 async fn cors_is_off_without_allowed_origins() {
     let server = TestServer::start(&[]).await;
     for path in ["/healthz", "/e/temperatures"] {
