@@ -89,6 +89,11 @@ pub struct Config {
     #[arg(long, env = "SSE_LIVE_MAX_STREAMS_PER_IP", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_streams_per_ip: u32,
 
+    /// The most topics the server holds at once (published to, or subscribed to); a request that needs a new one
+    /// beyond it gets 503. Bounds the memory anonymous subscribers can make the server use.
+    #[arg(long, env = "SSE_LIVE_MAX_TOPICS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_topics: u32,
+
     /// The most topics one `GET /events?topic=...` stream may carry.
     #[arg(long, env = "SSE_LIVE_MAX_TOPICS_PER_STREAM", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub max_topics_per_stream: u32,
@@ -129,6 +134,7 @@ impl Default for Config {
             max_body: 64 * 1024,
             max_streams: 10_000,
             max_streams_per_ip: 64,
+            max_topics: 10_000,
             max_topics_per_stream: 16,
             jwt_secret: None,
             demo_auth: false,
@@ -262,6 +268,7 @@ mod tests {
         assert_eq!(config.max_body, expected.max_body);
         assert_eq!(config.max_streams, expected.max_streams);
         assert_eq!(config.max_streams_per_ip, expected.max_streams_per_ip);
+        assert_eq!(config.max_topics, expected.max_topics);
         assert_eq!(config.max_topics_per_stream, expected.max_topics_per_stream);
         assert_eq!(config.jwt_secret, expected.jwt_secret);
         assert_eq!(config.demo_auth, expected.demo_auth);

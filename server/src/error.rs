@@ -11,6 +11,8 @@ use axum::Json;
 use serde::Serialize;
 use sse_live_protocol::EncodeError;
 
+use crate::hub::{PublishError, TooManyTopics};
+
 /// An error answered to the client as JSON; internal details are logged, not sent.
 #[derive(Debug)]
 pub enum ApiError {
@@ -38,6 +40,8 @@ pub enum ApiError {
         /// When to try again.
         retry_after: Duration,
     },
+    /// A new topic was needed while the server holds `--max-topics` (503, with `Retry-After`).
+    TooManyTopics(TooManyTopics, Duration),
     /// A bug on our side (500); the message is logged only.
     Internal(String),
 }
@@ -52,6 +56,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyTopics(..) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +71,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::TooManyStreams { per_ip: false, .. } => "too_many_streams",
             Self::TooManyStreams { per_ip: true, .. } => "too_many_streams_per_ip",
+            Self::TooManyTopics(..) => "too_many_topics",
             Self::Internal(_) => "internal",
         }
     }
@@ -85,6 +91,7 @@ impl fmt::Display for ApiError {
             Self::TooManyStreams { per_ip: true, limit, .. } => {
                 write!(f, "too many streams from your address: at most {limit} at once; close one or try again later")
             }
+            Self::TooManyTopics(error, _) => error.fmt(f),
             Self::Internal(_) => f.write_str("internal server error"),
         }
     }
@@ -106,7 +113,7 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(_) => {
                 response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyStreams { retry_after, .. } => {
+            Self::TooManyStreams { retry_after, .. } | Self::TooManyTopics(_, retry_after) => {
                 // Whole seconds, rounded up, at least 1.
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
@@ -138,5 +145,21 @@ impl From<EncodeError> for ApiError {
 impl From<serde_json::Error> for ApiError {
     fn from(error: serde_json::Error) -> Self {
         Self::Internal(error.to_string())
+    }
+}
+
+impl From<PublishError> for ApiError {
+    fn from(error: PublishError) -> Self {
+        match error {
+            // Topics are forgotten as subscribers leave: worth trying again soon.
+            PublishError::TooManyTopics(error) => Self::TooManyTopics(error, Duration::from_secs(5)),
+            PublishError::Encode(error) => error.into(),
+        }
+    }
+}
+
+impl From<TooManyTopics> for ApiError {
+    fn from(error: TooManyTopics) -> Self {
+        Self::TooManyTopics(error, Duration::from_secs(5))
     }
 }

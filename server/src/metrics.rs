@@ -16,7 +16,7 @@
 //! | `sse_live_lagged_total` | counter | streams closed because their client fell further behind than `--client-buffer` |
 //! | `sse_live_send_timeouts_total` | counter | connections closed because the client read nothing for `--send-timeout` |
 //! | `sse_live_tokens_expired_total` | counter | private streams closed with `event: expired` |
-//! | `sse_live_rejected_total{reason}` | counter | stream requests refused: `bad_request`, `not_found`, `unauthorized`, `forbidden`, `too_many_streams`, `too_many_streams_per_ip` |
+//! | `sse_live_rejected_total{reason}` | counter | stream requests refused: `bad_request`, `not_found`, `unauthorized`, `forbidden`, `too_many_streams`, `too_many_streams_per_ip`, `too_many_topics` |
 
 use std::fmt;
 
@@ -38,8 +38,15 @@ pub const RESET_REASONS: [ResetReason; 4] =
 
 /// The `reason` labels of `sse_live_rejected_total` (the codes of [`ApiError::reason`](crate::error::ApiError::reason)
 /// a stream request can end in).
-pub const REJECT_REASONS: [&str; 6] =
-    ["bad_request", "not_found", "unauthorized", "forbidden", "too_many_streams", "too_many_streams_per_ip"];
+pub const REJECT_REASONS: [&str; 7] = [
+    "bad_request",
+    "not_found",
+    "unauthorized",
+    "forbidden",
+    "too_many_streams",
+    "too_many_streams_per_ip",
+    "too_many_topics",
+];
 
 /// Every metric, registered once; cheap to share behind an `Arc` (each metric is an atomic).
 pub struct Metrics {

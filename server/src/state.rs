@@ -33,7 +33,8 @@ pub struct AppState {
 impl AppState {
     /// The state for `config`, with no topic yet.
     pub fn new(config: Config, shutdown: CancellationToken) -> Self {
-        let hub = Hub::new(config.history as usize, config.client_buffer as usize);
+        let hub =
+            Hub::with_max_topics(config.history as usize, config.client_buffer as usize, config.max_topics as usize);
         let limits = StreamLimits::new(config.max_streams, config.max_streams_per_ip, config.retry);
         let tokens = config.jwt_secret.as_ref().map(TokenKeys::new);
         Self { config: Arc::new(config), hub, metrics: Arc::new(Metrics::new()), limits, tokens, shutdown }

@@ -52,3 +52,24 @@ async fn streams_refused_for_another_reason_take_no_permit() {
     }
     assert_eq!(EventStream::open(&server.url("/events/a"), &[]).await.status, 200);
 }
+
+#[tokio::test]
+async fn no_more_than_max_topics_exist_and_unused_ones_are_forgotten() {
+    // The two demo topics count: room for one more.
+    let server = TestServer::start(&["--max-topics", "3", "--publish-key", common::KEY]).await;
+    let a = EventStream::open(&server.url("/events/a"), &[]).await;
+    assert_eq!(a.status, 200);
+    for response in
+        [client().get(server.url("/events?topic=a&topic=b")).send().await.unwrap(), server.post("b", "1").await]
+    {
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "5");
+        assert_eq!(json_body(response).await["error"], "the server holds its maximum of 3 topics; try again later");
+    }
+    assert_eq!(server.metric(r#"sse_live_rejected_total{reason="too_many_topics"}"#).await, 1.0);
+    // Existing topics go on; `a`, never published to, is forgotten when its subscriber leaves.
+    assert_eq!(server.publish("temperatures", "1").await, 2);
+    drop(a);
+    server.wait_for_open_streams(0).await;
+    assert_eq!(server.publish("b", "1").await, 1);
+}

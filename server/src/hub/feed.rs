@@ -180,7 +180,7 @@ mod tests {
     }
 
     fn feed(hub: &Hub, layout: Layout, topics: &[&str], last: &[LastEventId]) -> BoxStream<'static, Bytes> {
-        let subscriptions = hub.subscribe(&names(topics), last);
+        let subscriptions = hub.subscribe(&names(topics), last).unwrap();
         Feed::new(layout, subscriptions, Arc::new(Metrics::new())).into_stream().boxed()
     }
 
@@ -254,7 +254,7 @@ mod tests {
         let hub = Hub::new(10, 10);
         let t = &names(&["t"])[0];
         hub.publish(t, "1").unwrap();
-        let mut subscription = hub.subscribe(&names(&["t"]), &[LastEventId::Id(0)]).remove(0);
+        let mut subscription = hub.subscribe(&names(&["t"]), &[LastEventId::Id(0)]).unwrap().remove(0);
         // Event 1 arrives live too, as a receiver taken before the replay would see it.
         let (sender, receiver) = tokio::sync::broadcast::channel(8);
         subscription.receiver = receiver;

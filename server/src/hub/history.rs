@@ -79,7 +79,8 @@ impl History {
     /// An empty history keeping at most `capacity` events (at least one).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Self { events: VecDeque::with_capacity(capacity), capacity }
+        // Grows as events come: most topics never fill their history, and empty ones should cost next to nothing.
+        Self { events: VecDeque::new(), capacity }
     }
 
     /// Appends an event (ids must increase), dropping the oldest when full.

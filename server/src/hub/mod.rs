@@ -8,7 +8,8 @@
 //!   duplicate; closed with a `reset` when the client falls behind.
 //!
 //! A topic exists once something publishes to it or subscribes to it; one that has never been published to is
-//! forgotten when its last subscriber leaves, so subscribing to random names costs nothing lasting.
+//! forgotten when its last subscriber leaves, so subscribing to random names costs nothing lasting. At most
+//! `--max-topics` exist at once ([`TooManyTopics`] beyond), which bounds what subscribers can make the server hold.
 
 pub mod feed;
 pub mod history;
@@ -17,6 +18,7 @@ pub mod position;
 pub mod topic;
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sse_live_protocol::EncodeError;
@@ -40,6 +42,31 @@ struct Shared {
     topics: Mutex<HashMap<String, Arc<Topic>>>,
     history: usize,
     buffer: usize,
+    max_topics: usize,
+}
+
+/// A new topic was needed while the hub holds its maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyTopics {
+    /// The maximum.
+    pub max: usize,
+}
+
+impl fmt::Display for TooManyTopics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the server holds its maximum of {} topics; try again later", self.max)
+    }
+}
+
+impl std::error::Error for TooManyTopics {}
+
+/// Why publishing failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishError {
+    /// The topic is new and the hub is full.
+    TooManyTopics(TooManyTopics),
+    /// The data cannot be encoded (never for valid UTF-8 data; kept for the encoder's contract).
+    Encode(EncodeError),
 }
 
 impl Shared {
@@ -85,9 +112,15 @@ impl Drop for Lease {
 }
 
 impl Hub {
-    /// An empty hub whose topics keep `history` events each and let a client fall `buffer` events behind.
+    /// An empty hub whose topics keep `history` events each and let a client fall `buffer` events behind, with no
+    /// limit on the number of topics.
     pub fn new(history: usize, buffer: usize) -> Self {
-        Self { shared: Arc::new(Shared { topics: Mutex::default(), history, buffer }) }
+        Self::with_max_topics(history, buffer, usize::MAX)
+    }
+
+    /// [`Hub::new`] holding at most `max_topics` topics at once.
+    pub fn with_max_topics(history: usize, buffer: usize, max_topics: usize) -> Self {
+        Self { shared: Arc::new(Shared { topics: Mutex::default(), history, buffer, max_topics }) }
     }
 
     /// The topic called `name`, if it exists.
@@ -96,15 +129,19 @@ impl Hub {
     }
 
     /// Publishes `data` to `topic` (creating it) and returns the event's id.
-    pub fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, EncodeError> {
+    pub fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, PublishError> {
         let mut topics = self.shared.lock();
-        self.entry(&mut topics, topic).publish(data)
+        self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
+        self.entry(&mut topics, topic).publish(data).map_err(PublishError::Encode)
     }
 
-    /// Subscribes to each of `topics` (creating them), resuming each after the matching entry of `last`.
-    pub fn subscribe(&self, topics: &[TopicName], last: &[LastEventId]) -> Vec<Subscription> {
+    /// Subscribes to each of `topics` (creating them), resuming each after the matching entry of `last`; nothing
+    /// is created when they do not all fit.
+    pub fn subscribe(&self, topics: &[TopicName], last: &[LastEventId]) -> Result<Vec<Subscription>, TooManyTopics> {
         let mut map = self.shared.lock();
-        topics
+        // Checked before anything is made: dropping a subscription takes the lock held here.
+        self.room_for(&map, topics)?;
+        let subscriptions = topics
             .iter()
             .zip(last)
             .map(|(name, last)| {
@@ -112,7 +149,17 @@ impl Hub {
                 let lease = Lease { shared: self.shared.clone(), topic: name.as_str().to_owned() };
                 Subscription { topic: name.clone(), replay, receiver, lease }
             })
-            .collect()
+            .collect();
+        Ok(subscriptions)
+    }
+
+    /// Whether the topics of `names` that do not exist yet fit.
+    fn room_for(&self, topics: &HashMap<String, Arc<Topic>>, names: &[TopicName]) -> Result<(), TooManyTopics> {
+        let new = names.iter().filter(|n| !topics.contains_key(n.as_str())).count();
+        if new > 0 && topics.len().saturating_add(new) > self.shared.max_topics {
+            return Err(TooManyTopics { max: self.shared.max_topics });
+        }
+        Ok(())
     }
 
     /// How many topics exist.
@@ -151,8 +198,8 @@ mod tests {
     #[test]
     fn a_topic_only_subscribed_to_is_forgotten_when_its_last_subscriber_leaves() {
         let hub = Hub::new(10, 10);
-        let a = hub.subscribe(&[name("a"), name("b")], &[LastEventId::Absent, LastEventId::Absent]);
-        let b = hub.subscribe(&[name("a")], &[LastEventId::Absent]);
+        let a = hub.subscribe(&[name("a"), name("b")], &[LastEventId::Absent, LastEventId::Absent]).unwrap();
+        let b = hub.subscribe(&[name("a")], &[LastEventId::Absent]).unwrap();
         hub.publish(&name("b"), "x").unwrap();
         assert_eq!(hub.len(), 2);
         drop(a);
@@ -160,5 +207,20 @@ mod tests {
         drop(b);
         assert!(hub.topic("a").is_none(), "forgotten");
         assert!(hub.topic("b").is_some(), "kept for its history");
+    }
+
+    #[test]
+    fn no_more_than_max_topics_exist() {
+        let hub = Hub::with_max_topics(10, 10, 2);
+        hub.publish(&name("a"), "x").unwrap();
+        let both = [name("b"), name("c")];
+        let absent = [LastEventId::Absent, LastEventId::Absent];
+        assert_eq!(hub.subscribe(&both, &absent).unwrap_err(), TooManyTopics { max: 2 });
+        assert_eq!(hub.len(), 1, "nothing made");
+        let b = hub.subscribe(&both[..1], &absent[..1]).unwrap();
+        assert_eq!(hub.publish(&name("c"), "x"), Err(PublishError::TooManyTopics(TooManyTopics { max: 2 })));
+        assert_eq!(hub.publish(&name("a"), "y"), Ok(2), "existing topics go on");
+        drop(b);
+        assert_eq!(hub.publish(&name("c"), "x"), Ok(1), "room again once b is forgotten");
     }
 }

@@ -6,7 +6,8 @@
 //! 2. private topics need a subscriber token (401 without one or with one that does not verify, 403 when it does
 //!    not cover the topic or has expired; see [`crate::auth`]);
 //! 3. a connection permit is taken (429 with `Retry-After` over `--max-streams` or `--max-streams-per-ip`);
-//! 4. the topics are subscribed to, resuming after the client's last event id (see [`crate::hub::feed`]).
+//! 4. the topics are subscribed to (503 with `Retry-After` when new ones would pass `--max-topics`), resuming after
+//!    the client's last event id (see [`crate::hub::feed`]).
 //!
 //! Refusals are counted in `sse_live_rejected_total{reason}`.
 
@@ -91,7 +92,7 @@ pub fn open(
         Layout::Single => vec![raw.as_deref().map_or(LastEventId::Absent, LastEventId::parse)],
         Layout::Multi => position::resume_points(raw.as_deref(), &topics),
     };
-    let subscriptions = state.hub.subscribe(&topics, &last);
+    let subscriptions = state.hub.subscribe(&topics, &last)?;
     let resumed =
         subscriptions.iter().zip(&last).any(|(s, l)| s.replay.reset.is_none() && matches!(l, LastEventId::Id(_)));
     if resumed {
