@@ -5,63 +5,43 @@
 //! `lastEventId` query parameter (for a page that reconnects by itself); the header wins when both are given.
 //! [`History::replay`](crate::hub::History::replay) decides what is sent before live events.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::error::ApiError;
 use crate::generators;
 use crate::hub::{LastEventId, Layout, TopicName};
-use crate::listener::ClientIp;
-use crate::routes::events::{counted, open};
+use crate::routes::events::{counted, StreamRequest};
 use crate::state::AppState;
 
 /// The query parameter a client may use instead of the `Last-Event-ID` header.
 pub const LAST_EVENT_ID_PARAM: &str = "lastEventId";
 
-type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
-
 /// `GET /e/{topic}`: the named topic's stream (e.g. `/e/temperatures`), 404 for a topic that does not exist.
 pub async fn topic(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
     topic: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    query: QueryPairs,
+    request: StreamRequest,
 ) -> Result<Response, ApiError> {
-    let request = || {
+    let open = || {
         let Path(topic) = topic?;
-        let Query(query) = query?;
-        Ok((topic, query))
+        existing(&state, &request, &topic)
     };
-    counted(&state, request().and_then(|(topic, query)| existing(&state, ip, &topic, &headers, &query)))
+    counted(&state, open())
 }
 
 /// `GET /stream-random-numbers`: the `random-numbers` topic.
-pub async fn random_numbers(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    query: QueryPairs,
-) -> Result<Response, ApiError> {
-    let result = query
-        .map_err(ApiError::from)
-        .and_then(|Query(query)| existing(&state, ip, generators::random::TOPIC, &headers, &query));
-    counted(&state, result)
+pub async fn random_numbers(State(state): State<AppState>, request: StreamRequest) -> Result<Response, ApiError> {
+    counted(&state, existing(&state, &request, generators::random::TOPIC))
 }
 
-fn existing(
-    state: &AppState,
-    ip: Option<std::net::IpAddr>,
-    name: &str,
-    headers: &HeaderMap,
-    query: &[(String, String)],
-) -> Result<Response, ApiError> {
+fn existing(state: &AppState, request: &StreamRequest, name: &str) -> Result<Response, ApiError> {
     let unknown = || ApiError::UnknownTopic(name.to_owned());
     state.hub.topic(name).ok_or_else(unknown)?;
     let topic = TopicName::parse(name).map_err(|_| unknown())?;
-    open(state, ip, headers, query, vec![topic], Layout::Single)
+    request.open(state, vec![topic], Layout::Single)
 }
 
 /// The client's last event id as sent: the `Last-Event-ID` header if present and not blank, else the first
