@@ -13,6 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
+/// A server taking 32 KiB events, with `extra` flags; keep-alives rare enough not to count.
+async fn server(extra: &[&str]) -> TestServer {
+    let mut args = vec!["--publish-key", KEY, "--max-body", "100000", "--keep-alive", "60s"];
+    args.extend_from_slice(extra);
+    TestServer::start(&args).await
+}
+
 /// A 32 KiB JSON string, to fill socket buffers quickly.
 fn big(i: u64) -> String {
     format!("\"{i:08}{}\"", "x".repeat(32 * 1024))
@@ -47,21 +54,7 @@ async fn read_events(mut stream: TcpStream) -> Vec<Event> {
 
 #[tokio::test]
 async fn a_stalled_reader_is_dropped_while_a_normal_reader_gets_everything() {
-    let server = TestServer::start(&[
-        "--publish-key",
-        KEY,
-        "--max-body",
-        "100000",
-        "--send-timeout",
-        "500ms",
-        "--client-buffer",
-        "4000",
-        "--history",
-        "4000",
-        "--keep-alive",
-        "60s",
-    ])
-    .await;
+    let server = server(&["--send-timeout", "500ms", "--client-buffer", "4000", "--history", "4000"]).await;
     let stalled = raw_stream(&server, "/events/feed").await;
     let normal = EventStream::open(&server.url("/events/feed"), &[]).await;
     server.wait_for_open_streams(2).await;
@@ -108,19 +101,7 @@ async fn a_stalled_reader_is_dropped_while_a_normal_reader_gets_everything() {
 
 #[tokio::test]
 async fn a_slow_reader_gets_a_reset_with_its_resume_id_and_then_replays_the_rest() {
-    let server = TestServer::start(&[
-        "--publish-key",
-        KEY,
-        "--max-body",
-        "100000",
-        "--client-buffer",
-        "8",
-        "--history",
-        "1000",
-        "--keep-alive",
-        "60s",
-    ])
-    .await;
+    let server = server(&["--client-buffer", "8", "--history", "1000"]).await;
     let slow = raw_stream(&server, "/events/feed").await;
     server.wait_for_open_streams(1).await;
     let total = 400;
