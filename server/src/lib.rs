@@ -104,6 +104,14 @@ pub async fn run(
             "no built client (index.html) in --dist: `/` answers 503 until `cargo xtask demo` builds it"
         );
     }
+    if config.client_buffer > config.history {
+        tracing::warn!(
+            client_buffer = config.client_buffer,
+            history = config.history,
+            "--client-buffer is larger than --history: a client cut off for lagging may come back to an id the history \
+             no longer holds (it then gets event: reset, reason expired)"
+        );
+    }
     let token = tokio_util::sync::CancellationToken::new();
     let drain = config.drain_timeout;
     let send_timeout = config.send_timeout;

@@ -126,3 +126,38 @@ async fn the_old_alias_still_refuses_unknown_topics() {
     assert_eq!(response.status(), 404);
     assert_eq!(json_body(response).await["error"], r#"no topic named "nope""#);
 }
+
+#[tokio::test]
+async fn reconnecting_again_and_again_while_events_pour_in_loses_and_repeats_nothing() {
+    let server = server(&["--history", "1000"]).await;
+    let total = 400;
+    let publisher = {
+        let url = server.url("/events/flood");
+        tokio::spawn(async move {
+            let http = client();
+            for i in 1..=total {
+                let response = http.post(&url).bearer_auth(KEY).body(i.to_string()).send().await.unwrap();
+                assert_eq!(response.status(), 201);
+            }
+        })
+    };
+    // A client that reads a few events, drops the connection, and comes back with its last id, until it has all.
+    let mut seen: Vec<u64> = Vec::new();
+    let mut connections = 0;
+    while seen.last() != Some(&total) {
+        let last = seen.last().copied().unwrap_or(0).to_string();
+        let mut stream = EventStream::open(&server.url("/events/flood"), &[("last-event-id", last.as_bytes())]).await;
+        connections += 1;
+        for _ in 0..7 {
+            let event = stream.next_event().await;
+            assert_eq!(event.event_type, "message", "no reset: {event:?}");
+            seen.push(common::event_id(&event));
+            if seen.last() == Some(&total) {
+                break;
+            }
+        }
+    }
+    publisher.await.unwrap();
+    assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "every event exactly once, in order");
+    assert!(connections > 10, "it really reconnected ({connections} connections)");
+}

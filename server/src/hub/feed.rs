@@ -54,10 +54,9 @@ impl Feed {
             positions: subscriptions.iter().map(|s| s.replay.start()).collect(),
         };
         let mut head = Vec::new();
-        for s in subscriptions.iter().filter(|s| s.replay.reset.is_some()) {
-            let reason = s.replay.reset.unwrap_or(ResetReason::Other);
+        for (topic, reason) in subscriptions.iter().filter_map(|s| Some((s.topic.as_str(), s.replay.reset?))) {
             metrics.reset(reason);
-            head.extend(writer.reset(s.topic.as_str(), reason, false));
+            head.extend(writer.reset(topic, reason, false));
         }
         for (index, s) in subscriptions.iter().enumerate() {
             for event in &s.replay.events {
