@@ -1,7 +1,7 @@
 //! The server's settings: command-line flags, each with an `SSE_LIVE_*` environment variable twin.
 //!
-//! A flag on the command line wins over its environment variable; durations take humantime syntax (`100ms`, `5s`,
-//! `1m 30s`).
+//! A flag on the command line wins over its environment variable, and a flag given twice takes its last value;
+//! durations take humantime syntax (`100ms`, `5s`, `1m 30s`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -15,7 +15,7 @@ use clap::Parser;
 
 /// Everything the server can be told at startup.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "sse-live-server", version, about)]
+#[command(name = "sse-live-server", version, about, args_override_self = true)]
 pub struct Config {
     /// Address to listen on (IP:PORT); port 0 picks a free port.
     #[arg(long, env = "SSE_LIVE_LISTEN", default_value = "127.0.0.1:3000")]
@@ -41,9 +41,23 @@ pub struct Config {
     #[arg(long, env = "SSE_LIVE_RETRY", default_value = "3s", value_parser = parse_duration)]
     pub retry: Duration,
 
-    /// Events each topic keeps for replay after a reconnect (also the live queue bound per client).
-    #[arg(long, env = "SSE_LIVE_HISTORY", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    /// Random extra time added to `--retry` for each stream (0 to this much), so that clients cut off together (a
+    /// restart) do not all come back at the same instant.
+    #[arg(long, env = "SSE_LIVE_RETRY_JITTER", default_value = "1s", value_parser = parse_duration_or_zero)]
+    pub retry_jitter: Duration,
+
+    /// Events each topic keeps for replay after a reconnect.
+    #[arg(long, env = "SSE_LIVE_HISTORY", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub history: u32,
+
+    /// How many events one client may fall behind the newest before it is sent `event: reset` with the id to resume
+    /// from and its stream is closed (the per-connection buffer).
+    #[arg(long, env = "SSE_LIVE_CLIENT_BUFFER", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub client_buffer: u32,
+
+    /// A connection whose socket accepts no byte for this long (a client that stopped reading) is closed.
+    #[arg(long, env = "SSE_LIVE_SEND_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub send_timeout: Duration,
 
     /// Allow cross-origin requests from this origin (repeatable; the env twin is comma-separated). CORS stays off when
     /// none is given.
@@ -54,9 +68,49 @@ pub struct Config {
     #[arg(long, env = "SSE_LIVE_TEST_ROUTES", value_parser = BoolishValueParser::new())]
     pub test_routes: bool,
 
-    /// After a shutdown signal, how long to wait for connections to close before exiting anyway.
-    #[arg(long, env = "SSE_LIVE_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
-    pub shutdown_timeout: Duration,
+    /// After a shutdown signal, how long open connections get to close before the server exits anyway.
+    #[arg(long, alias = "shutdown-timeout", env = "SSE_LIVE_DRAIN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+
+    /// The key publishers send as `Authorization: Bearer <key>` to `POST /events/{topic}`. Without one, publishing
+    /// over HTTP is off (404).
+    #[arg(long, env = "SSE_LIVE_PUBLISH_KEY", value_parser = parse_secret)]
+    pub publish_key: Option<Secret>,
+
+    /// The largest body `POST /events/{topic}` accepts, in bytes (413 above).
+    #[arg(long, env = "SSE_LIVE_MAX_BODY", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1..=64 * 1024 * 1024))]
+    pub max_body: u32,
+
+    /// The most event streams open at once; more get 429 with `Retry-After`.
+    #[arg(long, env = "SSE_LIVE_MAX_STREAMS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams: u32,
+
+    /// The most event streams open at once from one client IP address; more get 429 with `Retry-After`.
+    #[arg(long, env = "SSE_LIVE_MAX_STREAMS_PER_IP", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams_per_ip: u32,
+
+    /// The most topics the server holds at once (published to, or subscribed to); a request that needs a new one
+    /// beyond it gets 503. Bounds the memory anonymous subscribers can make the server use.
+    #[arg(long, env = "SSE_LIVE_MAX_TOPICS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_topics: u32,
+
+    /// The most topics one `GET /events?topic=...` stream may carry.
+    #[arg(long, env = "SSE_LIVE_MAX_TOPICS_PER_STREAM", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_topics_per_stream: u32,
+
+    /// The HS256 secret subscriber tokens for private topics (`private/...`, `users/{sub}/...`) are signed with.
+    /// Without one, private topics cannot be subscribed to (403).
+    #[arg(long, env = "SSE_LIVE_JWT_SECRET", value_parser = parse_secret)]
+    pub jwt_secret: Option<Secret>,
+
+    /// Enable `GET /demo-token?sub=NAME`, which mints subscriber tokens for anyone: for the demo page only, never in
+    /// production. Needs `--jwt-secret`.
+    #[arg(long, env = "SSE_LIVE_DEMO_AUTH", value_parser = BoolishValueParser::new(), requires = "jwt_secret")]
+    pub demo_auth: bool,
+
+    /// How long a token from `/demo-token` is valid.
+    #[arg(long, env = "SSE_LIVE_DEMO_TOKEN_TTL", default_value = "10m", value_parser = parse_duration)]
+    pub demo_token_ttl: Duration,
 }
 
 impl Default for Config {
@@ -69,10 +123,22 @@ impl Default for Config {
             random_interval: Duration::from_secs(1),
             keep_alive: Duration::from_secs(15),
             retry: Duration::from_secs(3),
-            history: 100,
+            retry_jitter: Duration::from_secs(1),
+            history: 1000,
+            client_buffer: 256,
+            send_timeout: Duration::from_secs(30),
             allow_origins: Vec::new(),
             test_routes: false,
-            shutdown_timeout: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(10),
+            publish_key: None,
+            max_body: 64 * 1024,
+            max_streams: 10_000,
+            max_streams_per_ip: 64,
+            max_topics: 10_000,
+            max_topics_per_stream: 16,
+            jwt_secret: None,
+            demo_auth: false,
+            demo_token_ttl: Duration::from_secs(600),
         }
     }
 }
@@ -84,6 +150,40 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("must be greater than zero".to_owned());
     }
     Ok(d)
+}
+
+/// Like [`parse_duration`], but zero is allowed (for a jitter).
+fn parse_duration_or_zero(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| e.to_string())
+}
+
+fn parse_secret(s: &str) -> Result<Secret, String> {
+    if s.trim().is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    Ok(Secret(s.to_owned()))
+}
+
+/// A secret setting (a key, a signing secret): its `Debug` never shows it, so logging the configuration is safe.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// A secret holding `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 /// A browser origin, `scheme://host[:port]` with scheme `http` or `https`, ready to be compared with the `Origin`
@@ -160,7 +260,19 @@ mod tests {
         assert_eq!(config.history, expected.history);
         assert_eq!(config.allow_origins, expected.allow_origins);
         assert_eq!(config.test_routes, expected.test_routes);
-        assert_eq!(config.shutdown_timeout, expected.shutdown_timeout);
+        assert_eq!(config.retry_jitter, expected.retry_jitter);
+        assert_eq!(config.client_buffer, expected.client_buffer);
+        assert_eq!(config.send_timeout, expected.send_timeout);
+        assert_eq!(config.drain_timeout, expected.drain_timeout);
+        assert_eq!(config.publish_key, expected.publish_key);
+        assert_eq!(config.max_body, expected.max_body);
+        assert_eq!(config.max_streams, expected.max_streams);
+        assert_eq!(config.max_streams_per_ip, expected.max_streams_per_ip);
+        assert_eq!(config.max_topics, expected.max_topics);
+        assert_eq!(config.max_topics_per_stream, expected.max_topics_per_stream);
+        assert_eq!(config.jwt_secret, expected.jwt_secret);
+        assert_eq!(config.demo_auth, expected.demo_auth);
+        assert_eq!(config.demo_token_ttl, expected.demo_token_ttl);
     }
 
     #[test]
@@ -197,6 +309,37 @@ mod tests {
     fn history_must_be_positive() {
         assert!(parse(&["--history", "0"]).is_err());
         assert_eq!(parse(&["--history", "5"]).unwrap().history, 5);
+    }
+
+    #[test]
+    fn shutdown_timeout_is_an_alias_of_drain_timeout() {
+        assert_eq!(parse(&["--shutdown-timeout", "2s"]).unwrap().drain_timeout, Duration::from_secs(2));
+        assert_eq!(parse(&["--drain-timeout", "3s"]).unwrap().drain_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn secrets_are_never_shown_in_debug_output() {
+        let config = parse(&["--publish-key", "pk-123", "--jwt-secret", "js-456"]).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("pk-123") && !shown.contains("js-456"), "{shown}");
+        assert_eq!(config.publish_key.unwrap().expose(), "pk-123");
+        assert!(parse(&["--publish-key", " "]).is_err(), "an empty key would let anyone publish");
+    }
+
+    #[test]
+    fn demo_auth_needs_a_jwt_secret() {
+        assert!(parse(&["--demo-auth"]).is_err());
+        assert!(parse(&["--demo-auth", "--jwt-secret", "s"]).unwrap().demo_auth);
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_flag_wins() {
+        assert_eq!(parse(&["--retry", "1s", "--retry", "2s"]).unwrap().retry, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_zero_jitter_is_allowed() {
+        assert_eq!(parse(&["--retry-jitter", "0s"]).unwrap().retry_jitter, Duration::ZERO);
     }
 
     #[test]

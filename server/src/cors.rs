@@ -1,7 +1,12 @@
 //! Cross-origin access: off unless `--allow-origin` lists origins, then exactly those, for GET and POST with the
 //! headers an event-stream client sends: `Last-Event-ID`, and for the client's fetch transport `Authorization`,
 //! `Content-Type` and `X-Test-Token` (the custom header of the browser tests).
+//!
+//! Credentials (the token cookie, `withCredentials`) are allowed, which is only safe and only valid because the
+//! origins are listed exactly: the answer's `Access-Control-Allow-Origin` is the request's origin when listed, never
+//! `*` ([`Origin`] refuses a wildcard). `Retry-After` is exposed so that a page can read it on a 429.
 
+use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderName, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -22,6 +27,8 @@ pub fn layer(origins: &[Origin]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(origins)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers(ALLOWED_HEADERS.map(HeaderName::from_static)),
+            .allow_headers(ALLOWED_HEADERS.map(HeaderName::from_static))
+            .allow_credentials(true)
+            .expose_headers([RETRY_AFTER]),
     )
 }

@@ -4,10 +4,17 @@
 //!
 //! Modules, from the outside in:
 //! - [`config`]: command-line flags with `SSE_LIVE_*` environment twins.
-//! - [`routes`]: one module per route: [`routes::stream`], [`routes::health`], [`routes::test_routes`],
-//!   [`routes::client`] (the page, and the fallback for everything else).
-//! - [`sse`]: the event-stream response: headers, `retry:`, keep-alives, the end on shutdown, the open-stream guard.
-//! - [`hub`]: topics: ids, bounded history, broadcast to subscribers, replay after `Last-Event-ID`.
+//! - [`listener`]: TCP with a send timeout (clients that stop reading are cut off) and the client's address.
+//! - [`routes`]: one module per route: [`routes::events`] (`/events/...`), [`routes::publish`],
+//!   [`routes::stream`] (the demo's aliases), [`routes::health`], [`routes::metrics`], [`routes::demo_token`],
+//!   [`routes::test_routes`], [`routes::client`] (the page, and the fallback for everything else).
+//! - [`sse`]: the event-stream response: headers, `retry:` with jitter, keep-alives, the end on shutdown or token
+//!   expiry, the guards a stream owns.
+//! - [`hub`]: topics: names, ids, bounded history, broadcast, replay after `Last-Event-ID`, multi-topic positions,
+//!   each connection's feed.
+//! - [`auth`]: the publisher key and subscriber tokens (JWT) for private topics.
+//! - [`limits`]: `--max-streams` and `--max-streams-per-ip`, held for the life of a stream.
+//! - [`metrics`]: Prometheus metrics.
 //! - [`generators`]: one task per topic publishing the demo's data (temperatures, random numbers).
 //! - [`state`]: what handlers share ([`AppState`]).
 //! - [`error`]: [`ApiError`](error::ApiError), a status and `{"error": "..."}`.
@@ -18,16 +25,20 @@
 //! until a shutdown future resolves.
 //!
 //! # Operating it
-//! - Behind nginx: `proxy_buffering off; proxy_read_timeout 24h; proxy_http_version 1.1;` (the server also sends
-//!   `X-Accel-Buffering: no`). Never put a compression layer in front of `text/event-stream`.
-//! - Each open stream holds a file descriptor: raise the soft limit (`ulimit -n`, often 1024) for load tests.
-//! - Idle proxies time out after 60 s or more; the default keep-alive (15 s) stays below that.
+//! See `docs/deploy.md`: nginx (`proxy_buffering off; proxy_read_timeout 24h; proxy_http_version 1.1;`; the server
+//! also sends `X-Accel-Buffering: no`), HTTP/2 behind a TLS terminator, a systemd unit with a raised
+//! file-descriptor limit (each open stream holds one). Never put a compression layer in front of
+//! `text/event-stream`.
 
+pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod error;
 pub mod generators;
 pub mod hub;
+pub mod limits;
+pub mod listener;
+pub mod metrics;
 pub mod routes;
 pub mod shutdown;
 pub mod sse;
@@ -36,6 +47,7 @@ pub mod state;
 use std::future::{Future, IntoFuture};
 use std::io;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -44,11 +56,20 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 pub use config::Config;
 pub use state::AppState;
 
-/// The router: the stream routes, `/healthz`, the test routes when enabled, the client as fallback, tracing, and
-/// CORS when origins are allowed. Generators are not started here (see [`run`]).
+/// The router: the stream and publish routes, `/healthz`, `/metrics`, `/demo-token`, the test routes when enabled,
+/// the client as fallback, tracing, and CORS when origins are allowed. Generators are not started here (see
+/// [`run`]).
 pub fn app(state: AppState) -> Router {
+    let max_body = state.config.max_body as usize;
     let mut router = Router::new()
         .route("/healthz", get(routes::health::health))
+        .route("/metrics", get(routes::metrics::metrics))
+        .route("/demo-token", get(routes::demo_token::demo_token))
+        .route("/events", get(routes::events::many))
+        .route(
+            "/events/{*topic}",
+            get(routes::events::one).post(routes::publish::publish).layer(DefaultBodyLimit::max(max_body)),
+        )
         .route("/e/{topic}", get(routes::stream::topic))
         .route("/stream-random-numbers", get(routes::stream::random_numbers));
     if state.config.test_routes {
@@ -66,8 +87,12 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves [`app`] on `listener` with the generators running, until `shutdown` resolves.
 ///
-/// On shutdown every open stream ends (so clients reconnect elsewhere) and the generators stop; connections that
-/// are still open after `--shutdown-timeout` are abandoned. Returns once the server has stopped.
+/// On shutdown the server stops accepting, every open stream ends after an `event: shutdown` with a `retry:` hint
+/// (so clients reconnect elsewhere or later) and the generators stop; connections that are still open after
+/// `--drain-timeout` are abandoned. Returns once the server has stopped.
+///
+/// Connections go through a [`listener::SendTimeoutListener`] (`--send-timeout`), and handlers see the client's
+/// address as [`listener::ClientAddr`].
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -79,9 +104,19 @@ pub async fn run(
             "no built client (index.html) in --dist: `/` answers 503 until `cargo xtask demo` builds it"
         );
     }
+    if config.client_buffer > config.history {
+        tracing::warn!(
+            client_buffer = config.client_buffer,
+            history = config.history,
+            "--client-buffer is larger than --history: a client cut off for lagging may come back to an id the history \
+             no longer holds (it then gets event: reset, reason expired)"
+        );
+    }
     let token = tokio_util::sync::CancellationToken::new();
-    let drain = config.shutdown_timeout;
+    let drain = config.drain_timeout;
+    let send_timeout = config.send_timeout;
     let state = AppState::new(config, token.clone());
+    let listener = listener::SendTimeoutListener::new(listener, send_timeout, state.metrics.send_timeouts.clone());
     let generators = generators::start(&state);
 
     let signal = {
@@ -94,7 +129,8 @@ pub async fn run(
             token.cancel();
         }
     };
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(signal);
+    let service = app(state).into_make_service_with_connect_info::<listener::ClientAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(signal);
     let deadline = async {
         token.cancelled().await;
         tokio::time::sleep(drain).await;
@@ -102,7 +138,7 @@ pub async fn run(
     let result = tokio::select! {
         result = server.into_future() => result,
         () = deadline => {
-            tracing::warn!(?drain, "connections still open after the shutdown timeout; stopping anyway");
+            tracing::warn!(?drain, "connections still open after the drain timeout; stopping anyway");
             Ok(())
         }
     };

@@ -2,7 +2,8 @@
 //!
 //! axum's graceful shutdown waits for responses to finish, and an event stream never does on its own; so
 //! [`crate::run`] cancels a [`CancellationToken`](tokio_util::sync::CancellationToken) when the signal arrives, every
-//! stream body ends on it (`take_until`), and a drain deadline (`--shutdown-timeout`) bounds the rest.
+//! stream body ends on it (after an `event: shutdown` with a `retry:` hint, see [`crate::sse`]), and a drain
+//! deadline (`--drain-timeout`) bounds the rest.
 
 /// Resolves on ctrl-c (SIGINT) or, on Unix, SIGTERM. A handler that cannot be installed is logged and never fires.
 pub async fn signal() {

@@ -1,13 +1,14 @@
 //! The `text/event-stream` response every stream route answers with: the headers, a `retry:` frame first,
-//! keep-alive comments when idle, the end on shutdown, and the guard that counts open streams.
+//! keep-alive comments when idle, the end (on shutdown with `event: shutdown`, on token expiry with
+//! `event: expired`), and the guards a stream owns: the open-stream count and its connection permit.
 //!
 //! Keep-alives are idle-based: a `: keep-alive` comment is sent when no frame has been written for `--keep-alive`
-//! (so a busy stream carries none). Every byte is encoded by the protocol crate's [`EventBuilder`]/[`Frame`].
+//! (so a busy stream carries none). The `retry:` time is `--retry` plus a random jitter up to `--retry-jitter`, drawn
+//! per stream, so that clients cut off together come back spread out. Every byte is encoded by the protocol crate's
+//! [`EventBuilder`]/[`Frame`].
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,9 +18,14 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use prometheus_client::metrics::gauge::Gauge;
+use rand::Rng;
+use sse_live_protocol::wire::{Expired, Shutdown, EXPIRED_EVENT, SHUTDOWN_EVENT};
 use sse_live_protocol::{EventBuilder, Frame};
 use tokio::time::Instant;
 
+use crate::config::Config;
+use crate::limits::StreamPermit;
 use crate::state::AppState;
 
 /// The text of the keep-alive comment (`: keep-alive`).
@@ -28,13 +34,32 @@ pub const KEEP_ALIVE_COMMENT: &str = "keep-alive";
 /// `X-Accel-Buffering: no` stops nginx (and proxies that copy it) from buffering the stream.
 static X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
+/// What a stream holds besides its frames.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// Its place within the connection limits, released when the stream is dropped.
+    pub permit: Option<StreamPermit>,
+    /// The time left on its subscriber token: the stream ends with `event: expired` then.
+    pub expires_in: Option<Duration>,
+}
+
 /// The response for a stream of encoded frames (`events`), labelled `name` in the logs.
 ///
-/// The body writes `retry: <--retry ms>` first, then `events` with keep-alive comments merged in, and ends when
-/// `events` ends or the server shuts down. It counts as one open stream until axum drops it.
+/// The body writes `retry:` first, then `events` with keep-alive comments merged in, and ends when `events` ends,
+/// or with `event: shutdown` when the server shuts down. It counts as one open stream until axum drops it.
 pub fn response(state: &AppState, name: &str, events: impl Stream<Item = Bytes> + Send + 'static) -> Response {
+    response_with(state, name, events, Extras::default())
+}
+
+/// [`response`], holding `extras` for the life of the stream.
+pub fn response_with(
+    state: &AppState,
+    name: &str,
+    events: impl Stream<Item = Bytes> + Send + 'static,
+    extras: Extras,
+) -> Response {
     let keep_alive = encode(Frame::comment(KEEP_ALIVE_COMMENT)).unwrap_or_default();
-    stream_response(state, name, with_keep_alive(events, state.config.keep_alive, keep_alive))
+    stream_response(state, name, with_keep_alive(events, state.config.keep_alive, keep_alive), extras)
 }
 
 /// Like [`response`] but WITHOUT keep-alive comments: the body carries the `retry:` frame and `events`, nothing
@@ -45,16 +70,33 @@ pub fn response_without_keep_alive(
     name: &str,
     events: impl Stream<Item = Bytes> + Send + 'static,
 ) -> Response {
-    stream_response(state, name, events)
+    stream_response(state, name, events, Extras::default())
+}
+
+/// The reconnection time for one stream: `--retry` plus a random share of `--retry-jitter`.
+pub fn retry_hint(config: &Config) -> Duration {
+    let jitter = u64::try_from(config.retry_jitter.as_millis()).unwrap_or(u64::MAX);
+    config.retry + Duration::from_millis(rand::rng().random_range(0..=jitter))
 }
 
 /// The response for `events` (keep-alives already merged in, or not): headers, `retry:` first, the end on
-/// shutdown, counted as an open stream.
-fn stream_response(state: &AppState, name: &str, events: impl Stream<Item = Bytes> + Send + 'static) -> Response {
-    let guard = OpenStreamGuard::new(state.open_streams.clone(), name);
-    let retry = encode(EventBuilder::new().retry(state.config.retry).build());
-    let frames = stream::iter(retry).chain(events).take_until(state.shutdown.clone().cancelled_owned());
-    let body = Counted { frames: frames.boxed(), _guard: guard };
+/// shutdown or expiry, counted as an open stream.
+fn stream_response(
+    state: &AppState,
+    name: &str,
+    events: impl Stream<Item = Bytes> + Send + 'static,
+    extras: Extras,
+) -> Response {
+    let guard = OpenStreamGuard::new(state.metrics.open_streams.clone(), name);
+    let retry = encode(EventBuilder::new().retry(retry_hint(&state.config)).build());
+    let frames = stream::iter(retry).chain(events).boxed();
+    let ends = Ends {
+        shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
+        expiry: extras.expires_in.map(|left| Box::pin(tokio::time::sleep(left))),
+        shutdown_frame: shutdown_frame(&state.config),
+        expired: state.metrics.tokens_expired.clone(),
+    };
+    let body = Counted { frames: until_end(frames, ends).boxed(), _guard: guard, _permit: extras.permit };
 
     let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
@@ -62,6 +104,50 @@ fn stream_response(state: &AppState, name: &str, events: impl Stream<Item = Byte
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
     headers.insert(X_ACCEL_BUFFERING.clone(), HeaderValue::from_static("no"));
     response
+}
+
+/// `event: shutdown` with a `retry:` (with jitter) and `{"reason":"shutdown"}`.
+fn shutdown_frame(config: &Config) -> Option<Bytes> {
+    let data = serde_json::to_string(&Shutdown { reason: "shutdown".to_owned() }).ok()?;
+    encode(EventBuilder::new().event(SHUTDOWN_EVENT).retry(retry_hint(config)).data(data).build())
+}
+
+/// `event: expired` with `{"reason":"token expired"}`.
+fn expired_frame() -> Option<Bytes> {
+    let data = serde_json::to_string(&Expired { reason: "token expired".to_owned() }).ok()?;
+    encode(EventBuilder::new().event(EXPIRED_EVENT).data(data).build())
+}
+
+/// What ends a stream early.
+struct Ends {
+    shutdown: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
+    expiry: Option<Pin<Box<tokio::time::Sleep>>>,
+    shutdown_frame: Option<Bytes>,
+    expired: prometheus_client::metrics::counter::Counter,
+}
+
+/// `frames` until they end, or until shutdown (then the shutdown frame, then the end) or expiry (the expired
+/// frame, then the end).
+fn until_end(frames: BoxStream<'static, Bytes>, ends: Ends) -> impl Stream<Item = Bytes> + Send + 'static {
+    stream::unfold(Some((frames, ends)), |state| async move {
+        let (mut frames, mut ends) = state?;
+        let expiry = async {
+            match ends.expiry.as_mut() {
+                Some(sleep) => sleep.await,
+                None => std::future::pending().await,
+            }
+        };
+        let last = tokio::select! {
+            biased;
+            () = ends.shutdown.as_mut() => ends.shutdown_frame.clone(),
+            () = expiry => {
+                ends.expired.inc();
+                expired_frame()
+            }
+            frame = frames.next() => return frame.map(|frame| (frame, Some((frames, ends)))),
+        };
+        last.map(|frame| (frame, None))
+    })
 }
 
 fn encode<E: std::fmt::Display>(frame: Result<Frame, E>) -> Option<Bytes> {
@@ -93,10 +179,11 @@ fn with_keep_alive(
     })
 }
 
-/// A stream body that holds an [`OpenStreamGuard`], so the count drops when axum drops the body.
+/// A stream body that holds an [`OpenStreamGuard`] and its permit, so both go when axum drops the body.
 struct Counted {
     frames: BoxStream<'static, Bytes>,
     _guard: OpenStreamGuard,
+    _permit: Option<StreamPermit>,
 }
 
 impl Stream for Counted {
@@ -110,22 +197,22 @@ impl Stream for Counted {
 /// Counts one open stream from creation to drop.
 #[derive(Debug)]
 pub struct OpenStreamGuard {
-    counter: Arc<AtomicUsize>,
+    gauge: Gauge,
     name: String,
 }
 
 impl OpenStreamGuard {
-    /// Raises `counter` by one until the guard is dropped.
-    pub fn new(counter: Arc<AtomicUsize>, name: &str) -> Self {
-        let open = counter.fetch_add(1, Ordering::Relaxed) + 1;
+    /// Raises `gauge` by one until the guard is dropped.
+    pub fn new(gauge: Gauge, name: &str) -> Self {
+        let open = gauge.inc() + 1;
         tracing::debug!(stream = name, open, "stream opened");
-        Self { counter, name: name.to_owned() }
+        Self { gauge, name: name.to_owned() }
     }
 }
 
 impl Drop for OpenStreamGuard {
     fn drop(&mut self) {
-        let open = self.counter.fetch_sub(1, Ordering::Relaxed) - 1;
+        let open = self.gauge.dec() - 1;
         tracing::debug!(stream = self.name, open, "stream closed");
     }
 }
@@ -136,14 +223,46 @@ mod tests {
 
     #[test]
     fn the_guard_counts_while_alive() {
-        let counter = Arc::new(AtomicUsize::new(0));
-        let a = OpenStreamGuard::new(counter.clone(), "a");
-        let b = OpenStreamGuard::new(counter.clone(), "b");
-        assert_eq!(counter.load(Ordering::Relaxed), 2);
+        let gauge = Gauge::default();
+        let a = OpenStreamGuard::new(gauge.clone(), "a");
+        let b = OpenStreamGuard::new(gauge.clone(), "b");
+        assert_eq!(gauge.get(), 2);
         drop(a);
-        assert_eq!(counter.load(Ordering::Relaxed), 1);
+        assert_eq!(gauge.get(), 1);
         drop(b);
-        assert_eq!(counter.load(Ordering::Relaxed), 0);
+        assert_eq!(gauge.get(), 0);
+    }
+
+    #[test]
+    fn the_retry_hint_stays_within_the_jitter() {
+        let config =
+            Config { retry: Duration::from_secs(3), retry_jitter: Duration::from_secs(1), ..Config::default() };
+        let hints: Vec<Duration> = (0..200).map(|_| retry_hint(&config)).collect();
+        assert!(hints.iter().all(|h| (Duration::from_secs(3)..=Duration::from_secs(4)).contains(h)), "{hints:?}");
+        assert!(hints.iter().any(|h| *h != hints[0]), "spread, not one value");
+        let fixed = Config { retry_jitter: Duration::ZERO, ..config };
+        assert_eq!(retry_hint(&fixed), Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_ends_with_the_shutdown_frame_or_the_expired_one() {
+        let token = tokio_util::sync::CancellationToken::new();
+        let counter = prometheus_client::metrics::counter::Counter::default();
+        let ends = |expiry: Option<Duration>| Ends {
+            shutdown: Box::pin(token.clone().cancelled_owned()),
+            expiry: expiry.map(|d| Box::pin(tokio::time::sleep(d))),
+            shutdown_frame: Some(Bytes::from_static(b"event: shutdown\n\n")),
+            expired: counter.clone(),
+        };
+        let mut expiring = Box::pin(until_end(stream::pending().boxed(), ends(Some(Duration::from_secs(5)))));
+        let mut forever = Box::pin(until_end(stream::pending().boxed(), ends(None)));
+        let expired = String::from_utf8(expiring.next().await.unwrap().to_vec()).unwrap();
+        assert!(expired.starts_with("event: expired\n"), "{expired}");
+        assert!(expiring.next().await.is_none());
+        assert_eq!(counter.get(), 1);
+        token.cancel();
+        assert_eq!(forever.next().await.unwrap(), "event: shutdown\n\n");
+        assert!(forever.next().await.is_none());
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,37 +1,56 @@
-//! What every handler shares: the configuration, the hub, the open-stream count and the shutdown token.
+//! What every handler shares: the configuration, the hub, the metrics, the stream limits, the token keys and the
+//! shutdown token.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::TokenKeys;
 use crate::config::Config;
-use crate::generators;
-use crate::hub::Hub;
+use crate::error::ApiError;
+use crate::hub::{Hub, TopicName};
+use crate::limits::StreamLimits;
+use crate::metrics::Metrics;
 
 /// The state given to every handler (`State<AppState>`); cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The settings the server started with.
     pub config: Arc<Config>,
-    /// The topics the generators publish to and the streams read from.
+    /// The topics.
     pub hub: Hub,
-    /// How many event streams are open right now: raised when a stream starts, lowered by a guard the stream owns
-    /// when it is dropped (which axum does when the client goes away).
-    pub open_streams: Arc<AtomicUsize>,
+    /// Every metric; `open_streams` is raised when a stream starts and lowered by a guard the stream owns when it
+    /// is dropped (which axum does when the client goes away).
+    pub metrics: Arc<Metrics>,
+    /// `--max-streams` and `--max-streams-per-ip`.
+    pub limits: StreamLimits,
+    /// The keys for subscriber tokens, with `--jwt-secret`.
+    pub tokens: Option<TokenKeys>,
     /// Cancelled on shutdown: every stream and generator ends on it.
     pub shutdown: CancellationToken,
 }
 
 impl AppState {
-    /// The state for `config`, with one topic per generator and nothing published yet.
+    /// The state for `config`, with no topic yet.
     pub fn new(config: Config, shutdown: CancellationToken) -> Self {
-        let hub = Hub::new(generators::TOPICS, config.history as usize);
-        Self { config: Arc::new(config), hub, open_streams: Arc::new(AtomicUsize::new(0)), shutdown }
+        let hub =
+            Hub::with_max_topics(config.history as usize, config.client_buffer as usize, config.max_topics as usize);
+        let limits = StreamLimits::new(config.max_streams, config.max_streams_per_ip, config.retry);
+        let tokens = config.jwt_secret.as_ref().map(TokenKeys::new);
+        Self { config: Arc::new(config), hub, metrics: Arc::new(Metrics::new()), limits, tokens, shutdown }
     }
 
     /// How many event streams are open.
     pub fn open_streams(&self) -> usize {
-        self.open_streams.load(Ordering::Relaxed)
+        usize::try_from(self.metrics.open_streams.get()).unwrap_or(0)
+    }
+
+    /// Publishes `data` (one event's data, e.g. compact JSON) to `topic` and returns its id: the one path every
+    /// publisher takes, `POST /events/{topic}` and the demo generators alike.
+    pub fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, ApiError> {
+        let id = self.hub.publish(topic, data)?;
+        self.metrics.published.inc();
+        tracing::trace!(%topic, id, "published");
+        Ok(id)
     }
 }

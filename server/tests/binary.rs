@@ -75,6 +75,7 @@ async fn it_prints_the_bound_address_serves_and_stops_on_sigterm() {
 
     let status = terminate(&mut child).await;
     assert!(status.success(), "{status}");
+    assert_eq!(stream.next_event().await.event_type, "shutdown", "told why");
     assert_eq!(stream.next().await, None, "the stream ended");
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).await.unwrap();
@@ -89,6 +90,7 @@ async fn settings_come_from_env_twins() {
         .env("SSE_LIVE_DIST", "/nonexistent")
         .env("SSE_LIVE_TEST_ROUTES", "1")
         .env("SSE_LIVE_RETRY", "1500ms")
+        .env("SSE_LIVE_RETRY_JITTER", "0s")
         .env("SSE_LIVE_ALLOW_ORIGIN", "http://a.test, http://b.test");
     let mut child = command.spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());

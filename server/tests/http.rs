@@ -120,6 +120,18 @@ async fn invalid_json_test_route_sends_bad_then_good_data() {
     }
 }
 
+/// A CORS preflight for a GET of `path` from `http://a.test` that would send `headers`.
+async fn preflight(server: &TestServer, path: &str, headers: &str) -> reqwest::Response {
+    client()
+        .request(reqwest::Method::OPTIONS, server.url(path))
+        .header("origin", "http://a.test")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", headers)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn allow_origin(response: &reqwest::Response) -> Option<&str> {
     response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap())
 }
@@ -134,20 +146,35 @@ async fn cors_allows_exactly_the_listed_origins() {
         assert_eq!(allow_origin(&other), None, "{path}");
     }
 
-    let preflight = client()
-        .request(reqwest::Method::OPTIONS, server.url("/e/temperatures"))
-        .header("origin", "http://a.test")
-        .header("access-control-request-method", "GET")
-        .header("access-control-request-headers", "last-event-id")
-        .send()
-        .await
-        .unwrap();
+    let preflight = preflight(&server, "/e/temperatures", "last-event-id").await;
     assert!(preflight.status().is_success(), "{}", preflight.status());
     assert_eq!(allow_origin(&preflight), Some("http://a.test"));
     let allowed_headers = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
     assert!(allowed_headers.contains("last-event-id"), "{allowed_headers}");
     let allowed_methods = preflight.headers()["access-control-allow-methods"].to_str().unwrap();
     assert!(allowed_methods.contains("GET"), "{allowed_methods}");
+}
+
+#[tokio::test]
+async fn cors_allows_credentials_only_with_the_exact_origin_never_a_wildcard() {
+    let server = TestServer::start(&["--allow-origin", "http://a.test,http://b.test"]).await;
+    for origin in ["http://a.test", "http://b.test"] {
+        let response = client().get(server.url("/events/x")).header("origin", origin).send().await.unwrap();
+        assert_eq!(allow_origin(&response), Some(origin), "the request's own origin, not *");
+        assert_eq!(response.headers()["access-control-allow-credentials"], "true");
+        let vary =
+            response.headers().get_all("vary").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+        assert!(vary.iter().any(|v| v.to_ascii_lowercase().contains("origin")), "caches must key on Origin: {vary:?}");
+    }
+    let stranger = client().get(server.url("/events/x")).header("origin", "http://c.test").send().await.unwrap();
+    assert_eq!(allow_origin(&stranger), None);
+    // A 429 is readable cross-origin, Retry-After included.
+    let preflight = preflight(&server, "/events/x", "authorization").await;
+    assert_eq!(allow_origin(&preflight), Some("http://a.test"));
+    assert_eq!(preflight.headers()["access-control-allow-credentials"], "true");
+    let exposed = client().get(server.url("/healthz")).header("origin", "http://a.test").send().await.unwrap();
+    let exposed = exposed.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(exposed.contains("retry-after"), "{exposed}");
 }
 
 #[tokio::test]

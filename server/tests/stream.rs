@@ -214,6 +214,8 @@ async fn shutdown_ends_open_streams_and_run() {
     let run = server.shut_down();
     let result = tokio::time::timeout(Duration::from_secs(5), run).await.expect("run did not return after shutdown");
     result.unwrap().unwrap();
+    let shutdown = stream.next_event().await;
+    assert_eq!((shutdown.event_type.as_str(), shutdown.data.as_str()), ("shutdown", r#"{"reason":"shutdown"}"#));
     assert_eq!(stream.next().await, None, "the stream ended");
     assert!(client().get(server.url("/healthz")).timeout(PATIENCE).send().await.is_err(), "nothing listens any more");
 }

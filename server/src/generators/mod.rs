@@ -4,19 +4,18 @@
 //! - [`random`]: uniform numbers in `[0, 1)` on `random-numbers`.
 //!
 //! Each generator publishes its first event before [`start`] returns (so the first client gets a value at once),
-//! then one per interval until the shutdown token is cancelled.
+//! then one per interval until the shutdown token is cancelled. They publish through [`AppState::publish`], the
+//! same path as `POST /events/{topic}`.
 
 pub mod random;
 pub mod temperature;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_util::sync::CancellationToken;
 
-use crate::hub::Topic;
+use crate::hub::TopicName;
 use crate::state::AppState;
 
 /// The topics the generators publish to.
@@ -25,46 +24,57 @@ pub const TOPICS: [&str; 2] = [temperature::TOPIC, random::TOPIC];
 /// Publishes each generator's first event and spawns its task; the tasks end when `state.shutdown` is cancelled.
 pub fn start(state: &AppState) -> Vec<JoinHandle<()>> {
     let config = &state.config;
-    let mut handles = Vec::new();
-    if let Some(topic) = state.hub.topic(temperature::TOPIC) {
-        let generate = temperature::generator();
-        handles.push(spawn_periodic(topic, config.temperature_interval, state.shutdown.clone(), generate));
-    }
-    if let Some(topic) = state.hub.topic(random::TOPIC) {
-        let generate = random::generator();
-        handles.push(spawn_periodic(topic, config.random_interval, state.shutdown.clone(), generate));
-    }
-    handles
+    vec![
+        spawn_periodic(state, temperature::TOPIC, config.temperature_interval, temperature::generator()),
+        spawn_periodic(state, random::TOPIC, config.random_interval, random::generator()),
+    ]
 }
 
-/// Publishes `generate()` now, then every `period` (skipping missed ticks) until `shutdown`.
+/// Publishes `generate()` to `topic` now, then every `period` (skipping missed ticks) until shutdown.
 fn spawn_periodic(
-    topic: Arc<Topic>,
+    state: &AppState,
+    topic: &'static str,
     period: Duration,
-    shutdown: CancellationToken,
     mut generate: impl FnMut() -> Result<String, serde_json::Error> + Send + 'static,
 ) -> JoinHandle<()> {
-    publish(&topic, generate());
+    let state = state.clone();
+    let Ok(topic) = TopicName::parse(topic) else {
+        tracing::error!(topic, "a generator has an invalid topic name");
+        return tokio::spawn(async {});
+    };
+    publish(&state, &topic, generate());
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let shutdown = state.shutdown.clone();
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                _ = ticks.tick() => publish(&topic, generate()),
+                _ = ticks.tick() => publish(&state, &topic, generate()),
             }
         }
-        tracing::debug!(topic = topic.name(), "generator stopped");
+        tracing::debug!(%topic, "generator stopped");
     })
 }
 
-fn publish(topic: &Topic, data: Result<String, serde_json::Error>) {
+fn publish(state: &AppState, topic: &TopicName, data: Result<String, serde_json::Error>) {
     let result = match data {
-        Ok(data) => topic.publish(&data).map_err(|e| e.to_string()),
+        Ok(data) => state.publish(topic, &data).map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
-    match result {
-        Ok(id) => tracing::trace!(topic = topic.name(), id, "published"),
-        Err(error) => tracing::error!(topic = topic.name(), %error, "cannot publish"),
+    if let Err(error) = result {
+        tracing::error!(%topic, %error, "cannot publish");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generator_topics_are_valid_names() {
+        for topic in TOPICS {
+            assert!(TopicName::parse(topic).is_ok(), "{topic}");
+        }
     }
 }

@@ -1,17 +1,20 @@
 //! A topic's bounded history, and the rule for what a (re)connecting client is sent before live events.
 
 use std::collections::VecDeque;
-use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use serde::Serialize;
+use sse_live_protocol::wire::ResetReason;
 
-/// One published event: its id in the topic and its encoded frame (encoded once, shared by every client).
+/// One published event: its id in the topic, its data, and its single-topic frame (encoded once, shared by every
+/// client of `/events/{topic}`; multi-topic streams encode their own with the topic and a composite id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
     /// The topic's id for this event: 1 for the first, then increasing by one.
     pub id: u64,
-    /// The event as it goes on the wire, `id:` field included.
+    /// The event's data.
+    pub data: Arc<str>,
+    /// The event as it goes on a single-topic stream, `id:` field included.
     pub frame: Bytes,
 }
 
@@ -42,45 +45,10 @@ impl LastEventId {
     }
 }
 
-/// Why a client gets the whole history instead of the events after its id; sent as `event: reset` with data
-/// `{"reason":"<code>"}` so the client can drop what it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResetReason {
-    /// `expired`: the id is older than the history holds; events in between are lost.
-    Expired,
-    /// `unknown`: the id is newer than any event of this topic (e.g. the server restarted and counts from 1 again).
-    Unknown,
-    /// `invalid`: the id is not a number.
-    Invalid,
-}
-
-impl ResetReason {
-    /// The reason's code on the wire.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Expired => "expired",
-            Self::Unknown => "unknown",
-            Self::Invalid => "invalid",
-        }
-    }
-
-    /// The data of the `reset` event: `{"reason":"<code>"}`.
-    pub fn to_json(self) -> String {
-        #[derive(Serialize)]
-        struct Data {
-            reason: &'static str,
-        }
-        serde_json::to_string(&Data { reason: self.code() }).unwrap_or_default()
-    }
-}
-
-impl fmt::Display for ResetReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
 /// What to send a client before its live events.
+///
+/// The reason of a reset is [`ResetReason`] from the protocol crate (`expired`, `unknown`, `invalid`), sent as
+/// `event: reset` with a [`Reset`](sse_live_protocol::wire::Reset) payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replay {
     /// Send a `reset` event first, for this reason.
@@ -90,6 +58,14 @@ pub struct Replay {
     /// The newest id in the history when the replay was taken (0 when empty): live events with this id or less are
     /// duplicates.
     pub last_id: u64,
+}
+
+impl Replay {
+    /// The client's position before the replay: the id just before the first replayed event, or [`last_id`](
+    /// Self::last_id) when nothing is replayed. A stream that ends before its replay is done resumes from here.
+    pub fn start(&self) -> u64 {
+        self.events.first().map_or(self.last_id, |e| e.id - 1)
+    }
 }
 
 /// The last `capacity` events of a topic, oldest first.
@@ -103,7 +79,8 @@ impl History {
     /// An empty history keeping at most `capacity` events (at least one).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Self { events: VecDeque::with_capacity(capacity), capacity }
+        // Grows as events come: most topics never fill their history, and empty ones should cost next to nothing.
+        Self { events: VecDeque::new(), capacity }
     }
 
     /// Appends an event (ids must increase), dropping the oldest when full.
@@ -154,7 +131,7 @@ mod tests {
     use super::*;
 
     fn event(id: u64) -> StoredEvent {
-        StoredEvent { id, frame: Bytes::from(format!("id: {id}\ndata: x\n\n")) }
+        StoredEvent { id, data: "x".into(), frame: Bytes::from(format!("id: {id}\ndata: x\n\n")) }
     }
 
     fn history(capacity: usize, ids: std::ops::RangeInclusive<u64>) -> History {
@@ -226,9 +203,12 @@ mod tests {
     }
 
     #[test]
-    fn reset_data_is_json_with_a_reason() {
-        assert_eq!(ResetReason::Expired.to_json(), r#"{"reason":"expired"}"#);
-        assert_eq!(ResetReason::Unknown.to_json(), r#"{"reason":"unknown"}"#);
-        assert_eq!(ResetReason::Invalid.to_json(), r#"{"reason":"invalid"}"#);
+    fn the_start_is_just_before_the_first_replayed_event() {
+        let h = history(3, 1..=5);
+        assert_eq!(h.replay(&LastEventId::Absent).start(), 4, "a new client gets event 5 only");
+        assert_eq!(h.replay(&LastEventId::Id(3)).start(), 3);
+        assert_eq!(h.replay(&LastEventId::Id(5)).start(), 5, "nothing to replay");
+        assert_eq!(h.replay(&LastEventId::Id(1)).start(), 2, "expired: the whole history, from 3");
+        assert_eq!(History::new(3).replay(&LastEventId::Absent).start(), 0);
     }
 }

@@ -1,41 +1,180 @@
-//! The hub: every topic the server streams, by name.
+//! The hub: every topic the server streams, by name, created on first use.
 //!
+//! - [`name`]: what a topic may be called.
 //! - [`topic`]: one topic: the id counter, the broadcast sender, the history, publish and subscribe.
 //! - [`history`]: a topic's bounded history and what to replay after a `Last-Event-ID`.
-//! - [`subscription`]: one client's view of a topic as a stream of frames: replay, then live, without gap or duplicate.
+//! - [`position`]: the composite id of multi-topic streams.
+//! - [`feed`]: one connection's frames over one or several topics: resets, replay, then live, without gap or
+//!   duplicate; closed with a `reset` when the client falls behind.
+//!
+//! A topic exists once something publishes to it or subscribes to it; one that has never been published to is
+//! forgotten when its last subscriber leaves, so subscribing to random names costs nothing lasting. At most
+//! `--max-topics` exist at once ([`TooManyTopics`] beyond), which bounds what subscribers can make the server hold.
 
+pub mod feed;
 pub mod history;
-pub mod subscription;
+pub mod name;
+pub mod position;
 pub mod topic;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-pub use history::{History, LastEventId, Replay, ResetReason, StoredEvent};
-pub use subscription::Subscription;
+use sse_live_protocol::EncodeError;
+use tokio::sync::broadcast;
+
+pub use feed::{Feed, Layout};
+pub use history::{History, LastEventId, Replay, StoredEvent};
+pub use name::{InvalidTopic, TopicName};
 pub use topic::Topic;
 
-/// The set of topics, fixed at startup; cheap to clone (the topics are shared).
-#[derive(Debug, Clone, Default)]
+/// The topics; cheap to clone (clones share them).
+#[derive(Debug, Clone)]
 pub struct Hub {
-    topics: Arc<BTreeMap<String, Arc<Topic>>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// Held while publishing and subscribing, and while forgetting an idle topic, so that nobody publishes to or
+    /// subscribes to a topic that is being forgotten.
+    topics: Mutex<HashMap<String, Arc<Topic>>>,
+    history: usize,
+    buffer: usize,
+    max_topics: usize,
+}
+
+/// A new topic was needed while the hub holds its maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyTopics {
+    /// The maximum.
+    pub max: usize,
+}
+
+impl fmt::Display for TooManyTopics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the server holds its maximum of {} topics; try again later", self.max)
+    }
+}
+
+impl std::error::Error for TooManyTopics {}
+
+/// Why publishing failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishError {
+    /// The topic is new and the hub is full.
+    TooManyTopics(TooManyTopics),
+    /// The data cannot be encoded (never for valid UTF-8 data; kept for the encoder's contract).
+    Encode(EncodeError),
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Topic>>> {
+        self.topics.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One subscriber's part of a topic: what to replay and the live receiver (taken together, see
+/// [`Topic::subscribe`]).
+#[derive(Debug)]
+pub struct Subscription {
+    /// The topic's name.
+    pub topic: TopicName,
+    /// What to send before live events.
+    pub replay: Replay,
+    // Dropped before the lease, so that the lease sees the topic without this subscriber.
+    receiver: broadcast::Receiver<StoredEvent>,
+    lease: Lease,
+}
+
+impl Subscription {
+    /// The live receiver and the lease that forgets the topic when it is idle; the receiver must be dropped first.
+    pub(crate) fn into_live(self) -> (broadcast::Receiver<StoredEvent>, Lease) {
+        (self.receiver, self.lease)
+    }
+}
+
+/// Forgets its topic on drop if nobody subscribes to it and nothing was ever published to it.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    shared: Arc<Shared>,
+    topic: String,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let mut topics = self.shared.lock();
+        if topics.get(&self.topic).is_some_and(|topic| topic.is_idle()) {
+            topics.remove(&self.topic);
+        }
+    }
 }
 
 impl Hub {
-    /// A hub with one topic per name, each keeping `history` events (at least one).
-    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>, history: usize) -> Self {
-        let topics = names.into_iter().map(|name| (name.to_owned(), Arc::new(Topic::new(name, history)))).collect();
-        Self { topics: Arc::new(topics) }
+    /// An empty hub whose topics keep `history` events each and let a client fall `buffer` events behind, with no
+    /// limit on the number of topics.
+    pub fn new(history: usize, buffer: usize) -> Self {
+        Self::with_max_topics(history, buffer, usize::MAX)
     }
 
-    /// The topic called `name`, if the hub has one.
+    /// [`Hub::new`] holding at most `max_topics` topics at once.
+    pub fn with_max_topics(history: usize, buffer: usize, max_topics: usize) -> Self {
+        Self { shared: Arc::new(Shared { topics: Mutex::default(), history, buffer, max_topics }) }
+    }
+
+    /// The topic called `name`, if it exists.
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
-        self.topics.get(name).cloned()
+        self.shared.lock().get(name).cloned()
     }
 
-    /// The names of all topics, sorted.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.topics.keys().map(String::as_str)
+    /// Publishes `data` to `topic` (creating it) and returns the event's id.
+    pub fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, PublishError> {
+        let mut topics = self.shared.lock();
+        self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
+        self.entry(&mut topics, topic).publish(data).map_err(PublishError::Encode)
+    }
+
+    /// Subscribes to each of `topics` (creating them), resuming each after the matching entry of `last`; nothing
+    /// is created when they do not all fit.
+    pub fn subscribe(&self, topics: &[TopicName], last: &[LastEventId]) -> Result<Vec<Subscription>, TooManyTopics> {
+        let mut map = self.shared.lock();
+        // Checked before anything is made: dropping a subscription takes the lock held here.
+        self.room_for(&map, topics)?;
+        let subscriptions = topics
+            .iter()
+            .zip(last)
+            .map(|(name, last)| {
+                let (replay, receiver) = self.entry(&mut map, name).subscribe(last);
+                let lease = Lease { shared: self.shared.clone(), topic: name.as_str().to_owned() };
+                Subscription { topic: name.clone(), replay, receiver, lease }
+            })
+            .collect();
+        Ok(subscriptions)
+    }
+
+    /// Whether the topics of `names` that do not exist yet fit.
+    fn room_for(&self, topics: &HashMap<String, Arc<Topic>>, names: &[TopicName]) -> Result<(), TooManyTopics> {
+        let new = names.iter().filter(|n| !topics.contains_key(n.as_str())).count();
+        if new > 0 && topics.len().saturating_add(new) > self.shared.max_topics {
+            return Err(TooManyTopics { max: self.shared.max_topics });
+        }
+        Ok(())
+    }
+
+    /// How many topics exist.
+    pub fn len(&self) -> usize {
+        self.shared.lock().len()
+    }
+
+    /// Whether no topic exists.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn entry(&self, topics: &mut HashMap<String, Arc<Topic>>, name: &TopicName) -> Arc<Topic> {
+        let new = || Arc::new(Topic::new(name.as_str(), self.shared.history, self.shared.buffer));
+        topics.entry(name.as_str().to_owned()).or_insert_with(new).clone()
     }
 }
 
@@ -43,12 +182,45 @@ impl Hub {
 mod tests {
     use super::*;
 
+    fn name(s: &str) -> TopicName {
+        TopicName::parse(s).unwrap()
+    }
+
     #[test]
-    fn topics_are_found_by_name_and_shared() {
-        let hub = Hub::new(["b", "a"], 10);
-        assert_eq!(hub.names().collect::<Vec<_>>(), ["a", "b"]);
-        assert!(hub.topic("c").is_none());
-        hub.topic("a").unwrap().publish("x").unwrap();
-        assert_eq!(hub.clone().topic("a").unwrap().publish("y").unwrap(), 2, "a clone shares the counter");
+    fn topics_are_created_on_publish_and_shared() {
+        let hub = Hub::new(10, 10);
+        assert!(hub.topic("a").is_none());
+        assert_eq!(hub.publish(&name("a"), "x").unwrap(), 1);
+        assert_eq!(hub.clone().publish(&name("a"), "y").unwrap(), 2, "a clone shares the counter");
+        assert_eq!(hub.topic("a").unwrap().name(), "a");
+    }
+
+    #[test]
+    fn a_topic_only_subscribed_to_is_forgotten_when_its_last_subscriber_leaves() {
+        let hub = Hub::new(10, 10);
+        let a = hub.subscribe(&[name("a"), name("b")], &[LastEventId::Absent, LastEventId::Absent]).unwrap();
+        let b = hub.subscribe(&[name("a")], &[LastEventId::Absent]).unwrap();
+        hub.publish(&name("b"), "x").unwrap();
+        assert_eq!(hub.len(), 2);
+        drop(a);
+        assert_eq!(hub.len(), 2, "a is still subscribed to, b has an event");
+        drop(b);
+        assert!(hub.topic("a").is_none(), "forgotten");
+        assert!(hub.topic("b").is_some(), "kept for its history");
+    }
+
+    #[test]
+    fn no_more_than_max_topics_exist() {
+        let hub = Hub::with_max_topics(10, 10, 2);
+        hub.publish(&name("a"), "x").unwrap();
+        let both = [name("b"), name("c")];
+        let absent = [LastEventId::Absent, LastEventId::Absent];
+        assert_eq!(hub.subscribe(&both, &absent).unwrap_err(), TooManyTopics { max: 2 });
+        assert_eq!(hub.len(), 1, "nothing made");
+        let b = hub.subscribe(&both[..1], &absent[..1]).unwrap();
+        assert_eq!(hub.publish(&name("c"), "x"), Err(PublishError::TooManyTopics(TooManyTopics { max: 2 })));
+        assert_eq!(hub.publish(&name("a"), "y"), Ok(2), "existing topics go on");
+        drop(b);
+        assert_eq!(hub.publish(&name("c"), "x"), Ok(1), "room again once b is forgotten");
     }
 }

@@ -1,20 +1,20 @@
 //! One topic: hands out ids, keeps the history and broadcasts each event to every subscriber.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use sse_live_protocol::{EncodeError, EventBuilder};
 use tokio::sync::broadcast;
 
-use super::history::{History, LastEventId, StoredEvent};
-use super::subscription::Subscription;
+use super::history::{History, LastEventId, Replay, StoredEvent};
 
 /// A named stream of events with increasing ids (1, 2, ...), a bounded history and live subscribers.
 #[derive(Debug)]
 pub struct Topic {
     name: String,
-    /// Live events. Its capacity bounds how far one client may fall behind before it is cut off (it then
-    /// reconnects and replays from the history, which is as long).
+    /// Live events. Its capacity is the per-connection buffer: how far one client may fall behind before it is told
+    /// to reconnect (`event: reset`, reason `lagged`). It is one ring shared by every subscriber, so a topic's
+    /// memory does not grow with its clients.
     sender: broadcast::Sender<StoredEvent>,
     /// Held while publishing and while subscribing, so a subscriber's replay and its live events meet exactly.
     inner: Mutex<Inner>,
@@ -27,11 +27,12 @@ struct Inner {
 }
 
 impl Topic {
-    /// A topic keeping `history` events (at least one) for replay.
-    pub fn new(name: &str, history: usize) -> Self {
-        let history = history.max(1);
-        let (sender, _) = broadcast::channel(history);
-        Self { name: name.to_owned(), sender, inner: Mutex::new(Inner { next_id: 1, history: History::new(history) }) }
+    /// A topic keeping `history` events (at least one) for replay, letting a client fall `buffer` events behind
+    /// (at least one).
+    pub fn new(name: &str, history: usize, buffer: usize) -> Self {
+        let (sender, _) = broadcast::channel(buffer.max(1));
+        let inner = Mutex::new(Inner { next_id: 1, history: History::new(history.max(1)) });
+        Self { name: name.to_owned(), sender, inner }
     }
 
     /// The topic's name.
@@ -44,7 +45,7 @@ impl Topic {
         let mut inner = self.lock();
         let id = inner.next_id;
         let frame = EventBuilder::new().id(id.to_string()).data(data).build()?;
-        let event = StoredEvent { id, frame: Bytes::from(frame.into_bytes()) };
+        let event = StoredEvent { id, data: Arc::from(data), frame: Bytes::from(frame.into_bytes()) };
         inner.next_id += 1;
         inner.history.push(event.clone());
         // An error only means nobody is listening right now.
@@ -54,17 +55,21 @@ impl Topic {
 
     /// Subscribes a client that last saw `last`: the live receiver is taken under the same lock as the replay, so
     /// every event is either replayed or received live.
-    pub fn subscribe(&self, last: &LastEventId) -> Subscription {
+    pub fn subscribe(&self, last: &LastEventId) -> (Replay, broadcast::Receiver<StoredEvent>) {
         let inner = self.lock();
         let receiver = self.sender.subscribe();
-        let replay = inner.history.replay(last);
-        drop(inner);
-        Subscription::new(self.name.clone(), replay, receiver)
+        (inner.history.replay(last), receiver)
     }
 
     /// How many clients are subscribed.
     pub fn subscribers(&self) -> usize {
         self.sender.receiver_count()
+    }
+
+    /// Nobody subscribed and nothing published: the hub may forget the topic.
+    pub fn is_idle(&self) -> bool {
+        let inner = self.lock();
+        inner.history.is_empty() && self.sender.receiver_count() == 0
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -79,19 +84,32 @@ mod tests {
 
     #[test]
     fn ids_start_at_one_and_frames_carry_them() {
-        let topic = Topic::new("t", 4);
+        let topic = Topic::new("t", 4, 4);
         assert_eq!(topic.publish("a").unwrap(), 1);
         assert_eq!(topic.publish("b\nc").unwrap(), 2);
-        let sub = topic.subscribe(&LastEventId::Id(0));
-        let frames: Vec<_> = sub.replay().events.iter().map(|e| e.frame.clone()).collect();
+        let (replay, _) = topic.subscribe(&LastEventId::Id(0));
+        let frames: Vec<_> = replay.events.iter().map(|e| e.frame.clone()).collect();
         assert_eq!(frames, [Bytes::from("id: 1\ndata: a\n\n"), Bytes::from("id: 2\ndata: b\ndata: c\n\n")]);
+        assert_eq!(&*replay.events[1].data, "b\nc");
     }
 
     #[test]
     fn the_history_is_bounded() {
-        let topic = Topic::new("t", 3);
+        let topic = Topic::new("t", 3, 3);
         (0..10).for_each(|_| drop(topic.publish("x")));
-        let sub = topic.subscribe(&LastEventId::Invalid("x".into()));
-        assert_eq!(sub.replay().events.iter().map(|e| e.id).collect::<Vec<_>>(), [8, 9, 10]);
+        let (replay, _) = topic.subscribe(&LastEventId::Invalid("x".into()));
+        assert_eq!(replay.events.iter().map(|e| e.id).collect::<Vec<_>>(), [8, 9, 10]);
+    }
+
+    #[test]
+    fn a_topic_is_idle_without_subscribers_or_events() {
+        let topic = Topic::new("t", 3, 3);
+        assert!(topic.is_idle());
+        let (_, receiver) = topic.subscribe(&LastEventId::Absent);
+        assert!(!topic.is_idle());
+        drop(receiver);
+        assert!(topic.is_idle());
+        topic.publish("x").unwrap();
+        assert!(!topic.is_idle());
     }
 }

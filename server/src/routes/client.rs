@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Path prefixes that belong to the API: unknown paths under them are a JSON 404, never the page.
-const API_PREFIXES: [&str; 3] = ["/e/", "/test/", "/healthz/"];
+const API_PREFIXES: [&str; 6] = ["/e/", "/events/", "/test/", "/healthz/", "/metrics/", "/demo-token/"];
 
 /// Whether `path` belongs to the API rather than the page.
 pub fn is_api_path(path: &str) -> bool {
@@ -70,10 +70,22 @@ mod tests {
 
     #[test]
     fn api_paths_are_recognised() {
-        for api in ["/e", "/e/", "/e/nope", "/test", "/test/x", "/healthz", "/healthz/x", "/stream-x"] {
+        for api in [
+            "/e",
+            "/e/",
+            "/e/nope",
+            "/events",
+            "/events/",
+            "/test",
+            "/test/x",
+            "/healthz",
+            "/healthz/x",
+            "/stream-x",
+            "/metrics",
+        ] {
             assert!(is_api_path(api), "{api}");
         }
-        for page in ["/", "/index.html", "/settings", "/events", "/testing", "/healthzz", "/e.js"] {
+        for page in ["/", "/index.html", "/settings", "/eventsx", "/testing", "/healthzz", "/e.js", "/metricsx"] {
             assert!(!is_api_path(page), "{page}");
         }
     }

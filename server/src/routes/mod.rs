@@ -1,12 +1,20 @@
 //! The HTTP routes, a module each:
 //!
-//! - [`stream`]: `GET /e/{topic}` and `GET /stream-random-numbers`: a topic's events, replayed and live.
+//! - [`events`]: `GET /events/{topic}` and `GET /events?topic=a&topic=b`: topics' events, replayed and live.
+//! - [`publish`]: `POST /events/{topic}`: publish an event (publisher key).
+//! - [`stream`]: `GET /e/{topic}` and `GET /stream-random-numbers`: aliases of `/events/{topic}` for the demo.
 //! - [`health`]: `GET /healthz`: liveness and the open-stream count.
+//! - [`metrics`]: `GET /metrics`: Prometheus metrics.
+//! - [`demo_token`]: `GET /demo-token?sub=NAME`: subscriber tokens for the demo, only with `--demo-auth`.
 //! - [`test_routes`]: `/test/*`, only with `--test-routes`: streams that misbehave on purpose, for client tests.
 //! - [`client`]: everything else: the built client from `--dist`, `index.html` for unknown page paths, or a 503
 //!   saying how to build it.
 
 pub mod client;
+pub mod demo_token;
+pub mod events;
 pub mod health;
+pub mod metrics;
+pub mod publish;
 pub mod stream;
 pub mod test_routes;

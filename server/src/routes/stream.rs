@@ -1,72 +1,63 @@
-//! `GET /e/{topic}` and `GET /stream-random-numbers`: one topic's events as server-sent events.
+//! `GET /e/{topic}` and `GET /stream-random-numbers`: the demo's older URLs, aliases of `/events/{topic}` for
+//! topics that exist (`/e/temperatures`, `/stream-random-numbers` = `/events/random-numbers`); 404 for others.
 //!
 //! Where the client resumes comes from the `Last-Event-ID` header (sent by browsers when they reconnect) or the
 //! `lastEventId` query parameter (for a page that reconnects by itself); the header wins when both are given.
 //! [`History::replay`](crate::hub::History::replay) decides what is sent before live events.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::error::ApiError;
 use crate::generators;
-use crate::hub::LastEventId;
-use crate::sse;
+use crate::hub::{LastEventId, Layout, TopicName};
+use crate::routes::events::{counted, StreamRequest};
 use crate::state::AppState;
 
 /// The query parameter a client may use instead of the `Last-Event-ID` header.
 pub const LAST_EVENT_ID_PARAM: &str = "lastEventId";
 
-/// `GET /e/{topic}`: the named topic's stream (e.g. `/e/temperatures`), 404 for an unknown topic.
+/// `GET /e/{topic}`: the named topic's stream (e.g. `/e/temperatures`), 404 for a topic that does not exist.
 pub async fn topic(
     State(state): State<AppState>,
     topic: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    request: StreamRequest,
 ) -> Result<Response, ApiError> {
-    let Path(topic) = topic?;
-    stream_topic(&state, &topic, &headers, &query?)
+    let open = || {
+        let Path(topic) = topic?;
+        existing(&state, &request, &topic)
+    };
+    counted(&state, open())
 }
 
 /// `GET /stream-random-numbers`: the `random-numbers` topic.
-pub async fn random_numbers(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    stream_topic(&state, generators::random::TOPIC, &headers, &query?)
+pub async fn random_numbers(State(state): State<AppState>, request: StreamRequest) -> Result<Response, ApiError> {
+    counted(&state, existing(&state, &request, generators::random::TOPIC))
 }
 
-fn stream_topic(
-    state: &AppState,
-    name: &str,
-    headers: &HeaderMap,
-    query: &[(String, String)],
-) -> Result<Response, ApiError> {
-    let topic = state.hub.topic(name).ok_or_else(|| ApiError::UnknownTopic(name.to_owned()))?;
-    let last = last_event_id(headers, query);
-    let subscription = topic.subscribe(&last);
-    if let Some(reason) = subscription.replay().reset {
-        tracing::debug!(topic = name, ?last, %reason, "resetting a client to the whole history");
-    }
-    Ok(sse::response(state, name, subscription.into_stream()))
+fn existing(state: &AppState, request: &StreamRequest, name: &str) -> Result<Response, ApiError> {
+    let unknown = || ApiError::UnknownTopic(name.to_owned());
+    state.hub.topic(name).ok_or_else(unknown)?;
+    let topic = TopicName::parse(name).map_err(|_| unknown())?;
+    request.open(state, vec![topic], Layout::Single)
 }
 
-/// The client's last event id: the `Last-Event-ID` header if present and not empty, else the first `lastEventId`
-/// query parameter. A header that is not UTF-8 is an invalid id, not an error.
+/// The client's last event id as sent: the `Last-Event-ID` header if present and not blank, else the first
+/// `lastEventId` query parameter. A header that is not UTF-8 is read lossily (and so is no valid id).
+pub fn raw_last_event_id(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
+    let from_header = headers
+        .get("last-event-id")
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .filter(|value| !value.trim().is_empty());
+    from_header.or_else(|| query.iter().find(|(key, _)| key == LAST_EVENT_ID_PARAM).map(|(_, value)| value.clone()))
+}
+
+/// The client's last event id on a single-topic stream (see [`raw_last_event_id`]): anything but a plain decimal
+/// number is an invalid id, not an error.
 pub fn last_event_id(headers: &HeaderMap, query: &[(String, String)]) -> LastEventId {
-    let from_header = headers.get("last-event-id").map(|value| match value.to_str() {
-        Ok(value) => LastEventId::parse(value),
-        Err(_) => LastEventId::Invalid(String::from_utf8_lossy(value.as_bytes()).into_owned()),
-    });
-    match from_header {
-        Some(LastEventId::Absent) | None => query
-            .iter()
-            .find(|(key, _)| key == LAST_EVENT_ID_PARAM)
-            .map_or(LastEventId::Absent, |(_, value)| LastEventId::parse(value)),
-        Some(last) => last,
-    }
+    raw_last_event_id(headers, query).as_deref().map_or(LastEventId::Absent, LastEventId::parse)
 }
 
 #[cfg(test)]

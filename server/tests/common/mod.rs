@@ -31,11 +31,12 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server with `args` as flags after `--dist <an empty temp dir's missing child>`; later flags win.
+    /// Starts a server with `args` as flags after `--dist <an empty temp dir's missing child> --retry-jitter 0s`
+    /// (so that `retry:` is exactly `--retry`); later flags win.
     pub async fn start(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let no_dist = dir.path().join("no-dist");
-        let mut argv = vec!["sse-live-server", "--dist", no_dist.to_str().unwrap()];
+        let mut argv = vec!["sse-live-server", "--dist", no_dist.to_str().unwrap(), "--retry-jitter", "0s"];
         argv.extend_from_slice(args);
         Self::start_with(Config::try_parse_from(argv).unwrap(), dir).await
     }
@@ -196,4 +197,57 @@ pub fn event_id(event: &Event) -> u64 {
 /// The ids of `events`.
 pub fn ids(events: &[Event]) -> Vec<u64> {
     events.iter().map(event_id).collect()
+}
+
+/// The body as JSON (reqwest's `json` feature is not enabled).
+pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+/// The publisher key the tests start servers with.
+pub const KEY: &str = "test-publisher-key";
+
+impl TestServer {
+    /// POSTs `body` to `/events/{topic}` with the publisher key [`KEY`].
+    pub async fn post(&self, topic: &str, body: &str) -> reqwest::Response {
+        client()
+            .post(self.url(&format!("/events/{topic}")))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Publishes `body` to `topic`, expecting 201; returns the event's id.
+    pub async fn publish(&self, topic: &str, body: &str) -> u64 {
+        let response = self.post(topic, body).await;
+        assert_eq!(response.status(), 201, "publishing to {topic}");
+        json_body(response).await["id"].as_u64().unwrap()
+    }
+
+    /// The value of the metric sample `name` (with its labels, as in the text: `x_total{reason="a"}`), 0 when absent.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = client().get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+    }
+
+    /// Polls `/metrics` until the sample `name` is `expected`, failing after [`PATIENCE`].
+    pub async fn wait_for_metric(&self, name: &str, expected: f64) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let value = self.metric(name).await;
+            if value == expected {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{name} stayed {value}, expected {expected}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A stream's data values.
+pub fn data(events: &[Event]) -> Vec<String> {
+    events.iter().map(|e| e.data.clone()).collect()
 }

@@ -1,0 +1,251 @@
+//! Who may do what: the publisher key of `POST /events/{topic}`, and subscriber tokens for private topics.
+//!
+//! # Subscriber tokens
+//!
+//! Topics under `private/` and `users/{sub}/` need a JWT signed with HS256 and `--jwt-secret`, with the claims
+//! [`Claims`]: `sub` (the user), `exp` (expiry, seconds since the Unix epoch; required) and `topics`, the patterns
+//! of the topics it may read:
+//!
+//! - a topic name matches itself: `private/news`;
+//! - `prefix/*` matches every topic under `prefix/` (any depth): `private/*`;
+//! - `*` matches every topic;
+//! - `{sub}` in a pattern stands for the token's `sub` (when `sub` is a valid topic segment): `users/{sub}/*`.
+//!
+//! The token is read from `Authorization: Bearer <token>` (the fetch transport), else the `sse_live_token`
+//! cookie, else the `token` query parameter (the browser's `EventSource` can send neither a header nor, across
+//! sites, a cookie). No token → 401; a token that does not verify → 401; a valid token that does not cover a
+//! requested topic, or that has expired → 403. A stream opened with a token ends with `event: expired` when the
+//! token expires.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::HeaderMap;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::config::Secret;
+use crate::error::ApiError;
+use crate::hub::TopicName;
+
+/// The cookie a subscriber token may come in.
+pub const TOKEN_COOKIE: &str = "sse_live_token";
+/// The query parameter a subscriber token may come in.
+pub const TOKEN_PARAM: &str = "token";
+
+/// A subscriber token's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user the token was issued to.
+    pub sub: String,
+    /// When it expires, seconds since the Unix epoch.
+    pub exp: u64,
+    /// The topic patterns it may read (see the module docs).
+    #[serde(default)]
+    pub topics: Vec<String>,
+}
+
+impl Claims {
+    /// Whether the token may read `topic`.
+    pub fn allows(&self, topic: &TopicName) -> bool {
+        self.topics.iter().any(|pattern| self.matches(pattern, topic.as_str()))
+    }
+
+    fn matches(&self, pattern: &str, topic: &str) -> bool {
+        let pattern = if pattern.contains("{sub}") {
+            if !TopicName::is_segment(&self.sub) {
+                return false;
+            }
+            pattern.replace("{sub}", &self.sub)
+        } else {
+            pattern.to_owned()
+        };
+        match pattern.strip_suffix('*') {
+            Some("") => true,
+            Some(prefix) if prefix.ends_with('/') => topic.starts_with(prefix) && topic.len() > prefix.len(),
+            _ => pattern == topic,
+        }
+    }
+}
+
+/// Checks `Authorization: Bearer <key>` against the publisher key in constant time: `Ok` when it matches,
+/// [`ApiError::Unauthorized`] otherwise.
+pub fn check_publisher(headers: &HeaderMap, key: &Secret) -> Result<(), ApiError> {
+    let given = bearer(headers).ok_or_else(|| {
+        ApiError::Unauthorized("publishing needs the publisher key as Authorization: Bearer <key>".to_owned())
+    })?;
+    if bool::from(given.as_bytes().ct_eq(key.expose().as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("wrong publisher key".to_owned()))
+    }
+}
+
+/// The token in `Authorization: Bearer`, else the [`TOKEN_COOKIE`] cookie, else the [`TOKEN_PARAM`] parameter.
+pub fn subscriber_token(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
+    if let Some(token) = bearer(headers) {
+        return Some(token.to_owned());
+    }
+    let from_cookie = headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|cookies| {
+        cookies.split(';').find_map(|c| c.trim().strip_prefix(TOKEN_COOKIE)?.strip_prefix('=').map(str::to_owned))
+    });
+    from_cookie
+        .or_else(|| query.iter().find(|(k, _)| k == TOKEN_PARAM).map(|(_, v)| v.clone()))
+        .filter(|t| !t.is_empty())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Signs and verifies subscriber tokens with one HS256 secret.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKeys(..)")
+    }
+}
+
+impl TokenKeys {
+    /// Keys from the `--jwt-secret`.
+    pub fn new(secret: &Secret) -> Self {
+        let bytes = secret.expose().as_bytes();
+        Self { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes) }
+    }
+
+    /// A signed token for `claims`.
+    pub fn mint(&self, claims: &Claims) -> Result<String, ApiError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("cannot sign a token: {e}")))
+    }
+
+    /// Verifies `token` (signature, HS256, expiry without leeway): its claims, 401 when it does not verify, 403
+    /// when it has expired.
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.validate_aud = false;
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
+            Ok(data) => Ok(data.claims),
+            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
+                Err(ApiError::Forbidden("the token has expired".to_owned()))
+            }
+            Err(e) => Err(ApiError::Unauthorized(format!("invalid token: {e}"))),
+        }
+    }
+}
+
+/// Decides whether a request may subscribe to `topics`: `Ok(None)` when none is private, `Ok(Some(time left))`
+/// when a valid token covers all of them (the stream must end when it runs out), else the error to answer.
+pub fn authorize_subscriber(
+    keys: Option<&TokenKeys>,
+    token: Option<&str>,
+    topics: &[TopicName],
+) -> Result<Option<Duration>, ApiError> {
+    let Some(private) = topics.iter().find(|t| t.is_private()).map(TopicName::as_str) else { return Ok(None) };
+    let Some(keys) = keys else {
+        return Err(ApiError::Forbidden(format!(
+            "{private:?} is private and this server has no --jwt-secret to check tokens with"
+        )));
+    };
+    let Some(token) = token else {
+        return Err(ApiError::Unauthorized(format!(
+            "{private:?} is private: send a token (Authorization: Bearer, the {TOKEN_COOKIE} cookie or ?{TOKEN_PARAM}=)"
+        )));
+    };
+    let claims = keys.verify(token)?;
+    if let Some(denied) = topics.iter().find(|t| t.is_private() && !claims.allows(t)) {
+        return Err(ApiError::Forbidden(format!("the token does not allow the topic {:?}", denied.as_str())));
+    }
+    let left = Duration::from_secs(claims.exp).saturating_sub(unix_now());
+    if left.is_zero() {
+        return Err(ApiError::Forbidden("the token has expired".to_owned()));
+    }
+    Ok(Some(left))
+}
+
+/// Now, as a duration since the Unix epoch.
+pub fn unix_now() -> Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn claims(sub: &str, topics: &[&str]) -> Claims {
+        Claims {
+            sub: sub.into(),
+            exp: unix_now().as_secs() + 60,
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn topic(name: &str) -> TopicName {
+        TopicName::parse(name).unwrap()
+    }
+
+    #[test]
+    fn patterns_match_names_prefixes_and_the_subject() {
+        let c = claims("ada", &["private/news", "private/rooms/*", "users/{sub}/*"]);
+        for (name, allowed) in [
+            ("private/news", true),
+            ("private/news/x", false),
+            ("private/rooms/kitchen", true),
+            ("private/rooms/a/b", true),
+            ("private/rooms", false),
+            ("users/ada/inbox", true),
+            ("users/bob/inbox", false),
+            ("users/ada", false),
+        ] {
+            assert_eq!(c.allows(&topic(name)), allowed, "{name}");
+        }
+        assert!(claims("x", &["*"]).allows(&topic("private/anything")));
+        assert!(!claims("a/b", &["users/{sub}/*"]).allows(&topic("users/a/b/c")), "a sub with a slash matches nothing");
+    }
+
+    #[test]
+    fn tokens_come_from_the_header_then_the_cookie_then_the_query() {
+        let mut headers = HeaderMap::new();
+        let query = vec![(TOKEN_PARAM.to_owned(), "q".to_owned())];
+        assert_eq!(subscriber_token(&headers, &query).as_deref(), Some("q"));
+        headers.insert(COOKIE, HeaderValue::from_static("a=1; sse_live_token=c; b=2"));
+        assert_eq!(subscriber_token(&headers, &query).as_deref(), Some("c"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer h"));
+        assert_eq!(subscriber_token(&headers, &query).as_deref(), Some("h"));
+        assert_eq!(subscriber_token(&HeaderMap::new(), &[]), None);
+    }
+
+    #[test]
+    fn the_publisher_key_is_checked() {
+        let key = Secret::new("k1");
+        let mut headers = HeaderMap::new();
+        assert!(matches!(check_publisher(&headers, &key), Err(ApiError::Unauthorized(_))));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer k2"));
+        assert!(matches!(check_publisher(&headers, &key), Err(ApiError::Unauthorized(_))));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("bearer k1"));
+        assert!(check_publisher(&headers, &key).is_ok());
+    }
+
+    #[test]
+    fn minted_tokens_verify_and_other_secrets_do_not() {
+        let keys = TokenKeys::new(&Secret::new("s1"));
+        let token = keys.mint(&claims("ada", &["users/{sub}/*"])).unwrap();
+        assert_eq!(keys.verify(&token).unwrap().sub, "ada");
+        let other = TokenKeys::new(&Secret::new("s2"));
+        assert!(matches!(other.verify(&token), Err(ApiError::Unauthorized(_))));
+        let expired = keys.mint(&Claims { exp: unix_now().as_secs() - 10, ..claims("ada", &[]) }).unwrap();
+        assert!(matches!(keys.verify(&expired), Err(ApiError::Forbidden(_))));
+    }
+}

@@ -1,0 +1,171 @@
+//! The server's Prometheus metrics, served at `GET /metrics` (OpenMetrics text).
+//!
+//! Built on the `prometheus-client` crate (the Prometheus project's own Rust client: a registry, atomic counters,
+//! a spec-conformant text encoder, and no global state, so every test server has its own metrics). No label is per
+//! topic or per user (unbounded cardinality); the only labels are the `reason` of resets and rejections, from a
+//! fixed set.
+//!
+//! | metric | type | what |
+//! |---|---|---|
+//! | `sse_live_open_streams` | gauge | event streams open now (also `openStreams` in `/healthz`) |
+//! | `sse_live_events_published_total` | counter | events published (HTTP and the demo generators) |
+//! | `sse_live_events_delivered_total` | counter | events written to streams, replayed or live |
+//! | `sse_live_replays_total` | counter | streams that resumed from a `Last-Event-ID` without a reset |
+//! | `sse_live_replayed_events_total` | counter | events sent from the history |
+//! | `sse_live_resets_total{reason}` | counter | `event: reset` notices: `expired`, `unknown`, `invalid`, `lagged` |
+//! | `sse_live_lagged_total` | counter | streams closed because their client fell further behind than `--client-buffer` |
+//! | `sse_live_send_timeouts_total` | counter | connections closed because the client read nothing for `--send-timeout` |
+//! | `sse_live_tokens_expired_total` | counter | private streams closed with `event: expired` |
+//! | `sse_live_rejected_total{reason}` | counter | stream requests refused: `bad_request`, `not_found`, `unauthorized`, `forbidden`, `too_many_streams`, `too_many_streams_per_ip`, `too_many_topics` |
+
+use std::fmt;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use sse_live_protocol::wire::ResetReason;
+
+/// The content type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+type ByReason = Family<[(&'static str, &'static str); 1], Counter>;
+
+/// The `reason` labels of `sse_live_resets_total`.
+pub const RESET_REASONS: [ResetReason; 4] =
+    [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Lagged];
+
+/// The `reason` labels of `sse_live_rejected_total` (the codes of [`ApiError::reason`](crate::error::ApiError::reason)
+/// a stream request can end in).
+pub const REJECT_REASONS: [&str; 7] = [
+    "bad_request",
+    "not_found",
+    "unauthorized",
+    "forbidden",
+    "too_many_streams",
+    "too_many_streams_per_ip",
+    "too_many_topics",
+];
+
+/// Every metric, registered once; cheap to share behind an `Arc` (each metric is an atomic).
+pub struct Metrics {
+    registry: Registry,
+    /// Event streams open now.
+    pub open_streams: Gauge,
+    /// Events published.
+    pub published: Counter,
+    /// Events written to streams.
+    pub delivered: Counter,
+    /// Streams that resumed from a last event id without a reset.
+    pub replays: Counter,
+    /// Events sent from the history.
+    pub replayed: Counter,
+    resets: ByReason,
+    /// Streams closed for falling behind.
+    pub lagged: Counter,
+    /// Connections closed because the client stopped reading.
+    pub send_timeouts: Counter,
+    /// Private streams closed on token expiry.
+    pub tokens_expired: Counter,
+    rejected: ByReason,
+}
+
+impl Metrics {
+    /// Every metric at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("sse_live");
+        let metrics = Self {
+            registry: Registry::default(),
+            open_streams: Gauge::default(),
+            published: Counter::default(),
+            delivered: Counter::default(),
+            replays: Counter::default(),
+            replayed: Counter::default(),
+            resets: ByReason::default(),
+            lagged: Counter::default(),
+            send_timeouts: Counter::default(),
+            tokens_expired: Counter::default(),
+            rejected: ByReason::default(),
+        };
+        registry.register("open_streams", "Event streams open now", metrics.open_streams.clone());
+        registry.register("events_published", "Events published", metrics.published.clone());
+        registry.register("events_delivered", "Events written to streams, replayed or live", metrics.delivered.clone());
+        registry.register("replays", "Streams that resumed from a Last-Event-ID", metrics.replays.clone());
+        registry.register("replayed_events", "Events sent from the history", metrics.replayed.clone());
+        registry.register("resets", "event: reset notices sent, by reason", metrics.resets.clone());
+        registry.register("lagged", "Streams closed because the client fell behind", metrics.lagged.clone());
+        registry.register(
+            "send_timeouts",
+            "Connections closed because the client stopped reading",
+            metrics.send_timeouts.clone(),
+        );
+        registry.register("tokens_expired", "Private streams closed on token expiry", metrics.tokens_expired.clone());
+        registry.register("rejected", "Stream requests refused, by reason", metrics.rejected.clone());
+        // Every known series exists from the start, at 0, so that rates and alerts work before the first event.
+        for reason in RESET_REASONS {
+            let _ = metrics.resets.get_or_create(&[("reason", reason.code())]);
+        }
+        for reason in REJECT_REASONS {
+            let _ = metrics.rejected.get_or_create(&[("reason", reason)]);
+        }
+        Self { registry, ..metrics }
+    }
+
+    /// Counts one `event: reset`.
+    pub fn reset(&self, reason: ResetReason) {
+        self.resets.get_or_create(&[("reason", reason.code())]).inc();
+    }
+
+    /// Counts one refused stream request; `reason` is one of the codes in the module docs.
+    pub fn rejected(&self, reason: &'static str) {
+        self.rejected.get_or_create(&[("reason", reason)]).inc();
+    }
+
+    /// The metrics as OpenMetrics text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_names_every_metric_with_reasons_as_labels() {
+        let metrics = Metrics::new();
+        metrics.published.inc();
+        metrics.open_streams.set(2);
+        metrics.reset(ResetReason::Lagged);
+        metrics.rejected("too_many_streams_per_ip");
+        let text = metrics.render();
+        for line in [
+            "sse_live_events_published_total 1",
+            "sse_live_open_streams 2",
+            "sse_live_resets_total{reason=\"lagged\"} 1",
+            "sse_live_rejected_total{reason=\"too_many_streams_per_ip\"} 1",
+            "sse_live_events_delivered_total 0",
+            "sse_live_resets_total{reason=\"expired\"} 0",
+            "sse_live_rejected_total{reason=\"too_many_streams\"} 0",
+            "# EOF",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} missing from:\n{text}");
+        }
+    }
+}

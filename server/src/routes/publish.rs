@@ -1,0 +1,51 @@
+//! `POST /events/{topic}`: publishes the JSON body as the topic's next event.
+//!
+//! | answer | when |
+//! |---|---|
+//! | 201 `{"topic":"news","id":42}` | published; `id` is the event's id in the topic |
+//! | 404 | the server has no `--publish-key`: publishing over HTTP is off |
+//! | 400 | the topic name is invalid, or the body is not JSON (the message has the parse error) |
+//! | 401 (`WWW-Authenticate: Bearer`) | no `Authorization: Bearer <publisher key>`, or a wrong key |
+//! | 413 | the body is larger than `--max-body` |
+//!
+//! Any JSON value is accepted and published exactly as sent (numbers are not rounded through `f64`, keys keep their
+//! order); a body on several lines goes out as several `data:` lines, which clients join back with LF, the same
+//! JSON. The content type is not checked (so `curl -d` works).
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::de::IgnoredAny;
+use sse_live_protocol::wire::Published;
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::hub::TopicName;
+use crate::state::AppState;
+
+/// Publishes the body; see the module docs for the answers.
+pub async fn publish(
+    State(state): State<AppState>,
+    topic: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    let key = state.config.publish_key.as_ref().ok_or(ApiError::PublishingOff)?;
+    let Path(topic) = topic?;
+    let topic = TopicName::parse(&topic).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    auth::check_publisher(&headers, key)?;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge(format!("the body is larger than {} bytes (--max-body)", state.config.max_body))
+        }
+        _ => ApiError::BadRequest(rejection.body_text()),
+    })?;
+    let invalid = |e: &dyn std::fmt::Display| ApiError::BadRequest(format!("the body is not valid JSON: {e}"));
+    serde_json::from_slice::<IgnoredAny>(&body).map_err(|e| invalid(&e))?;
+    // Valid JSON is valid UTF-8.
+    let data = std::str::from_utf8(&body).map_err(|e| invalid(&e))?;
+    let id = state.publish(&topic, data.trim())?;
+    Ok((StatusCode::CREATED, Json(Published { topic: topic.as_str().to_owned(), id })))
+}

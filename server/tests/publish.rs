@@ -1,0 +1,97 @@
+//! `POST /events/{topic}` over real HTTP: each answer of the publish route, and the published event arriving.
+
+mod common;
+
+use common::{client, json_body, EventStream, TestServer, KEY};
+use sse_live_protocol::wire::Published;
+
+async fn error_of(response: reqwest::Response) -> String {
+    json_body(response).await["error"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn publishing_answers_201_with_the_id_and_subscribers_get_the_event() {
+    let server = TestServer::start(&["--publish-key", KEY]).await;
+    let mut stream = EventStream::open(&server.url("/events/news"), &[]).await;
+    let response = server.post("news", r#"{ "title": "hello",  "n": [1, 2] }"#).await;
+    assert_eq!(response.status(), 201);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let published: Published = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(published, Published { topic: "news".into(), id: 1 });
+    let event = stream.next_event().await;
+    assert_eq!((event.last_event_id.as_str(), event.data.as_str()), ("1", r#"{ "title": "hello",  "n": [1, 2] }"#));
+    // Published exactly as sent: a pretty-printed body and a number beyond f64's precision survive the trip.
+    let exact = "{\n  \"n\": 12345678901234567890.000000000001\n}";
+    server.post("news", exact).await;
+    assert_eq!(stream.next_event().await.data, exact);
+    assert_eq!(server.publish("news", "3").await, 3, "ids increase per topic");
+    assert_eq!(server.publish("other", "1").await, 1, "each topic counts on its own");
+}
+
+#[tokio::test]
+async fn without_a_publisher_key_publishing_is_off() {
+    let server = TestServer::start(&[]).await;
+    let response = server.post("news", "{}").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_of(response).await, "publishing is off: the server has no --publish-key");
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_key_is_401() {
+    let server = TestServer::start(&["--publish-key", KEY]).await;
+    let no_key = client().post(server.url("/events/news")).body("{}").send().await.unwrap();
+    assert_eq!(no_key.status(), 401);
+    assert_eq!(no_key.headers()["www-authenticate"], "Bearer");
+    assert_eq!(error_of(no_key).await, "publishing needs the publisher key as Authorization: Bearer <key>");
+    let wrong = client().post(server.url("/events/news")).bearer_auth("nope").body("{}").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(error_of(wrong).await, "wrong publisher key");
+    let basic = client().post(server.url("/events/news")).basic_auth(KEY, Some("")).body("{}").send().await.unwrap();
+    assert_eq!(basic.status(), 401, "only a bearer key counts");
+    let unknown = client().get(server.url("/e/news")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404, "the topic was never made");
+}
+
+#[tokio::test]
+async fn a_body_over_max_body_is_413() {
+    let server = TestServer::start(&["--publish-key", KEY, "--max-body", "100"]).await;
+    let big = format!("\"{}\"", "x".repeat(99));
+    let response = server.post("news", &big).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(error_of(response).await, "the body is larger than 100 bytes (--max-body)");
+    // Without a Content-Length (chunked), the limit holds as the body streams in.
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(big.clone().into_bytes())]);
+    let streamed = client()
+        .post(server.url("/events/news"))
+        .bearer_auth(KEY)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), 413);
+    assert_eq!(server.publish("news", &format!("\"{}\"", "x".repeat(98))).await, 1, "100 bytes is fine");
+}
+
+#[tokio::test]
+async fn invalid_json_is_400_with_the_parse_error() {
+    let server = TestServer::start(&["--publish-key", KEY]).await;
+    for (body, error) in [
+        ("{\"a\": 1", "bad request: the body is not valid JSON: EOF while parsing an object at line 1 column 7"),
+        ("", "bad request: the body is not valid JSON: EOF while parsing a value at line 1 column 0"),
+        ("hello", "bad request: the body is not valid JSON: expected value at line 1 column 1"),
+        ("{} {}", "bad request: the body is not valid JSON: trailing characters at line 1 column 4"),
+    ] {
+        let response = server.post("news", body).await;
+        assert_eq!(response.status(), 400, "{body:?}");
+        assert_eq!(error_of(response).await, error, "{body:?}");
+    }
+    let not_utf8 = client().post(server.url("/events/news")).bearer_auth(KEY).body(vec![0xff, 0xfe]).send().await;
+    assert_eq!(not_utf8.unwrap().status(), 400);
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_401_whatever_the_body() {
+    let server = TestServer::start(&["--publish-key", KEY, "--max-body", "10"]).await;
+    let response = client().post(server.url("/events/news")).bearer_auth("nope").body("x".repeat(50)).send().await;
+    assert_eq!(response.unwrap().status(), 401, "a stranger learns nothing about the body limit");
+}
