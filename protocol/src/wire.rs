@@ -172,7 +172,8 @@ pub struct Expired {
 /// The answer of `GET /demo-token?sub=NAME` (only on a server started with `--demo-auth`): a short-lived
 /// subscriber token for private topics.
 ///
-/// On the wire: `{"token":"eyJ...","sub":"ada","topics":["users/ada/*"],"expiresAt":1795000000}`.
+/// On the wire: `{"token":"eyJ...","sub":"ada","topics":["users/ada/*"],"publish":["users/ada/*"],
+/// "expiresAt":1795000000}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DemoToken {
@@ -182,6 +183,9 @@ pub struct DemoToken {
     pub sub: String,
     /// The topic patterns it allows.
     pub topics: Vec<String>,
+    /// The topic patterns it may publish to with `POST /events/{topic}` (older servers send none).
+    #[serde(default)]
+    pub publish: Vec<String>,
     /// When it expires, in seconds since the Unix epoch.
     pub expires_at: u64,
 }

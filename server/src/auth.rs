@@ -45,12 +45,20 @@ pub struct Claims {
     /// The topic patterns it may read (see the module docs).
     #[serde(default)]
     pub topics: Vec<String>,
+    /// The topic patterns it may publish to with `POST /events/{topic}` (same syntax); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<String>,
 }
 
 impl Claims {
     /// Whether the token may read `topic`.
     pub fn allows(&self, topic: &TopicName) -> bool {
         self.topics.iter().any(|pattern| self.matches(pattern, topic.as_str()))
+    }
+
+    /// Whether the token may publish to `topic`.
+    pub fn may_publish(&self, topic: &TopicName) -> bool {
+        self.publish.iter().any(|pattern| self.matches(pattern, topic.as_str()))
     }
 
     fn matches(&self, pattern: &str, topic: &str) -> bool {
@@ -80,6 +88,37 @@ pub fn check_publisher(headers: &HeaderMap, key: &Secret) -> Result<(), ApiError
         Ok(())
     } else {
         Err(ApiError::Unauthorized("wrong publisher key".to_owned()))
+    }
+}
+
+/// Decides whether a request may publish to `topic`: with `Authorization: Bearer` carrying the publisher key
+/// (`--publish-key`), or a token (`--jwt-secret`) whose `publish` patterns cover the topic. Neither configured:
+/// [`ApiError::PublishingOff`]; a token that does not verify or no credentials: 401; a valid token for other
+/// topics: 403.
+pub fn authorize_publisher(
+    key: Option<&Secret>,
+    tokens: Option<&TokenKeys>,
+    headers: &HeaderMap,
+    topic: &TopicName,
+) -> Result<(), ApiError> {
+    let looks_like_a_token = bearer(headers).is_some_and(|given| given.matches('.').count() == 2);
+    match (key, tokens) {
+        (None, None) => Err(ApiError::PublishingOff),
+        (Some(key), _) if !looks_like_a_token => check_publisher(headers, key),
+        (key, Some(tokens)) => {
+            let given = bearer(headers).unwrap_or_default();
+            // A publisher key shaped like a token (two dots) still works.
+            if key.is_some_and(|key| bool::from(given.as_bytes().ct_eq(key.expose().as_bytes()))) {
+                return Ok(());
+            }
+            let claims = tokens.verify(given)?;
+            if claims.may_publish(topic) {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(format!("the token may not publish to the topic {:?}", topic.as_str())))
+            }
+        }
+        (Some(key), None) => check_publisher(headers, key),
     }
 }
 
@@ -189,6 +228,7 @@ mod tests {
             sub: sub.into(),
             exp: unix_now().as_secs() + 60,
             topics: topics.iter().map(|t| t.to_string()).collect(),
+            publish: Vec::new(),
         }
     }
 
@@ -247,5 +287,31 @@ mod tests {
         assert!(matches!(other.verify(&token), Err(ApiError::Unauthorized(_))));
         let expired = keys.mint(&Claims { exp: unix_now().as_secs() - 10, ..claims("ada", &[]) }).unwrap();
         assert!(matches!(keys.verify(&expired), Err(ApiError::Forbidden(_))));
+    }
+
+    #[test]
+    fn publishers_are_the_key_or_a_token_with_publish_patterns() {
+        let key = Secret::new("the-key");
+        let keys = TokenKeys::new(&Secret::new("s1"));
+        let writer = keys.mint(&Claims { publish: vec!["users/{sub}/*".into()], ..claims("ada", &[]) }).unwrap();
+        let reader = keys.mint(&claims("ada", &["users/{sub}/*"])).unwrap();
+        let with = |bearer: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {bearer}")).unwrap());
+            headers
+        };
+        let inbox = topic("users/ada/inbox");
+        let status = |r: Result<(), ApiError>| r.map_err(|e| e.status().as_u16());
+        assert_eq!(status(authorize_publisher(None, None, &with("x"), &inbox)), Err(404), "nothing configured");
+        assert_eq!(status(authorize_publisher(Some(&key), None, &with("the-key"), &inbox)), Ok(()));
+        assert_eq!(status(authorize_publisher(Some(&key), None, &with("wrong"), &inbox)), Err(401));
+        assert_eq!(status(authorize_publisher(Some(&key), Some(&keys), &with("the-key"), &inbox)), Ok(()));
+        assert_eq!(status(authorize_publisher(None, Some(&keys), &with(&writer), &inbox)), Ok(()));
+        assert_eq!(status(authorize_publisher(Some(&key), Some(&keys), &with(&writer), &inbox)), Ok(()));
+        let other = topic("users/bob/inbox");
+        assert_eq!(status(authorize_publisher(None, Some(&keys), &with(&writer), &other)), Err(403), "not its topic");
+        assert_eq!(status(authorize_publisher(None, Some(&keys), &with(&reader), &inbox)), Err(403), "read only");
+        assert_eq!(status(authorize_publisher(None, Some(&keys), &with("a.b.c"), &inbox)), Err(401), "forged");
+        assert_eq!(status(authorize_publisher(None, Some(&keys), &HeaderMap::new(), &inbox)), Err(401), "none");
     }
 }

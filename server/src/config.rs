@@ -111,6 +111,15 @@ pub struct Config {
     /// How long a token from `/demo-token` is valid.
     #[arg(long, env = "SSE_LIVE_DEMO_TOKEN_TTL", default_value = "10m", value_parser = parse_duration)]
     pub demo_token_ttl: Duration,
+
+    /// Enable `POST /jobs`, the demo's finite job (its progress streams on `jobs/{id}` until an `end` event):
+    /// anyone can start one (at most 8 at once), so for the demo page only.
+    #[arg(long, env = "SSE_LIVE_DEMO_JOBS", value_parser = BoolishValueParser::new())]
+    pub demo_jobs: bool,
+
+    /// The time between two steps (5 %) of a demo job: 20 steps make the whole job.
+    #[arg(long, env = "SSE_LIVE_JOB_STEP", default_value = "150ms", value_parser = parse_duration)]
+    pub job_step: Duration,
 }
 
 impl Default for Config {
@@ -139,6 +148,8 @@ impl Default for Config {
             jwt_secret: None,
             demo_auth: false,
             demo_token_ttl: Duration::from_secs(600),
+            demo_jobs: false,
+            job_step: Duration::from_millis(150),
         }
     }
 }
@@ -273,6 +284,8 @@ mod tests {
         assert_eq!(config.jwt_secret, expected.jwt_secret);
         assert_eq!(config.demo_auth, expected.demo_auth);
         assert_eq!(config.demo_token_ttl, expected.demo_token_ttl);
+        assert_eq!(config.demo_jobs, expected.demo_jobs);
+        assert_eq!(config.job_step, expected.job_step);
     }
 
     #[test]

@@ -42,6 +42,13 @@ pub enum ApiError {
     },
     /// A new topic was needed while the server holds `--max-topics` (503, with `Retry-After`).
     TooManyTopics(TooManyTopics, Duration),
+    /// `POST /jobs` while the most demo jobs run already (429, with `Retry-After`).
+    TooManyJobs {
+        /// How many may run at once.
+        limit: usize,
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// A bug on our side (500); the message is logged only.
     Internal(String),
 }
@@ -55,7 +62,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyStreams { .. } | Self::TooManyJobs { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::TooManyTopics(..) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -72,6 +79,7 @@ impl ApiError {
             Self::TooManyStreams { per_ip: false, .. } => "too_many_streams",
             Self::TooManyStreams { per_ip: true, .. } => "too_many_streams_per_ip",
             Self::TooManyTopics(..) => "too_many_topics",
+            Self::TooManyJobs { .. } => "too_many_jobs",
             Self::Internal(_) => "internal",
         }
     }
@@ -83,7 +91,7 @@ impl fmt::Display for ApiError {
             Self::NotFound => f.write_str("not found"),
             Self::UnknownTopic(topic) => write!(f, "no topic named {topic:?}"),
             Self::BadRequest(why) => write!(f, "bad request: {why}"),
-            Self::PublishingOff => f.write_str("publishing is off: the server has no --publish-key"),
+            Self::PublishingOff => f.write_str("publishing is off: the server has no --publish-key (nor --jwt-secret)"),
             Self::Unauthorized(why) | Self::Forbidden(why) | Self::PayloadTooLarge(why) => f.write_str(why),
             Self::TooManyStreams { per_ip: false, limit, .. } => {
                 write!(f, "too many streams: the server allows {limit} at once; try again later")
@@ -92,6 +100,9 @@ impl fmt::Display for ApiError {
                 write!(f, "too many streams from your address: at most {limit} at once; close one or try again later")
             }
             Self::TooManyTopics(error, _) => error.fmt(f),
+            Self::TooManyJobs { limit, .. } => {
+                write!(f, "{limit} jobs are running already; try again in a few seconds")
+            }
             Self::Internal(_) => f.write_str("internal server error"),
         }
     }
@@ -113,7 +124,9 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(_) => {
                 response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyStreams { retry_after, .. } | Self::TooManyTopics(_, retry_after) => {
+            Self::TooManyStreams { retry_after, .. }
+            | Self::TooManyTopics(_, retry_after)
+            | Self::TooManyJobs { retry_after, .. } => {
                 // Whole seconds, rounded up, at least 1.
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));

@@ -48,7 +48,7 @@ use std::future::{Future, IntoFuture};
 use std::io;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
@@ -65,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(routes::health::health))
         .route("/metrics", get(routes::metrics::metrics))
         .route("/demo-token", get(routes::demo_token::demo_token))
+        .route("/jobs", post(routes::jobs::start))
         .route("/events", get(routes::events::many))
         .route(
             "/events/{*topic}",

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::hub::{Hub, TopicName};
 use crate::limits::StreamLimits;
 use crate::metrics::Metrics;
+use crate::routes::jobs::Jobs;
 
 /// The state given to every handler (`State<AppState>`); cheap to clone.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub tokens: Option<TokenKeys>,
     /// Cancelled on shutdown: every stream and generator ends on it.
     pub shutdown: CancellationToken,
+    /// The demo's jobs (`POST /jobs`).
+    pub jobs: Arc<Jobs>,
 }
 
 impl AppState {
@@ -37,7 +40,8 @@ impl AppState {
             Hub::with_max_topics(config.history as usize, config.client_buffer as usize, config.max_topics as usize);
         let limits = StreamLimits::new(config.max_streams, config.max_streams_per_ip, config.retry);
         let tokens = config.jwt_secret.as_ref().map(TokenKeys::new);
-        Self { config: Arc::new(config), hub, metrics: Arc::new(Metrics::new()), limits, tokens, shutdown }
+        let metrics = Arc::new(Metrics::new());
+        Self { config: Arc::new(config), hub, metrics, limits, tokens, shutdown, jobs: Arc::default() }
     }
 
     /// How many event streams are open.
@@ -48,7 +52,13 @@ impl AppState {
     /// Publishes `data` (one event's data, e.g. compact JSON) to `topic` and returns its id: the one path every
     /// publisher takes, `POST /events/{topic}` and the demo generators alike.
     pub fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, ApiError> {
-        let id = self.hub.publish(topic, data)?;
+        self.publish_event(topic, None, data)
+    }
+
+    /// [`publish`](Self::publish) with an `event:` type (on single-topic streams; see
+    /// [`Topic::publish_event`](crate::hub::Topic::publish_event)).
+    pub fn publish_event(&self, topic: &TopicName, event_type: Option<&str>, data: &str) -> Result<u64, ApiError> {
+        let id = self.hub.publish_event(topic, event_type, data)?;
         self.metrics.published.inc();
         tracing::trace!(%topic, id, "published");
         Ok(id)

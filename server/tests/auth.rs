@@ -20,7 +20,8 @@ async fn server(extra: &[&str]) -> TestServer {
 
 fn token(secret: &str, sub: &str, topics: &[&str], valid_for: i64) -> String {
     let exp = (unix_now().as_secs() as i64 + valid_for) as u64;
-    let claims = Claims { sub: sub.into(), exp, topics: topics.iter().map(|t| t.to_string()).collect() };
+    let claims =
+        Claims { sub: sub.into(), exp, topics: topics.iter().map(|t| t.to_string()).collect(), publish: Vec::new() };
     TokenKeys::new(&Secret::new(secret)).mint(&claims).unwrap()
 }
 
@@ -155,4 +156,35 @@ async fn demo_tokens_only_with_demo_auth() {
         assert_eq!(status, 400, "{bad:?}");
         assert!(error.contains("sub must be 1 to 64 characters"), "{error}");
     }
+}
+
+#[tokio::test]
+async fn a_demo_token_publishes_to_its_own_channels_only() {
+    // No publisher key at all: tokens alone turn publishing on.
+    let server = TestServer::start(&["--jwt-secret", SECRET, "--demo-auth", "--keep-alive", "100ms"]).await;
+    let demo: DemoToken = serde_json::from_slice(
+        &client().get(server.url("/demo-token?sub=ada")).send().await.unwrap().bytes().await.unwrap(),
+    )
+    .unwrap();
+    assert_eq!(demo.publish, ["users/{sub}/*"]);
+    let auth = format!("Bearer {}", demo.token);
+    let mut inbox =
+        EventStream::open(&server.url("/events/users/ada/inbox"), &[("authorization", auth.as_bytes())]).await;
+    assert_eq!(inbox.status, 200);
+
+    let post = |topic: &str, token: &str| {
+        client().post(server.url(&format!("/events/{topic}"))).bearer_auth(token).body(r#"{"text":"hello"}"#).send()
+    };
+    let published = post("users/ada/inbox", &demo.token).await.unwrap();
+    assert_eq!(published.status(), 201);
+    let event = inbox.next_event().await;
+    assert_eq!((event.data.as_str(), event.last_event_id.as_str()), (r#"{"text":"hello"}"#, "1"));
+
+    let (status, error) = status_and_error(post("users/bob/inbox", &demo.token).await.unwrap()).await;
+    assert_eq!((status, error.as_str()), (403, "the token may not publish to the topic \"users/bob/inbox\""));
+    // A read-only token cannot publish, even to a topic it may read.
+    let reader = token(SECRET, "ada", &["users/{sub}/*"], 60);
+    assert_eq!(post("users/ada/inbox", &reader).await.unwrap().status(), 403);
+    let (status, _) = status_and_error(post("users/ada/inbox", "not.a.token").await.unwrap()).await;
+    assert_eq!(status, 401);
 }

@@ -29,11 +29,11 @@ async fn publishing_answers_201_with_the_id_and_subscribers_get_the_event() {
 }
 
 #[tokio::test]
-async fn without_a_publisher_key_publishing_is_off() {
+async fn without_a_publisher_key_or_token_secret_publishing_is_off() {
     let server = TestServer::start(&[]).await;
     let response = server.post("news", "{}").await;
     assert_eq!(response.status(), 404);
-    assert_eq!(error_of(response).await, "publishing is off: the server has no --publish-key");
+    assert_eq!(error_of(response).await, "publishing is off: the server has no --publish-key (nor --jwt-secret)");
 }
 
 #[tokio::test]

@@ -130,9 +130,21 @@ impl Hub {
 
     /// Publishes `data` to `topic` (creating it) and returns the event's id.
     pub fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, PublishError> {
+        self.publish_event(topic, None, data)
+    }
+
+    /// Publishes `data` to `topic` (creating it) as an event of type `event_type` (see [`Topic::publish_event`])
+    /// and returns the event's id.
+    pub fn publish_event(&self, topic: &TopicName, event_type: Option<&str>, data: &str) -> Result<u64, PublishError> {
         let mut topics = self.shared.lock();
         self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
-        self.entry(&mut topics, topic).publish(data).map_err(PublishError::Encode)
+        self.entry(&mut topics, topic).publish_event(event_type, data).map_err(PublishError::Encode)
+    }
+
+    /// Forgets `topic` and its history: its subscribers' streams end (their receivers close once nothing else
+    /// holds the topic). For topics with an end, such as the demo's jobs, once nobody needs them any more.
+    pub fn forget(&self, topic: &TopicName) {
+        self.shared.lock().remove(topic.as_str());
     }
 
     /// Subscribes to each of `topics` (creating them), resuming each after the matching entry of `last`; nothing

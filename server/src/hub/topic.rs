@@ -42,9 +42,19 @@ impl Topic {
 
     /// Publishes `data` as the next event and returns its id.
     pub fn publish(&self, data: &str) -> Result<u64, EncodeError> {
+        self.publish_event(None, data)
+    }
+
+    /// Publishes `data` as the next event, of type `event_type` on single-topic streams (`message` when `None`;
+    /// multi-topic streams name the topic in that field instead), and returns its id.
+    pub fn publish_event(&self, event_type: Option<&str>, data: &str) -> Result<u64, EncodeError> {
         let mut inner = self.lock();
         let id = inner.next_id;
-        let frame = EventBuilder::new().id(id.to_string()).data(data).build()?;
+        let mut builder = EventBuilder::new().id(id.to_string()).data(data);
+        if let Some(event_type) = event_type {
+            builder = builder.event(event_type);
+        }
+        let frame = builder.build()?;
         let event = StoredEvent { id, data: Arc::from(data), frame: Bytes::from(frame.into_bytes()) };
         inner.next_id += 1;
         inner.history.push(event.clone());

@@ -1,7 +1,8 @@
 //! `GET /demo-token?sub=NAME`: a short-lived subscriber token for the demo page, only with `--demo-auth` (404
 //! otherwise). Anyone can get one, so never turn it on in production.
 //!
-//! The token allows `users/{sub}/*` and `private/demo/*`, expires after `--demo-token-ttl`, and comes as JSON
+//! The token allows reading `users/{sub}/*` and `private/demo/*` and publishing to `users/{sub}/*` (with
+//! `POST /events/{topic}` and the token as `Authorization: Bearer`), expires after `--demo-token-ttl`, and comes as JSON
 //! ([`DemoToken`]) and as the `sse_live_token` cookie (`HttpOnly`, `SameSite=Strict`), so that a same-origin
 //! `EventSource` sends it without script. `sub` must be one topic segment (`[A-Za-z0-9_.-]`, at most 64 bytes);
 //! anything else is 400.
@@ -26,6 +27,9 @@ pub const MAX_SUB_LEN: usize = 64;
 /// The topic patterns of a demo token.
 pub const DEMO_TOPICS: [&str; 2] = ["users/{sub}/*", "private/demo/*"];
 
+/// The topic patterns a demo token may publish to: its own channels, so that the page can write to them.
+pub const DEMO_PUBLISH: [&str; 1] = ["users/{sub}/*"];
+
 /// The query of `/demo-token`.
 #[derive(Debug, Deserialize)]
 pub struct TokenQuery {
@@ -48,10 +52,15 @@ pub async fn demo_token(
     }
     let ttl = state.config.demo_token_ttl;
     let exp = (unix_now() + ttl).as_secs();
-    let claims = Claims { sub: sub.clone(), exp, topics: DEMO_TOPICS.map(str::to_owned).to_vec() };
+    let claims = Claims {
+        sub: sub.clone(),
+        exp,
+        topics: DEMO_TOPICS.map(str::to_owned).to_vec(),
+        publish: DEMO_PUBLISH.map(str::to_owned).to_vec(),
+    };
     let token = keys.mint(&claims)?;
     let cookie = format!("{TOKEN_COOKIE}={token}; Max-Age={}; Path=/; HttpOnly; SameSite=Strict", ttl.as_secs());
     let cookie = HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let body = DemoToken { token, sub, topics: claims.topics, expires_at: exp };
+    let body = DemoToken { token, sub, topics: claims.topics, publish: claims.publish, expires_at: exp };
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }

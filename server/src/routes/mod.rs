@@ -6,6 +6,7 @@
 //! - [`health`]: `GET /healthz`: liveness and the open-stream count.
 //! - [`metrics`]: `GET /metrics`: Prometheus metrics.
 //! - [`demo_token`]: `GET /demo-token?sub=NAME`: subscriber tokens for the demo, only with `--demo-auth`.
+//! - [`jobs`]: `POST /jobs`: the demo's finite job, only with `--demo-jobs`.
 //! - [`test_routes`]: `/test/*`, only with `--test-routes`: streams that misbehave on purpose, for client tests.
 //! - [`client`]: everything else: the built client from `--dist`, `index.html` for unknown page paths, or a 503
 //!   saying how to build it.
@@ -14,6 +15,7 @@ pub mod client;
 pub mod demo_token;
 pub mod events;
 pub mod health;
+pub mod jobs;
 pub mod metrics;
 pub mod publish;
 pub mod stream;

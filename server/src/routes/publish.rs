@@ -3,9 +3,10 @@
 //! | answer | when |
 //! |---|---|
 //! | 201 `{"topic":"news","id":42}` | published; `id` is the event's id in the topic |
-//! | 404 | the server has no `--publish-key`: publishing over HTTP is off |
+//! | 404 | the server has neither `--publish-key` nor `--jwt-secret`: publishing over HTTP is off |
 //! | 400 | the topic name is invalid, or the body is not JSON (the message has the parse error) |
-//! | 401 (`WWW-Authenticate: Bearer`) | no `Authorization: Bearer <publisher key>`, or a wrong key |
+//! | 401 (`WWW-Authenticate: Bearer`) | no `Authorization: Bearer <publisher key or token>`, a wrong key, a token that does not verify |
+//! | 403 | a valid token whose `publish` patterns do not cover the topic, or an expired one |
 //! | 413 | the body is larger than `--max-body` |
 //!
 //! Any JSON value is accepted and published exactly as sent (numbers are not rounded through `f64`, keys keep their
@@ -32,10 +33,12 @@ pub async fn publish(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
-    let key = state.config.publish_key.as_ref().ok_or(ApiError::PublishingOff)?;
+    if state.config.publish_key.is_none() && state.tokens.is_none() {
+        return Err(ApiError::PublishingOff);
+    }
     let Path(topic) = topic?;
     let topic = TopicName::parse(&topic).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    auth::check_publisher(&headers, key)?;
+    auth::authorize_publisher(state.config.publish_key.as_ref(), state.tokens.as_ref(), &headers, &topic)?;
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge(format!("the body is larger than {} bytes (--max-body)", state.config.max_body))
