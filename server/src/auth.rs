@@ -167,11 +167,12 @@ impl TokenKeys {
             .map_err(|e| ApiError::Internal(format!("cannot sign a token: {e}")))
     }
 
-    /// Verifies `token` (signature, HS256, expiry without leeway): its claims, 401 when it does not verify, 403
-    /// when it has expired.
+    /// Verifies `token` (signature, HS256 only, expiry and any `nbf` without leeway): its claims, 401 when it does
+    /// not verify, 403 when it has expired.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         validation.validate_aud = false;
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
             Ok(data) => Ok(data.claims),
@@ -287,6 +288,24 @@ mod tests {
         assert!(matches!(other.verify(&token), Err(ApiError::Unauthorized(_))));
         let expired = keys.mint(&Claims { exp: unix_now().as_secs() - 10, ..claims("ada", &[]) }).unwrap();
         assert!(matches!(keys.verify(&expired), Err(ApiError::Forbidden(_))));
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims("ada", &["*"]),
+            &EncodingKey::from_secret(b"s1"),
+        )
+        .unwrap();
+        assert!(matches!(keys.verify(&hs512), Err(ApiError::Unauthorized(_))), "HS256 only");
+        #[derive(Serialize)]
+        struct Early {
+            sub: &'static str,
+            exp: u64,
+            nbf: u64,
+        }
+        let now = unix_now().as_secs();
+        let early = Early { sub: "ada", exp: now + 60, nbf: now + 30 };
+        let early =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &early, &EncodingKey::from_secret(b"s1")).unwrap();
+        assert!(keys.verify(&early).is_err(), "not valid before its nbf");
     }
 
     #[test]

@@ -101,10 +101,12 @@ async fn a_stalled_reader_is_dropped_while_a_normal_reader_gets_everything() {
 
 #[tokio::test]
 async fn a_slow_reader_gets_a_reset_with_its_resume_id_and_then_replays_the_rest() {
-    let server = server(&["--client-buffer", "8", "--history", "1000"]).await;
+    // Enough events that the socket's buffers fill and the stream stalls far behind the newest event.
+    let total = (common::bytes_to_fill_socket_buffers() / big(0).len()) as u64 + 50;
+    let history = (total + 10).to_string();
+    let server = server(&["--client-buffer", "8", "--history", &history]).await;
     let slow = raw_stream(&server, "/events/feed").await;
     server.wait_for_open_streams(1).await;
-    let total = 400;
     for i in 1..=total {
         server.publish("feed", &big(i)).await;
     }

@@ -251,3 +251,14 @@ impl TestServer {
 pub fn data(events: &[Event]) -> Vec<String> {
     events.iter().map(|e| e.data.clone()).collect()
 }
+
+/// More bytes than the kernel may buffer for one TCP connection's sender (the largest `tcp_wmem`, 4 MiB when it
+/// cannot be read) plus hyper's write buffer, with a margin: what a server must write to a client that reads nothing
+/// (with a small receive buffer) before its writes block.
+pub fn bytes_to_fill_socket_buffers() -> usize {
+    let wmem_max = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(2).and_then(|v| v.parse::<usize>().ok()))
+        .unwrap_or(4 << 20);
+    (wmem_max + (2 << 20)) * 3 / 2
+}
