@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::{JobRunner, RandomNumbers, TemperatureDisplay};
+use crate::components::{JobRunner, PrivateChannel, RandomNumbers, TemperatureDisplay};
 
 /// The demo page. Both streams come from the server that served the page (same origin).
 #[component]
@@ -16,6 +16,7 @@ pub fn App() -> impl IntoView {
             <TemperatureDisplay />
             <RandomNumbers />
             <JobRunner />
+            <PrivateChannel />
         </main>
     }
 }

@@ -122,3 +122,60 @@ async fn screenshots_at_desktop_and_phone_sizes() {
     no_console_errors(&browser).await;
     browser.quit().await;
 }
+
+/// The server with the job and private-channel cards on, jobs fast.
+fn demo_server() -> Server {
+    Server::start(&["--demo-jobs", "--job-step", "60ms", "--demo-auth", "--jwt-secret", "e2e-secret"])
+}
+
+#[tokio::test]
+async fn a_job_fills_its_bar_to_100_and_its_stream_stays_closed() {
+    let server = demo_server();
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&server.url()).await;
+    browser.until("the job card", "document.querySelector('.start-job') !== null", |v| *v == true).await;
+    browser.click(".start-job").await;
+    let value = "Number(document.querySelector('.job-stream progress')?.value ?? -1)";
+    browser.until("the bar moving", value, |v| v.as_f64().is_some_and(|v| v > 0.0)).await;
+    browser.until("100 %", value, |v| v.as_f64() == Some(100.0)).await;
+    let state = "document.querySelector('.job-stream')?.dataset.state ?? null";
+    browser.until("the job's stream closed", state, |v| v == "closed").await;
+    let status = browser.eval("document.querySelector('.job-status').textContent").await;
+    assert_eq!(status, "Done: the stream is closed");
+    // Closed for good: no reconnect brings it back (the server keeps the topic a minute, so one would succeed).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(browser.eval(state).await, "closed");
+    let open = browser.eval("fetch('/healthz').then(r => r.json()).then(h => h.openStreams)").await;
+    assert_eq!(open.as_u64(), Some(2), "only the thermometer's and the random numbers' streams: {open}");
+    no_console_errors(&browser).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn a_private_channel_receives_its_notes_and_refuses_another_name() {
+    let server = demo_server();
+    let browser = Browser::start(1280, 1200).await;
+    browser.goto(&server.url()).await;
+    browser.until("the channel card", "document.querySelector('.name-form input') !== null", |v| *v == true).await;
+    browser.type_into(".name-form input", "ada").await;
+    browser.click(".name-form button").await;
+    let inbox = "document.querySelector('.inbox')?.dataset.state ?? null";
+    browser.until("ada's inbox open", inbox, |v| v == "open").await;
+
+    browser.type_into(".note-form input", "<b>hello</b> from ada").await;
+    browser.click(".note-form button").await;
+    let notes = "[...document.querySelectorAll('.notes li')].map(li => li.textContent)";
+    let arrived = browser.until("the note in the inbox", notes, |v| v.as_array().is_some_and(|a| !a.is_empty())).await;
+    assert_eq!(arrived, serde_json::json!(["<b>hello</b> from ada"]), "shown as text, not HTML");
+    assert_eq!(browser.eval("document.querySelectorAll('.notes b').length").await, 0);
+    let sent = browser.eval("document.querySelector('.sent').textContent").await;
+    assert_eq!(sent, "Sent as event 1 of users/ada/inbox");
+
+    browser.type_into(".peek-form input", "bob").await;
+    browser.click(".peek-form button").await;
+    let peek = "document.querySelector('.peek')?.textContent ?? null";
+    let refused = browser.until("the refusal", peek, |v| v.as_str().is_some_and(|t| t.starts_with("Refused"))).await;
+    assert_eq!(refused, "Refused (403): the token does not allow the topic \"users/bob/inbox\"");
+    no_console_errors(&browser).await;
+    browser.quit().await;
+}

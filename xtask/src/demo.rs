@@ -18,7 +18,19 @@ pub fn run(server_args: &[String]) -> Result {
         Command::new("cargo")
             .args(["run", "--release", "--quiet", "--package", "sse-live-server", "--", "--dist"])
             .arg(root.join("dist"))
+            // The page's job and private-channel cards; flags given after `--` win (the last of a flag counts).
+            .args(["--demo-jobs", "--demo-auth", "--jwt-secret", &random_secret()?])
             .args(server_args)
             .current_dir(&root),
     )
+}
+
+/// A fresh secret for this run's demo tokens: 32 random bytes from the kernel, as hex.
+fn random_secret() -> Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom for the demo's token secret: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
