@@ -107,10 +107,32 @@ async fn a_killed_server_shows_reconnecting_and_its_restart_returns_to_live() {
 
 #[tokio::test]
 async fn screenshots_at_desktop_and_phone_sizes() {
-    let server = Server::start(&["--temperature-interval", "200ms", "--random-interval", "200ms"]);
-    let browser = Browser::start(1280, 900).await;
+    let server = Server::start(&[
+        "--temperature-interval",
+        "200ms",
+        "--random-interval",
+        "200ms",
+        "--demo-jobs",
+        "--job-step",
+        "30ms",
+        "--demo-auth",
+        "--jwt-secret",
+        "e2e-secret",
+    ]);
+    let browser = Browser::start(1280, 1000).await;
     browser.goto(&server.url()).await;
     browser.until("a filled chart", POINTS, |points| points.as_u64() >= Some(40)).await;
+    // Every card in use: a finished job and a channel with a note.
+    browser.click(".start-job").await;
+    let state = "document.querySelector('.job-stream')?.dataset.state ?? null";
+    browser.until("the job done", state, |v| v == "closed").await;
+    browser.type_into(".name-form input", "ada").await;
+    browser.click(".name-form button").await;
+    browser.until("ada's inbox", "document.querySelector('.note-form input') !== null", |v| *v == true).await;
+    browser.type_into(".note-form input", "The thermometer is back online").await;
+    browser.click(".note-form button").await;
+    browser.until("the note", "document.querySelectorAll('.notes li').length", |v| v.as_u64() == Some(1)).await;
+
     let desktop = browser.screenshot("dashboard-desktop").await;
     browser.resize(390, 844).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
