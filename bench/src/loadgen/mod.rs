@@ -137,7 +137,17 @@ pub async fn run(options: Options) -> Result<Report, String> {
     let window = Instant::now();
     tokio::time::sleep(options.duration).await;
     stop.store(true, Ordering::SeqCst);
-    let published = publisher.map(|p| p.join().map_err(|_| "the publisher panicked".to_owned())).transpose()?;
+    let published = match publisher {
+        // Joined off the runtime: the publisher may still be waiting for answers from a server on this runtime.
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || p.join())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .ok_or("the publisher panicked")?,
+        ),
+        None => None,
+    };
     // Events of the last publishes are still counted while the publisher finishes its requests in flight.
     recorder.close_window();
     let window_secs = window.elapsed().as_secs_f64();
