@@ -42,6 +42,10 @@ struct Stamp {
 
 /// The `sentAtUs` of an event's data, if it is JSON carrying one.
 pub fn sent_at_us(data: &str) -> Option<u64> {
+    // Most streams carry no timestamp: skip the JSON parse for them (it runs once per event per connection).
+    if !data.contains("\"sentAtUs\"") {
+        return None;
+    }
     serde_json::from_str::<Stamp>(data).ok().map(|s| s.sent_at_us)
 }
 
