@@ -29,6 +29,10 @@ pub struct Report {
     pub publish: Option<Publish>,
     /// The server's resident memory, when its PID was given.
     pub server_rss: Option<Rss>,
+    /// CPU time (user + system) the server used during the window, seconds, when its PID was given: a figure a
+    /// busy shared machine disturbs less than wall-clock rates.
+    #[serde(default)]
+    pub server_cpu_secs: Option<f64>,
 }
 
 /// Connection counts and timing.
@@ -127,6 +131,11 @@ pub fn micros(us: u64) -> String {
 }
 
 impl Report {
+    /// Server CPU time per event delivered, µs, when both are known.
+    pub fn cpu_us_per_event(&self) -> Option<f64> {
+        self.server_cpu_secs.filter(|_| self.events > 0).map(|cpu| cpu * 1e6 / self.events as f64)
+    }
+
     /// The report as text, one figure a line.
     pub fn to_text(&self) -> String {
         let c = &self.connections;
@@ -158,6 +167,9 @@ impl Report {
             if let Some(e) = &p.first_error {
                 let _ = writeln!(out, "  first error     {e}");
             }
+        }
+        if let (Some(cpu), Some(per)) = (self.server_cpu_secs, self.cpu_us_per_event()) {
+            let _ = writeln!(out, "server CPU        {cpu:.2} s in the window: {per:.2} µs per event delivered");
         }
         if let Some(r) = &self.server_rss {
             let per = r.per_connection_bytes.map_or_else(|| "n/a".to_owned(), |b| format!("{b:.0} bytes"));
@@ -193,6 +205,7 @@ mod tests {
             spread: Some(Latency { samples: 16, p50_us: 120, p99_us: 2_500, max_us: 3_000_000 }),
             publish: None,
             server_rss: Some(Rss::new(1_000, 1_080, 1_090, 8)),
+            server_cpu_secs: Some(0.004),
         }
     }
 
@@ -220,6 +233,7 @@ mod tests {
         assert!(text.contains("publish->receive  none"), "{text}");
         assert!(text.contains("p50 120 µs  p99 2.5 ms  max 3.00 s  (16 samples)"), "{text}");
         assert!(text.contains("10240 bytes per connection"), "{text}");
+        assert!(text.contains("0.00 s in the window: 250.00 µs per event delivered"), "{text}");
     }
 
     #[test]

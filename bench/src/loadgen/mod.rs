@@ -127,10 +127,17 @@ pub async fn run(options: Options) -> Result<Report, String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let connect_secs = tally.last_answer_ns.load(Ordering::SeqCst) as f64 / 1e9;
+    let unanswered = requested.saturating_sub(tally.answered());
+    if unanswered > 0 {
+        let timeout = humantime::format_duration(options.connect_timeout);
+        tally.errors.lock().map(|mut e| e.push(format!("{unanswered} not answered within {timeout}"))).ok();
+    }
     tokio::time::sleep(options.settle).await;
     let rss_connected = rss(options.server_pid)?;
     let held = tally.held.load(Ordering::SeqCst);
 
+    let cpu = |pid: Option<u32>| pid.map(proc::cpu_secs).transpose().map_err(|e| format!("server CPU: {e}"));
+    let cpu_before = cpu(options.server_pid)?;
     recorder.open_window();
     let stop = Arc::new(AtomicBool::new(false));
     let publisher = plan.clone().map(|plan| publisher::spawn(plan, stop.clone()));
@@ -153,6 +160,7 @@ pub async fn run(options: Options) -> Result<Report, String> {
     let window_secs = window.elapsed().as_secs_f64();
     tally.done.store(true, Ordering::SeqCst);
     let rss_end = rss(options.server_pid)?;
+    let server_cpu_secs = cpu(options.server_pid)?.zip(cpu_before).map(|(end, start)| end - start);
 
     let events = recorder.events();
     let (latency, spread) = recorder.distributions();
@@ -184,6 +192,7 @@ pub async fn run(options: Options) -> Result<Report, String> {
             (Some(before), Some(connected), Some(end)) => Some(Rss::new(before, connected, end, held)),
             _ => None,
         },
+        server_cpu_secs,
     })
 }
 

@@ -120,6 +120,14 @@ topic ids, history of 100, replay, keep-alives, open-stream counting) cuts a sub
 events behind (it would reconnect and replay); the load generator does not reconnect and counts such streams as
 **ended**.
 
+**Server CPU per delivery** is the CPU time (user + system, `/proc/PID/stat`) the server used during the window
+divided by the events delivered in it: on a shared machine it moves far less with the load than wall-clock rates
+and latencies do, so it is the fairest comparison of the two servers' cost per event.
+
+In the generator-driven scenarios the server publishes from its start, so at 1 ms the streams are opened while the
+server is already saturated: some are not answered within the load generator's 60 s (the "held" column). The
+`POST`-driven scenarios open every stream first and start publishing with the window.
+
 Server and load generator share the machine's cores, so every latency includes the load generator's own scheduling
 delay, and CPU-bound figures (events/s at full speed) measure the pair, not the server alone.
 
@@ -217,10 +225,11 @@ fn fanout(w: &mut String, r: &Results) {
     let _ = writeln!(w, "\n### Fan-out: one topic, many subscribers\n");
     let _ = writeln!(
         w,
-        "| drive | streams | deliveries/s: ours | bare | ours ÷ bare | p99 (kind): ours | bare | ours ÷ bare | \
-         ended early: ours / bare | published (ours / bare) |"
+        "| drive | streams held: ours / bare (of N) | deliveries/s: ours | bare | ours ÷ bare | server CPU per \
+         delivery: ours | bare | ours ÷ bare | p99 (kind): ours | bare | ours ÷ bare | ended early: ours / bare | \
+         published: ours / bare |"
     );
-    let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
+    let _ = writeln!(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
     for (scenario, drive) in rows {
         let counts = r.connection_counts(scenario);
         // The capacity sweep contributes its 10,000-stream point (or its largest below that).
@@ -244,24 +253,46 @@ fn fanout(w: &mut String, r: &Results) {
             _ => "–".into(),
         };
         let ended = |run: Option<&Run>| run.map_or("–".into(), |r| thousands(r.report.connections.ended as f64));
-        let published = |run: Option<&Run>| {
-            run.and_then(|r| r.report.publish.as_ref())
-                .map_or("generator".into(), |p| format!("{}/s", thousands(p.per_sec)))
+        let held = |run: Option<&Run>| run.map_or("–".into(), |r| thousands(r.report.connections.held as f64));
+        let cpu = |run: Option<&Run>| run.and_then(|r| r.report.cpu_us_per_event());
+        let show_cpu = |v: Option<f64>| v.map_or("–".into(), |us| format!("{us:.2} µs"));
+        let published = |run: Option<&Run>| match run {
+            None => "–".into(),
+            Some(r) => r.report.publish.as_ref().map_or("generator".into(), |p| format!("{}/s", thousands(p.per_sec))),
         };
         let _ = writeln!(
             w,
-            "| {drive} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} |",
+            "| {drive} | {} / {} (of {}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} |",
+            held(ours),
+            held(bare),
             thousands(n as f64),
             rate(ours).map_or("not run".into(), thousands),
             rate(bare).map_or("not run".into(), thousands),
             ratio(rate(ours), rate(bare)),
+            show_cpu(cpu(ours)),
+            show_cpu(cpu(bare)),
+            ratio(cpu(ours), cpu(bare)),
             show(lat(ours)),
             show(lat(bare)),
             lat_ratio,
             ended(ours),
             ended(bare),
-            if ours.is_some() { published(ours) } else { "–".into() },
+            published(ours),
             published(bare),
+        );
+    }
+    let max_ratio = |scenario: &str| {
+        let n = r.connection_counts(scenario).last().copied()?;
+        let cpu = |server| r.find(scenario, server, n).and_then(|run| run.report.cpu_us_per_event());
+        Some((cpu(OURS)?, cpu(BARE)?))
+    };
+    if let Some((ours, bare)) = max_ratio("fanout-tick-max") {
+        let verdict = if ours <= bare * 1.1 { "within" } else { "not within" };
+        let _ = writeln!(
+            w,
+            "\nGoal within 10% of the bare server on fan-out: at full speed ours spends {ours:.2} µs of CPU per delivery, \
+             the bare server {bare:.2} µs (×{:.2}): {verdict} 10%.",
+            ours / bare
         );
     }
     let at_goal = r.find("capacity", OURS, 10_000).and_then(|run| run.report.spread);
@@ -399,6 +430,7 @@ mod tests {
                     first_error: None,
                 }),
                 server_rss: Some(Rss::new(1_000, 1_000 + rss_kib, 0, n)),
+                server_cpu_secs: Some(n as f64 / 1e4),
             },
         }
     }
@@ -450,7 +482,13 @@ mod tests {
         assert!(md.contains("ours meets it"), "{md}");
         assert!(md.contains("spread p99 is 30.0 ms (under 50 ms)"), "{md}");
         // Bare's headline latency is publish→receive, ours only has the spread: the ratio says it compares spreads.
-        assert!(md.contains("| generator, 1 event/s | 10,000 | 10,000 | 10,000 | ×1.00 | 30.0 ms (spread) | 40.0 ms (publish→receive) | ×1.50 (spread) |"), "{md}");
+        assert!(
+            md.contains(
+                "| generator, 1 event/s | 10,000 / 10,000 (of 10,000) | 10,000 | 10,000 | ×1.00 | 10.00 µs | 10.00 µs | \
+                 ×1.00 | 30.0 ms (spread) | 40.0 ms (publish→receive) | ×1.50 (spread) | 0 / 0 | generator / generator |"
+            ),
+            "{md}"
+        );
         assert!(md.contains("| publishes/s (2xx) | not run | 500 | – |"), "{md}");
         assert!(md.contains("| **total** | 230.0 KiB | 89.0 KiB | **68.0 KiB** |"), "{md}");
         assert!(md.contains("70 KiB brotli in all: met"), "{md}");
