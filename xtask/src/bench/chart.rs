@@ -42,7 +42,7 @@ pub fn render(results: &Results) -> Option<String> {
     };
     let spread = series(&|r| r.spread.map(|l| l.p99_us as f64 / 1000.0));
     let rss = series(&|r| r.server_rss.and_then(|s| s.per_connection_bytes).map(|b| b / 1024.0));
-    let width = 2.0 * (PANEL_W + MARGIN_L) + 20.0;
+    let width = 2.0 * (PANEL_W + MARGIN_L) + 50.0;
     let height = PANEL_H + MARGIN_T + MARGIN_B + 30.0;
     let mut svg = String::new();
     let _ = writeln!(
@@ -50,8 +50,8 @@ pub fn render(results: &Results) -> Option<String> {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    panel(&mut svg, MARGIN_L, "fan-out spread p99, ms (1 event/s)", &spread);
-    panel(&mut svg, 2.0 * MARGIN_L + PANEL_W + 20.0, "server RSS per stream, KiB", &rss);
+    panel(&mut svg, MARGIN_L, "fan-out spread p99, ms (1 event/s)", &spread, (50.0, "goal p99 50 ms"));
+    panel(&mut svg, 2.0 * MARGIN_L + PANEL_W + 20.0, "server RSS per stream, KiB", &rss, (8.0, "goal 8 KiB"));
     let legend_y = height - 12.0;
     for (i, s) in spread.iter().enumerate() {
         let x = MARGIN_L + i as f64 * 160.0;
@@ -79,13 +79,17 @@ pub fn tick_step(max: f64) -> f64 {
     [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|step| *step >= rough).unwrap_or(10.0 * magnitude)
 }
 
-fn panel(svg: &mut String, left: f64, title: &str, series: &[Series]) {
+/// One panel: axes, ticks, a dashed line at the goal, and the series.
+fn panel(svg: &mut String, left: f64, title: &str, series: &[Series], (goal, goal_label): (f64, &str)) {
     let top = MARGIN_T;
     let bottom = top + PANEL_H;
     let all = || series.iter().flat_map(|s| s.points.iter());
-    let x_max = all().map(|p| p.0).fold(0.0, f64::max).max(1.0);
-    let y_step = tick_step(all().map(|p| p.1).fold(0.0, f64::max));
-    let y_max = (all().map(|p| p.1).fold(0.0, f64::max) / y_step).ceil().max(1.0) * y_step;
+    let x_data = all().map(|p| p.0).fold(0.0, f64::max).max(1.0);
+    let x_step = tick_step(x_data);
+    let x_max = (x_data / x_step).ceil() * x_step;
+    let y_data = all().map(|p| p.1).fold(goal, f64::max);
+    let y_step = tick_step(y_data);
+    let y_max = (y_data / y_step).ceil().max(1.0) * y_step;
     let x = |v: f64| left + v / x_max * PANEL_W;
     let y = |v: f64| bottom - v / y_max * PANEL_H;
     let _ = writeln!(svg, r#"<text x="{left}" y="{}" font-size="14">{title}</text>"#, top - 14.0);
@@ -106,7 +110,14 @@ fn panel(svg: &mut String, left: f64, title: &str, series: &[Series]) {
         );
         tick += y_step;
     }
-    let x_step = tick_step(x_max);
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{left}" y1="{0}" x2="{1}" y2="{0}" stroke="#2a2" stroke-dasharray="6 4"/><text x="{2}" y="{3}" fill="#2a2" text-anchor="end">{goal_label}</text>"##,
+        y(goal),
+        left + PANEL_W,
+        left + PANEL_W - 4.0,
+        y(goal) - 4.0
+    );
     let mut tick = 0.0;
     while tick <= x_max + x_step / 2.0 {
         let _ =

@@ -6,7 +6,7 @@
 //! criterion bench (full mode), and writes everything to `target/bench/` as JSON ([`results`]). A full run then
 //! commits its figures to `bench/results.json` and `bench/chart.svg` ([`chart`]) and re-renders the generated part of
 //! BENCHMARKS.md from them ([`markdown`]); `--quick` (a smoke run of a couple of minutes) writes `target/bench/`
-//! only. `--report` re-renders BENCHMARKS.md from `bench/results.json` without running anything.
+//! only. `--report` re-renders BENCHMARKS.md and the chart from `bench/results.json` without running anything.
 
 mod bundle;
 mod chart;
@@ -131,9 +131,6 @@ pub fn run(args: &[String]) -> Result {
         println!("\n{md}\nxtask: quick run: results in {} (BENCHMARKS.md is left as it is)", out.display());
     } else {
         write(&committed, &json)?;
-        if let Some(svg) = &chart {
-            write(&root.join("bench/chart.svg"), svg)?;
-        }
         write_benchmarks_md(&root, &results)?;
     }
 
@@ -157,10 +154,14 @@ fn mode(options: &Options) -> &'static str {
     }
 }
 
-/// Re-renders the generated part of BENCHMARKS.md from `results` and prints it.
+/// Re-renders `bench/chart.svg` and the generated part of BENCHMARKS.md from `results`, and prints the latter.
 fn write_benchmarks_md(root: &Path, results: &Results) -> Result {
+    let chart = chart::render(results);
+    if let Some(svg) = &chart {
+        write(&root.join("bench/chart.svg"), svg)?;
+    }
     let path = root.join("BENCHMARKS.md");
-    let md = markdown::render(results, Some("bench/chart.svg"));
+    let md = markdown::render(results, chart.as_ref().map(|_| "bench/chart.svg"));
     write(&path, &markdown::splice(&read(&path)?, &md))?;
     println!("\n{md}\nxtask: wrote {}", path.display());
     Ok(())
