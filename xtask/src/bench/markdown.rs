@@ -194,7 +194,8 @@ fn capacity(w: &mut String, r: &Results, chart: Option<&str>) {
         let c = &run.report.connections;
         let _ = writeln!(
             w,
-            "\n**Idle capacity (ours)**: {} of {} streams held, {} failed, {} ended early.",
+            "\n**Capacity (ours; the largest count one load generator can open, with 1 event/s flowing)**: {} of \
+             {} streams held, {} failed, {} ended early.",
             thousands(c.held as f64),
             thousands(largest as f64),
             c.failed,
