@@ -1,5 +1,5 @@
-//! The load generator against the real bare peer server on 127.0.0.1: the counts it reports are the streams it held
-//! and the events that were published to them.
+//! The load generator against the real servers on 127.0.0.1, the bare peer and ours: the counts it reports are the
+//! streams it held and the events that were published to them.
 
 use std::time::Duration;
 
@@ -84,4 +84,23 @@ async fn a_wrong_key_and_a_missing_stream_are_reported_as_failures() {
     let publish = report.publish.unwrap();
     assert_eq!(publish.ok, 0);
     assert!(publish.first_error.unwrap().contains("401"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_servers_generator_reaches_every_stream_and_its_spread_is_measured() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/e/temperatures", listener.local_addr().unwrap());
+    let config = sse_live_server::Config {
+        temperature_interval: Duration::from_millis(100),
+        random_interval: Duration::from_secs(3600),
+        ..sse_live_server::Config::default()
+    };
+    tokio::spawn(sse_live_server::run(listener, config, std::future::pending()));
+    let report =
+        loadgen::run(options(&["--url", &url, "-n", "30", "--settle", "200ms", "--duration", "1s"])).await.unwrap();
+    assert_eq!((report.connections.held, report.connections.failed, report.connections.ended), (30, 0, 0));
+    // About 10 readings a second reach all 30 streams; the temperatures carry no send time, so no latency.
+    assert!((30 * 5..=30 * 12).contains(&report.events), "{report:?}");
+    assert_eq!(report.latency, None);
+    assert_eq!(report.spread.unwrap().samples, report.events);
 }
