@@ -5,10 +5,13 @@
 //! - `cargo xtask test`: installs what is missing, then runs every check and test: fmt, clippy (native and
 //!   wasm32), the native tests, the release build of the client, and the browser tests in headless Chromium
 //!   against a real server.
+//! - `cargo xtask bench [--quick]`: the benchmarks (server capacity, fan-out and publishing against a bare axum
+//!   peer, bundle size, the parser), written to `target/bench/` and BENCHMARKS.md. Never part of `test`.
 //!
 //! Modules: [`tools`] installs and checks the toolchain, [`step`] runs commands and reports them,
-//! [`server`] starts the real server for the browser tests, [`demo`] and [`test`] are the two commands.
+//! [`server`] starts a real server and stops it, [`demo`], [`test`] and [`bench`] are the commands.
 
+mod bench;
 mod demo;
 mod server;
 mod step;
@@ -25,6 +28,12 @@ commands:
   demo [-- FLAGS]   build the client (release) and run the server that serves it; FLAGS go to sse-live-server
                     (for example: cargo xtask demo -- --listen 0.0.0.0:8080)
   test              install what is missing, then fmt, clippy, native tests, release build, browser tests
+  bench [FLAGS]     the benchmarks: our server against a bare axum peer (capacity, fan-out, publishing), the
+                    client's bundle size, the parser; JSON in target/bench/, figures into BENCHMARKS.md
+                    --quick      a smoke run of a few minutes; writes target/bench/ only
+                    --report     only re-render BENCHMARKS.md from bench/results.json
+                    --no-parser  skip the parser's criterion bench (full mode runs it)
+                    --no-bundle  skip the client build and its sizes
 ";
 
 fn main() -> ExitCode {
@@ -32,6 +41,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -53,6 +63,11 @@ fn main() -> ExitCode {
 /// The workspace root (the parent of `xtask/`).
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR`, or `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// Errors are plain messages: each says what failed and what to do.

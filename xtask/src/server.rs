@@ -19,12 +19,17 @@ pub struct RunningServer {
 impl RunningServer {
     /// Starts `binary` with `args` and waits (up to 30 s) for its `listening on http://...` line.
     pub fn start(binary: &Path, args: &[String]) -> Result<Self> {
-        println!("\n==> starting {} {}", binary.display(), args.join(" "));
-        let mut child = Command::new(binary)
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let mut command = Command::new(binary);
+        command.args(args);
+        Self::spawn(&mut command)
+    }
+
+    /// Starts `command` (its stdout is taken) and waits (up to 30 s) for its `listening on http://...` line.
+    pub fn spawn(command: &mut Command) -> Result<Self> {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        println!("\n==> starting {program} {}", args.join(" "));
+        let mut child = command.stdout(Stdio::piped()).spawn().map_err(|e| format!("cannot start {program}: {e}"))?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -46,8 +51,13 @@ impl RunningServer {
                 server.url = url;
                 Ok(server)
             }
-            Err(_) => Err(format!("{} did not print its listening address within 30 s", binary.display())),
+            Err(_) => Err(format!("{program} did not print its listening address within 30 s")),
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

@@ -1,13 +1,12 @@
 //! `cargo xtask test`: every check and test, in the order that fails fastest.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
 use crate::server::{free_port, RunningServer};
 use crate::step;
 use crate::tools::{ensure_browser, ensure_client_tools, ensure_redis, trunk_build_release};
-use crate::{workspace_root, Result};
+use crate::{target_dir, workspace_root, Result};
 
 /// Installs what is missing, then fmt, clippy (native and wasm32), native tests, the release build of the
 /// client, and the browser tests against a real server. Stops at the first failure.
@@ -52,7 +51,7 @@ pub fn run() -> Result {
     trunk_build_release(&tools)?;
 
     step::run("building the server for the browser tests", &mut cargo(&["build", "--package", "sse-live-server"]))?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let target_dir = target_dir();
     let page_port = free_port()?;
     let page_origin = format!("http://127.0.0.1:{page_port}");
     let server = RunningServer::start(

@@ -1,0 +1,195 @@
+//! `cargo xtask bench [--quick] [--report] [--no-parser] [--no-bundle]`: the benchmarks of issue 7, rerunnable by
+//! anyone with one command.
+//!
+//! Builds the release servers and load generator, runs every [`scenarios`] scenario against our server and the bare
+//! axum peer (each run its own server process), measures the release client's bundle ([`bundle`]), runs the parser's
+//! criterion bench (full mode), and writes everything to `target/bench/` as JSON ([`results`]). A full run then
+//! commits its figures to `bench/results.json` and `bench/chart.svg` ([`chart`]) and re-renders the generated part of
+//! BENCHMARKS.md from them ([`markdown`]); `--quick` (a smoke run of a couple of minutes) writes `target/bench/`
+//! only. `--report` re-renders BENCHMARKS.md and the chart from `bench/results.json` without running anything.
+
+mod bundle;
+mod chart;
+mod machine;
+mod markdown;
+mod results;
+mod scenarios;
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::step::{self, output};
+use crate::tools::{ensure_client_tools, trunk_build_release};
+use crate::{target_dir, workspace_root, Result};
+use results::Results;
+
+/// The flags of `cargo xtask bench`.
+#[derive(Debug, Default, PartialEq)]
+struct Options {
+    quick: bool,
+    report_only: bool,
+    no_parser: bool,
+    no_bundle: bool,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut options = Options::default();
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--report" => options.report_only = true,
+            "--no-parser" => options.no_parser = true,
+            "--no-bundle" => options.no_bundle = true,
+            other => return Err(format!("cargo xtask bench: unknown flag {other:?} (see cargo xtask help)")),
+        }
+    }
+    Ok(options)
+}
+
+/// Runs the benchmarks (or only re-renders the report) as `args` say.
+pub fn run(args: &[String]) -> Result {
+    let options = parse(args)?;
+    let root = workspace_root();
+    let committed = root.join("bench/results.json");
+    if options.report_only {
+        let text = read(&committed)?;
+        let results: Results =
+            serde_json::from_str(&text).map_err(|e| format!("{} does not parse: {e}", committed.display()))?;
+        return write_benchmarks_md(&root, &results);
+    }
+
+    let out = target_dir().join("bench");
+    let logs = out.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("cannot create {}: {e}", logs.display()))?;
+    let fd_limit = sse_live_bench::fd_limit::raise().map_err(|e| format!("cannot raise the open-file limit: {e}"))?;
+    let mut machine = machine::read(fd_limit);
+    let started = output(Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])).unwrap_or_default();
+
+    step::run(
+        "building the servers and the load generator in release (a cold build takes ~4 minutes)",
+        Command::new("cargo")
+            .args(["build", "--release", "--package", "sse-live-server", "--package", "sse-live-bench"])
+            .current_dir(&root),
+    )?;
+    let release = target_dir().join("release");
+    let ours = release.join("sse-live-server");
+    let ours_publishes = output(Command::new(&ours).arg("--help")).is_some_and(|help| help.contains("--publish-key"));
+    let binaries = scenarios::Binaries {
+        ours,
+        bare: release.join("bare-sse-server"),
+        loadgen: release.join("sse-loadgen"),
+        ours_publishes,
+        logs,
+    };
+    let mut notes = Vec::new();
+    if !ours_publishes {
+        notes.push(
+            "This build of sse-live-server has no `POST /events/{topic}` (no `--publish-key` flag): the publish \
+             scenarios ran against the bare server only, and ours' fan-out latency is the spread alone."
+                .to_owned(),
+        );
+    }
+
+    let mut runs = Vec::new();
+    for scenario in scenarios::plan(options.quick) {
+        println!(
+            "\n==> scenario {} ({:?}, {:?} streams, {})",
+            scenario.name, scenario.drive, scenario.connections, scenario.duration
+        );
+        for run in scenarios::run(&scenario, &binaries)? {
+            let name =
+                format!("{}-{}-{}.json", run.scenario, run.server.replace(' ', "-"), run.report.connections.requested);
+            write(&out.join(name), &to_json(&run)?)?;
+            runs.push(run);
+        }
+    }
+
+    let bundle = if options.no_bundle {
+        notes.push("Bundle size not measured in this run (`--no-bundle`).".to_owned());
+        Vec::new()
+    } else {
+        let dist = root.join("dist");
+        if options.quick && dist.is_dir() {
+            notes.push("Bundle size measured on `dist/` as found (quick mode does not rebuild it).".to_owned());
+        } else {
+            trunk_build_release(&ensure_client_tools()?)?;
+        }
+        bundle::measure(&dist)?
+    };
+
+    machine.load_after = machine::load();
+    let results = Results { mode: mode(&options).to_owned(), started, machine, runs, bundle, notes };
+    let json = to_json(&results)?;
+    write(&out.join("results.json"), &json)?;
+    let chart = chart::render(&results);
+    if let Some(svg) = &chart {
+        write(&out.join("chart.svg"), svg)?;
+    }
+    if options.quick {
+        let md = markdown::render(&results, chart.as_ref().map(|_| "chart.svg"));
+        write(&out.join("BENCHMARKS.quick.md"), &md)?;
+        println!("\n{md}\nxtask: quick run: results in {} (BENCHMARKS.md is left as it is)", out.display());
+    } else {
+        write(&committed, &json)?;
+        write_benchmarks_md(&root, &results)?;
+    }
+
+    if !options.quick && !options.no_parser {
+        step::run(
+            "the parser's criterion bench (several minutes; its figures are in target/criterion)",
+            Command::new("cargo")
+                .args(["bench", "--package", "sse-live-protocol", "--bench", "parser", "--"])
+                .args(["--warm-up-time", "1", "--measurement-time", "3"])
+                .current_dir(&root),
+        )?;
+    }
+    Ok(())
+}
+
+fn mode(options: &Options) -> &'static str {
+    if options.quick {
+        "quick"
+    } else {
+        "full"
+    }
+}
+
+/// Re-renders `bench/chart.svg` and the generated part of BENCHMARKS.md from `results`, and prints the latter.
+fn write_benchmarks_md(root: &Path, results: &Results) -> Result {
+    let chart = chart::render(results);
+    if let Some(svg) = &chart {
+        write(&root.join("bench/chart.svg"), svg)?;
+    }
+    let path = root.join("BENCHMARKS.md");
+    let md = markdown::render(results, chart.as_ref().map(|_| "bench/chart.svg"));
+    write(&path, &markdown::splice(&read(&path)?, &md))?;
+    println!("\n{md}\nxtask: wrote {}", path.display());
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| format!("cannot write JSON: {e}"))
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn write(path: &Path, text: &str) -> Result {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_parsed_and_unknown_ones_refused() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse(&args(&["--quick", "--no-parser"])).unwrap(),
+            Options { quick: true, no_parser: true, ..Options::default() }
+        );
+        assert!(parse(&args(&["--fast"])).unwrap_err().contains("--fast"));
+    }
+}

@@ -1,0 +1,97 @@
+//! What `cargo xtask bench` writes to `target/bench/results.json` and renders into BENCHMARKS.md.
+
+use serde::{Deserialize, Serialize};
+use sse_live_bench::report::Report;
+
+/// The server names as the results use them.
+pub const OURS: &str = "sse-live";
+/// The bare axum peer.
+pub const BARE: &str = "bare axum";
+
+/// One whole `cargo xtask bench` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Results {
+    /// `quick` or `full`.
+    pub mode: String,
+    /// When the run started (UTC, RFC 3339).
+    pub started: String,
+    /// The machine it ran on.
+    pub machine: Machine,
+    /// Every load-generator run.
+    pub runs: Vec<Run>,
+    /// Sizes of the release client's files, when measured.
+    pub bundle: Vec<BundleFile>,
+    /// What the reader must know (scenarios skipped and why).
+    pub notes: Vec<String>,
+}
+
+/// The machine and its load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Machine {
+    /// Cores available to the run.
+    pub cores: usize,
+    /// Total memory, GiB.
+    pub memory_gib: f64,
+    /// The CPU model.
+    pub cpu: String,
+    /// `uname -r`.
+    pub kernel: String,
+    /// `rustc --version`.
+    pub rustc: String,
+    /// The open-file limit the servers and the load generator ran with.
+    pub fd_limit: u64,
+    /// `/proc/loadavg`'s three averages before the first scenario.
+    pub load_before: String,
+    /// The same after the last.
+    pub load_after: String,
+}
+
+/// One load-generator run against one server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    /// The scenario's name (`capacity`, `fanout-max`, ...).
+    pub scenario: String,
+    /// [`OURS`] or [`BARE`].
+    pub server: String,
+    /// The server's command line.
+    pub server_command: String,
+    /// The load generator's command line.
+    pub loadgen_command: String,
+    /// What the load generator measured.
+    pub report: Report,
+}
+
+/// One file of `dist/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleFile {
+    /// Its name in `dist/`.
+    pub name: String,
+    /// Bytes as built.
+    pub raw: u64,
+    /// Bytes gzipped (level 9).
+    pub gzip: u64,
+    /// Bytes brotli-compressed (quality 11, window 22).
+    pub brotli: u64,
+}
+
+impl Results {
+    /// The run of `scenario` against `server` with `connections` streams, if there is one.
+    pub fn find(&self, scenario: &str, server: &str, connections: u64) -> Option<&Run> {
+        self.runs
+            .iter()
+            .find(|r| r.scenario == scenario && r.server == server && r.report.connections.requested == connections)
+    }
+
+    /// The connection counts `scenario` ran with, ascending.
+    pub fn connection_counts(&self, scenario: &str) -> Vec<u64> {
+        let mut counts: Vec<u64> =
+            self.runs.iter().filter(|r| r.scenario == scenario).map(|r| r.report.connections.requested).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+}

@@ -1,0 +1,187 @@
+//! The server scenarios: which server runs with which flags, and what the load generator does to it. Each run gets
+//! a fresh server process, so its RSS readings start from the same baseline.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sse_live_bench::report::Report;
+
+use super::results::{Run, BARE, OURS};
+use crate::server::RunningServer;
+use crate::Result;
+
+/// The bearer key both servers are started with for the publish scenarios.
+const PUBLISH_KEY: &str = "bench-key";
+
+/// What drives the events of a scenario.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Drive {
+    /// The server's own generator, at this interval (humantime): ours' temperatures, the bare server's `--tick`.
+    Tick(&'static str),
+    /// The load generator `POST`s timestamped events at `rate` (`max` or events/s) from `concurrency` connections.
+    Publish { rate: &'static str, concurrency: usize },
+}
+
+/// One scenario: a name, its streams and its drive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The name results and tables use.
+    pub name: &'static str,
+    /// Streams held (one run per entry).
+    pub connections: Vec<usize>,
+    /// What sends the events.
+    pub drive: Drive,
+    /// How long events are counted (humantime).
+    pub duration: &'static str,
+}
+
+/// The scenarios of a run; `quick` scales them down to finish in a couple of minutes.
+pub fn plan(quick: bool) -> Vec<Scenario> {
+    let (sweep, fanout, duration) = if quick {
+        (vec![200, 1_000, 2_000], 1_000, "3s")
+    } else {
+        (vec![1_000, 2_500, 5_000, 10_000, 19_900], 10_000, "10s")
+    };
+    let scenario = |name, connections, drive| Scenario { name, connections, drive, duration };
+    vec![
+        scenario("capacity", sweep, Drive::Tick("1s")),
+        scenario("fanout-tick-max", vec![fanout], Drive::Tick("1ms")),
+        scenario("fanout-publish-1s", vec![fanout], Drive::Publish { rate: "1", concurrency: 1 }),
+        scenario("fanout-publish-max", vec![fanout], Drive::Publish { rate: "max", concurrency: 4 }),
+        scenario("publish-throughput", vec![10], Drive::Publish { rate: "max", concurrency: 16 }),
+    ]
+}
+
+/// The release binaries and where logs go.
+pub struct Binaries {
+    /// `sse-live-server`.
+    pub ours: PathBuf,
+    /// `bare-sse-server`.
+    pub bare: PathBuf,
+    /// `sse-loadgen`.
+    pub loadgen: PathBuf,
+    /// Whether `sse-live-server` has `--publish-key` (and so `POST /events/{topic}`).
+    pub ours_publishes: bool,
+    /// Directory for the servers' stderr.
+    pub logs: PathBuf,
+}
+
+/// Runs `scenario` against both servers (ours only where it can take part) and returns the runs.
+pub fn run(scenario: &Scenario, binaries: &Binaries) -> Result<Vec<Run>> {
+    let mut runs = Vec::new();
+    for &connections in &scenario.connections {
+        for server in [OURS, BARE] {
+            if server == OURS && matches!(scenario.drive, Drive::Publish { .. }) && !binaries.ours_publishes {
+                continue;
+            }
+            runs.push(run_one(scenario, server, connections, binaries)?);
+        }
+    }
+    Ok(runs)
+}
+
+fn run_one(scenario: &Scenario, server: &str, connections: usize, binaries: &Binaries) -> Result<Run> {
+    let (mut command, stream_path) = server_command(server, scenario.drive, binaries);
+    let log_name = format!("{}-{}-{connections}.log", scenario.name, server.replace(' ', "-"));
+    let log = File::create(binaries.logs.join(&log_name)).map_err(|e| format!("cannot create {log_name}: {e}"))?;
+    command.stderr(log);
+    let server_command = describe(&command);
+    let running = RunningServer::spawn(&mut command)?;
+    let mut loadgen = Command::new(&binaries.loadgen);
+    loadgen.args(["--url", &format!("{}{stream_path}", running.url), "-n", &connections.to_string()]);
+    loadgen.args(["--duration", scenario.duration, "--server-pid", &running.pid().to_string(), "--json"]);
+    if let Drive::Publish { rate, concurrency } = scenario.drive {
+        loadgen.args(["--publish-url", &format!("{}/events/bench", running.url), "--publish-key", PUBLISH_KEY]);
+        loadgen.args(["--publish-rate", rate, "--publish-concurrency", &concurrency.to_string()]);
+    }
+    let loadgen_command = describe(&loadgen);
+    println!("    $ {loadgen_command}");
+    let output = loadgen.output().map_err(|e| format!("cannot run {}: {e}", binaries.loadgen.display()))?;
+    drop(running);
+    if !output.status.success() {
+        return Err(format!(
+            "{} against {server} failed ({}): {}",
+            scenario.name,
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let report: Report =
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("the load generator's JSON does not parse: {e}"))?;
+    for line in report.to_text().lines() {
+        println!("    {line}");
+    }
+    Ok(Run { scenario: scenario.name.to_owned(), server: server.to_owned(), server_command, loadgen_command, report })
+}
+
+/// The server's command for `drive`, and the path of the stream to open on it.
+fn server_command(server: &str, drive: Drive, binaries: &Binaries) -> (Command, &'static str) {
+    let ours = server == OURS;
+    let mut command = Command::new(if ours { &binaries.ours } else { &binaries.bare });
+    command.args(["--listen", "127.0.0.1:0"]);
+    if ours {
+        // Warnings (a client cut off for lagging, no built client) would flood the log at full speed.
+        command.env("RUST_LOG", "error");
+        command.args(["--dist", &binaries.logs.join("no-dist").to_string_lossy(), "--random-interval", "1h"]);
+    }
+    match (drive, ours) {
+        (Drive::Tick(interval), true) => {
+            command.args(["--temperature-interval", interval]);
+            (command, "/e/temperatures")
+        }
+        (Drive::Tick(interval), false) => {
+            command.args(["--tick", interval]);
+            (command, "/events/ticks")
+        }
+        (Drive::Publish { .. }, _) => {
+            if ours {
+                command.args(["--temperature-interval", "1h"]);
+            }
+            command.args(["--publish-key", PUBLISH_KEY]);
+            (command, "/events/bench")
+        }
+    }
+}
+
+/// The command line with paths shortened to file names and environment variables first.
+fn describe(command: &Command) -> String {
+    let short = |s: &std::ffi::OsStr| {
+        let s = s.to_string_lossy();
+        if s.starts_with('/') {
+            Path::new(&*s).file_name().map_or_else(|| s.to_string(), |n| n.to_string_lossy().into_owned())
+        } else {
+            s.into_owned()
+        }
+    };
+    let envs =
+        command.get_envs().filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())));
+    envs.chain(std::iter::once(short(command.get_program())))
+        .chain(command.get_args().map(short))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_mode_scales_every_scenario_down() {
+        let (quick, full) = (plan(true), plan(false));
+        assert_eq!(quick.len(), full.len());
+        for (q, f) in quick.iter().zip(&full) {
+            assert_eq!((q.name, q.drive), (f.name, f.drive));
+            assert!(q.connections.iter().max() <= f.connections.iter().max(), "{}", q.name);
+        }
+        // One load-generator process holds the streams: its open-file limit is 20,000 here.
+        assert!(full.iter().flat_map(|s| &s.connections).all(|&n| n <= 19_900));
+    }
+
+    #[test]
+    fn command_lines_are_described_without_directories() {
+        let mut command = Command::new("/x/target/release/sse-live-server");
+        command.env("RUST_LOG", "error").args(["--dist", "/x/target/bench/no-dist", "--listen", "127.0.0.1:0"]);
+        assert_eq!(describe(&command), "RUST_LOG=error sse-live-server --dist no-dist --listen 127.0.0.1:0");
+    }
+}
