@@ -11,6 +11,10 @@
 //! `--streams` raw HTTP/1.0 connections to `/events/load` (a raw body, read with the protocol crate's parser),
 //! publishes `--events` events of `--size` bytes every `--interval` over HTTP, and prints a report. Linux only
 //! (`/proc`).
+//!
+//! `--redis-url URL` runs the server with that Redis (`--redis-url`), to compare fan-out through Redis Streams with
+//! the in-process default; give it an empty Redis (ids must start at 1), e.g. a fresh
+//! `redis-server --port 6390 --save "" --appendonly no`.
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -28,6 +32,7 @@ struct Args {
     events: u64,
     interval: Duration,
     size: usize,
+    redis_url: Option<String>,
 }
 
 fn args() -> Args {
@@ -37,6 +42,7 @@ fn args() -> Args {
         events: 200,
         interval: Duration::from_millis(10),
         size: 200,
+        redis_url: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -47,6 +53,7 @@ fn args() -> Args {
             "--events" => args.events = value.parse().expect("--events N"),
             "--interval" => args.interval = Duration::from_millis(value.parse().expect("--interval MS")),
             "--size" => args.size = value.parse().expect("--size BYTES"),
+            "--redis-url" => args.redis_url = Some(value),
             _ => panic!("unknown flag {flag}; see the doc comment of examples/load.rs"),
         }
     }
@@ -72,6 +79,7 @@ async fn main() {
     let mut server = Command::new(&args.bin)
         .args(["--listen", "127.0.0.1:0", "--dist", "/nonexistent", "--publish-key", "load", "--keep-alive", "15s"])
         .args(["--max-streams", &limit, "--max-streams-per-ip", &limit, "--max-body", "1000000"])
+        .args(args.redis_url.iter().flat_map(|url| ["--redis-url", url]))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -166,6 +174,7 @@ async fn main() {
 
     println!("sse-live-server load report");
     println!("  streams {}, events {} of {} bytes every {:?}", args.streams, args.events, args.size, args.interval);
+    println!("  topics: {}", args.redis_url.as_deref().map_or("in process".to_owned(), |url| format!("Redis {url}")));
     println!("  all streams open after {connect_time:?}");
     println!(
         "  server RSS: {} KiB at start, {} KiB with the streams idle ({:.1} KiB per stream), {} KiB after the burst",

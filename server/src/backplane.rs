@@ -166,6 +166,9 @@ impl Backplane {
         let mut connection: Option<MultiplexedConnection> = None;
         let mut backoff = BACKOFF.0;
         let mut lost = false;
+        // After a wake, one read that does not block and cannot be interrupted: however often topics are added,
+        // every turn delivers what is waiting.
+        let mut catch_up = false;
         while !shutdown.is_cancelled() {
             let conn = match &mut connection {
                 Some(conn) => conn,
@@ -198,13 +201,15 @@ impl Backplane {
                     tokio::time::sleep(BLOCK).await;
                     return Ok(None);
                 }
-                read_streams(conn, &positions).await.map(Some)
+                let block = (!catch_up).then_some(BLOCK);
+                read_streams(conn, &positions, block).await.map(Some)
             };
             let result = tokio::select! {
                 result = step => Some(result),
-                () = self.wake.notified() => None,
+                () = self.wake.notified(), if !catch_up => None,
                 () = shutdown.cancelled() => return,
             };
+            catch_up = result.is_none();
             let Some(result) = result else {
                 // A new topic: the pending XREAD cannot be changed, so give it up along with its connection.
                 connection = None;
@@ -270,13 +275,19 @@ fn connection_config() -> AsyncConnectionConfig {
         .set_response_timeout(Some(BLOCK + Duration::from_secs(2)))
 }
 
-/// `XREAD BLOCK` on the streams of `positions`, after each one's id: the entries, by index in `positions`.
+/// `XREAD` (`BLOCK`ing for `block` when given) on the streams of `positions`, after each one's id: the entries, by
+/// index in `positions`.
 async fn read_streams(
     conn: &mut MultiplexedConnection,
     positions: &[(TopicName, u64)],
+    block: Option<Duration>,
 ) -> RedisResult<Vec<(usize, Vec<Entry>)>> {
     let mut cmd = redis::cmd("XREAD");
-    cmd.arg("COUNT").arg(READ_COUNT).arg("BLOCK").arg(BLOCK.as_millis() as u64).arg("STREAMS");
+    cmd.arg("COUNT").arg(READ_COUNT);
+    if let Some(block) = block {
+        cmd.arg("BLOCK").arg(block.as_millis() as u64);
+    }
+    cmd.arg("STREAMS");
     for (topic, _) in positions {
         cmd.arg(stream_key(topic));
     }

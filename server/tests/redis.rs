@@ -108,6 +108,9 @@ async fn a_redis_outage_answers_503_to_publishers_and_loses_nothing_published() 
     let during = a.post("ticks", "1").await;
     assert_eq!(during.status(), 503, "publishing while Redis is lost");
     assert_eq!(during.headers()["retry-after"], "1");
+    let fresh = client().get(b.url("/events/fresh")).send().await.unwrap();
+    assert_eq!(fresh.status(), 503, "a topic B does not read yet cannot be loaded from Redis");
+    assert_eq!(health(&b).await["openStreams"], 1, "B's subscriber is still connected");
     tokio::time::sleep(Duration::from_millis(500)).await;
     redis.restart().await;
     wait_for_redis_state(&b, "connected").await;
