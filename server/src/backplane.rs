@@ -72,8 +72,9 @@ pub struct Backplane {
     script: redis::Script,
     hub: Hub,
     history: usize,
-    /// The topics this instance reads, with the last id read of each.
-    followed: Mutex<HashMap<TopicName, u64>>,
+    /// The topics this instance reads, with the id of the last stream entry read of each (`0-0`: none). Kept as
+    /// Redis wrote it, so that an entry this server did not write is skipped once, not read again and again.
+    followed: Mutex<HashMap<TopicName, String>>,
     /// Wakes the reader when a topic is followed.
     wake: Notify,
     connected: AtomicBool,
@@ -147,10 +148,11 @@ impl Backplane {
                 .query_async::<Vec<Entry>>(&mut self.commands.clone())
                 .await;
             self.observe(&result);
-            let mut last = 0;
-            for (id, fields) in result?.iter().rev() {
-                last = last.max(self.deliver(topic, id, fields));
+            let entries = result?;
+            for (id, fields) in entries.iter().rev() {
+                self.deliver(topic, id, fields);
             }
+            let last = entries.first().map_or_else(|| "0-0".to_owned(), |(id, _)| id.clone());
             self.followed().entry(topic.clone()).or_insert(last);
             added = true;
         }
@@ -193,7 +195,8 @@ impl Backplane {
                     }
                 },
             };
-            let positions: Vec<(TopicName, u64)> = self.followed().iter().map(|(t, id)| (t.clone(), *id)).collect();
+            let positions: Vec<(TopicName, String)> =
+                self.followed().iter().map(|(t, id)| (t.clone(), id.clone())).collect();
             let step = async {
                 if positions.is_empty() {
                     // Nothing to read: check the connection now and then, so that /healthz tells the truth.
@@ -221,9 +224,12 @@ impl Backplane {
                     backoff = BACKOFF.0;
                     for (index, entries) in reply.into_iter().flatten() {
                         let Some((topic, _)) = positions.get(index) else { continue };
-                        let last = entries.iter().map(|(id, fields)| self.deliver(topic, id, fields)).max();
-                        if let (Some(last), Some(position)) = (last, self.followed().get_mut(topic)) {
-                            *position = (*position).max(last);
+                        for (id, fields) in &entries {
+                            self.deliver(topic, id, fields);
+                        }
+                        // Entries come oldest first, after the position.
+                        if let (Some((last, _)), Some(position)) = (entries.last(), self.followed().get_mut(topic)) {
+                            position.clone_from(last);
                         }
                     }
                 }
@@ -237,16 +243,15 @@ impl Backplane {
         }
     }
 
-    /// Delivers one stream entry of `topic` to the hub; returns its id (0 when the entry is not one of ours).
-    fn deliver(&self, topic: &TopicName, id: &str, fields: &[String]) -> u64 {
+    /// Delivers one stream entry of `topic` to the hub.
+    fn deliver(&self, topic: &TopicName, id: &str, fields: &[String]) {
         let Some(event) = parse_entry(id, fields) else {
             tracing::warn!(%topic, id, "a stream entry that this server did not write; skipped");
-            return 0;
+            return;
         };
         if let Err(error) = self.hub.deliver(topic, event.id, event.event_type, event.data) {
             tracing::warn!(%topic, id = event.id, ?error, "cannot deliver an event from Redis");
         }
-        event.id
     }
 
     fn observe<T>(&self, result: &RedisResult<T>) {
@@ -264,7 +269,7 @@ impl Backplane {
         self.metrics.redis_connected.set(i64::from(connected));
     }
 
-    fn followed(&self) -> MutexGuard<'_, HashMap<TopicName, u64>> {
+    fn followed(&self) -> MutexGuard<'_, HashMap<TopicName, String>> {
         self.followed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -279,7 +284,7 @@ fn connection_config() -> AsyncConnectionConfig {
 /// index in `positions`.
 async fn read_streams(
     conn: &mut MultiplexedConnection,
-    positions: &[(TopicName, u64)],
+    positions: &[(TopicName, String)],
     block: Option<Duration>,
 ) -> RedisResult<Vec<(usize, Vec<Entry>)>> {
     let mut cmd = redis::cmd("XREAD");
@@ -292,7 +297,7 @@ async fn read_streams(
         cmd.arg(stream_key(topic));
     }
     for (_, id) in positions {
-        cmd.arg(format!("{id}-0"));
+        cmd.arg(id);
     }
     let reply: Option<Vec<(String, Vec<Entry>)>> = cmd.query_async(conn).await?;
     let index: HashMap<String, usize> =
