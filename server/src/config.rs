@@ -117,6 +117,18 @@ pub struct Config {
     #[arg(long, env = "SSE_LIVE_DEMO_JOBS", value_parser = BoolishValueParser::new())]
     pub demo_jobs: bool,
 
+    /// Share topics with every instance connected to this Redis (`redis://host:6379/0`): publishing appends to a
+    /// Redis Stream per topic, each instance reads the streams its clients subscribe to, and replay works on any
+    /// instance. Without it, topics live in this process only. Redis must be reachable at start (exit code 1
+    /// otherwise) unless `--redis-optional`.
+    #[arg(long, env = "SSE_LIVE_REDIS_URL", value_name = "URL", value_parser = parse_secret)]
+    pub redis_url: Option<Secret>,
+
+    /// With `--redis-url`: when Redis cannot be reached at start, serve this instance's own topics only (as
+    /// without `--redis-url`; `/healthz` says so) instead of exiting.
+    #[arg(long, env = "SSE_LIVE_REDIS_OPTIONAL", value_parser = BoolishValueParser::new(), requires = "redis_url")]
+    pub redis_optional: bool,
+
     /// The time between two steps (5 %) of a demo job: 20 steps make the whole job.
     #[arg(long, env = "SSE_LIVE_JOB_STEP", default_value = "150ms", value_parser = parse_duration)]
     pub job_step: Duration,
@@ -149,6 +161,8 @@ impl Default for Config {
             demo_auth: false,
             demo_token_ttl: Duration::from_secs(600),
             demo_jobs: false,
+            redis_url: None,
+            redis_optional: false,
             job_step: Duration::from_millis(150),
         }
     }

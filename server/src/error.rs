@@ -49,6 +49,9 @@ pub enum ApiError {
         /// When to try again.
         retry_after: Duration,
     },
+    /// With `--redis-url`: Redis cannot be reached, so nothing can be published and topics this instance does not
+    /// follow yet cannot be subscribed to (503, with `Retry-After`).
+    RedisUnavailable(String),
     /// A bug on our side (500); the message is logged only.
     Internal(String),
 }
@@ -63,7 +66,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyStreams { .. } | Self::TooManyJobs { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::TooManyTopics(..) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyTopics(..) | Self::RedisUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +83,7 @@ impl ApiError {
             Self::TooManyStreams { per_ip: true, .. } => "too_many_streams_per_ip",
             Self::TooManyTopics(..) => "too_many_topics",
             Self::TooManyJobs { .. } => "too_many_jobs",
+            Self::RedisUnavailable(_) => "redis_unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -103,6 +107,7 @@ impl fmt::Display for ApiError {
             Self::TooManyJobs { limit, .. } => {
                 write!(f, "{limit} jobs are running already; try again in a few seconds")
             }
+            Self::RedisUnavailable(why) => write!(f, "Redis is unavailable, try again shortly: {why}"),
             Self::Internal(_) => f.write_str("internal server error"),
         }
     }
@@ -130,6 +135,9 @@ impl IntoResponse for ApiError {
                 // Whole seconds, rounded up, at least 1.
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
+            Self::RedisUnavailable(_) => {
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(1));
             }
             _ => {}
         }
@@ -167,6 +175,16 @@ impl From<PublishError> for ApiError {
             // Topics are forgotten as subscribers leave: worth trying again soon.
             PublishError::TooManyTopics(error) => Self::TooManyTopics(error, Duration::from_secs(5)),
             PublishError::Encode(error) => error.into(),
+        }
+    }
+}
+
+impl From<redis::RedisError> for ApiError {
+    fn from(error: redis::RedisError) -> Self {
+        if error.is_io_error() || error.is_connection_dropped() || error.is_timeout() || error.is_connection_refusal() {
+            Self::RedisUnavailable(error.to_string())
+        } else {
+            Self::Internal(format!("redis: {error}"))
         }
     }
 }

@@ -12,6 +12,7 @@
 //!   expiry, the guards a stream owns.
 //! - [`hub`]: topics: names, ids, bounded history, broadcast, replay after `Last-Event-ID`, multi-topic positions,
 //!   each connection's feed.
+//! - [`backplane`]: `--redis-url`: topics shared by several instances through Redis Streams.
 //! - [`auth`]: the publisher key and subscriber tokens (JWT) for private topics.
 //! - [`limits`]: `--max-streams` and `--max-streams-per-ip`, held for the life of a stream.
 //! - [`metrics`]: Prometheus metrics.
@@ -31,6 +32,7 @@
 //! `text/event-stream`.
 
 pub mod auth;
+pub mod backplane;
 pub mod config;
 pub mod cors;
 pub mod error;
@@ -116,9 +118,16 @@ pub async fn run(
     let token = tokio_util::sync::CancellationToken::new();
     let drain = config.drain_timeout;
     let send_timeout = config.send_timeout;
-    let state = AppState::new(config, token.clone());
+    let mut state = AppState::new(config, token.clone());
+    state.connect_redis().await.map_err(|error| {
+        io::Error::other(format!(
+            "cannot connect to Redis (--redis-url): {error}; start Redis, fix the URL, or add --redis-optional to serve \
+             this instance's topics only"
+        ))
+    })?;
+    let reader = state.backplane.clone().map(|backplane| tokio::spawn(backplane.read(token.clone())));
     let listener = listener::SendTimeoutListener::new(listener, send_timeout, state.metrics.send_timeouts.clone());
-    let generators = generators::start(&state);
+    let generators = generators::start(&state).await;
 
     let signal = {
         let token = token.clone();
@@ -144,6 +153,11 @@ pub async fn run(
         }
     };
     token.cancel();
+    if let Some(reader) = reader {
+        if let Err(error) = reader.await {
+            tracing::error!(%error, "the Redis reader failed");
+        }
+    }
     for generator in generators {
         if let Err(error) = generator.await {
             tracing::error!(%error, "a generator task failed");

@@ -38,7 +38,7 @@ pub const RESET_REASONS: [ResetReason; 4] =
 
 /// The `reason` labels of `sse_live_rejected_total` (the codes of [`ApiError::reason`](crate::error::ApiError::reason)
 /// a stream request can end in).
-pub const REJECT_REASONS: [&str; 7] = [
+pub const REJECT_REASONS: [&str; 8] = [
     "bad_request",
     "not_found",
     "unauthorized",
@@ -46,6 +46,7 @@ pub const REJECT_REASONS: [&str; 7] = [
     "too_many_streams",
     "too_many_streams_per_ip",
     "too_many_topics",
+    "redis_unavailable",
 ];
 
 /// Every metric, registered once; cheap to share behind an `Arc` (each metric is an atomic).
@@ -69,6 +70,10 @@ pub struct Metrics {
     /// Private streams closed on token expiry.
     pub tokens_expired: Counter,
     rejected: ByReason,
+    /// With `--redis-url`: 1 while Redis answers, 0 while it is lost (always 0 without Redis).
+    pub redis_connected: Gauge,
+    /// With `--redis-url`: times the reader reconnected to Redis after losing it.
+    pub redis_reconnects: Counter,
 }
 
 impl Metrics {
@@ -87,6 +92,8 @@ impl Metrics {
             send_timeouts: Counter::default(),
             tokens_expired: Counter::default(),
             rejected: ByReason::default(),
+            redis_connected: Gauge::default(),
+            redis_reconnects: Counter::default(),
         };
         registry.register("open_streams", "Event streams open now", metrics.open_streams.clone());
         registry.register("events_published", "Events published", metrics.published.clone());
@@ -102,6 +109,16 @@ impl Metrics {
         );
         registry.register("tokens_expired", "Private streams closed on token expiry", metrics.tokens_expired.clone());
         registry.register("rejected", "Stream requests refused, by reason", metrics.rejected.clone());
+        registry.register(
+            "redis_connected",
+            "1 while Redis (--redis-url) answers, else 0",
+            metrics.redis_connected.clone(),
+        );
+        registry.register(
+            "redis_reconnects",
+            "Reconnections to Redis after losing it",
+            metrics.redis_reconnects.clone(),
+        );
         // Every known series exists from the start, at 0, so that rates and alerts work before the first event.
         for reason in RESET_REASONS {
             let _ = metrics.resets.get_or_create(&[("reason", reason.code())]);

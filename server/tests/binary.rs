@@ -132,3 +132,15 @@ async fn invalid_flags_are_startup_errors() {
         assert!(output.stdout.is_empty(), "{args:?} {env:?}: it must not start listening");
     }
 }
+
+#[tokio::test]
+async fn an_unreachable_redis_at_start_is_a_clear_error_and_exit_code_1() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let url = format!("redis://{closed}");
+    let child = server(&["--listen", "127.0.0.1:0", "--dist", "/nonexistent", "--redis-url", &url]).spawn().unwrap();
+    let output = tokio::time::timeout(STARTUP, child.wait_with_output()).await.expect("no exit").unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error: cannot connect to Redis (--redis-url)"), "{stderr}");
+    assert!(stderr.contains("--redis-optional"), "the error says how to go on without Redis: {stderr}");
+}

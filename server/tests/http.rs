@@ -14,7 +14,7 @@ async fn healthz_reports_ok_and_open_streams() {
     let response = client().get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
-    assert_eq!(response.text().await.unwrap(), r#"{"status":"ok","openStreams":0}"#);
+    assert_eq!(response.text().await.unwrap(), r#"{"status":"ok","openStreams":0,"redis":"off"}"#);
 }
 
 #[tokio::test]

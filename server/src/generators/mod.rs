@@ -22,16 +22,16 @@ use crate::state::AppState;
 pub const TOPICS: [&str; 2] = [temperature::TOPIC, random::TOPIC];
 
 /// Publishes each generator's first event and spawns its task; the tasks end when `state.shutdown` is cancelled.
-pub fn start(state: &AppState) -> Vec<JoinHandle<()>> {
+pub async fn start(state: &AppState) -> Vec<JoinHandle<()>> {
     let config = &state.config;
     vec![
-        spawn_periodic(state, temperature::TOPIC, config.temperature_interval, temperature::generator()),
-        spawn_periodic(state, random::TOPIC, config.random_interval, random::generator()),
+        spawn_periodic(state, temperature::TOPIC, config.temperature_interval, temperature::generator()).await,
+        spawn_periodic(state, random::TOPIC, config.random_interval, random::generator()).await,
     ]
 }
 
 /// Publishes `generate()` to `topic` now, then every `period` (skipping missed ticks) until shutdown.
-fn spawn_periodic(
+async fn spawn_periodic(
     state: &AppState,
     topic: &'static str,
     period: Duration,
@@ -42,7 +42,7 @@ fn spawn_periodic(
         tracing::error!(topic, "a generator has an invalid topic name");
         return tokio::spawn(async {});
     };
-    publish(&state, &topic, generate());
+    publish(&state, &topic, generate()).await;
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -50,16 +50,16 @@ fn spawn_periodic(
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                _ = ticks.tick() => publish(&state, &topic, generate()),
+                _ = ticks.tick() => publish(&state, &topic, generate()).await,
             }
         }
         tracing::debug!(%topic, "generator stopped");
     })
 }
 
-fn publish(state: &AppState, topic: &TopicName, data: Result<String, serde_json::Error>) {
+async fn publish(state: &AppState, topic: &TopicName, data: Result<String, serde_json::Error>) {
     let result = match data {
-        Ok(data) => state.publish(topic, &data).map_err(|e| e.to_string()),
+        Ok(data) => state.publish(topic, &data).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(error) = result {

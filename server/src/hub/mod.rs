@@ -141,6 +141,19 @@ impl Hub {
         self.entry(&mut topics, topic).publish_event(event_type, data).map_err(PublishError::Encode)
     }
 
+    /// Adds event `id` of `topic` (creating it) whose id was handed out elsewhere; see [`Topic::deliver`].
+    pub fn deliver(
+        &self,
+        topic: &TopicName,
+        id: u64,
+        event_type: Option<&str>,
+        data: &str,
+    ) -> Result<bool, PublishError> {
+        let mut topics = self.shared.lock();
+        self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
+        self.entry(&mut topics, topic).deliver(id, event_type, data).map_err(PublishError::Encode)
+    }
+
     /// Forgets `topic` and its history: its subscribers' streams end (their receivers close once nothing else
     /// holds the topic). For topics with an end, such as the demo's jobs, once nobody needs them any more.
     pub fn forget(&self, topic: &TopicName) {

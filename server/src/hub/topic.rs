@@ -48,7 +48,23 @@ impl Topic {
     /// Publishes `data` as the next event, of type `event_type` on single-topic streams (`message` when `None`;
     /// multi-topic streams name the topic in that field instead), and returns its id.
     pub fn publish_event(&self, event_type: Option<&str>, data: &str) -> Result<u64, EncodeError> {
+        self.append(&mut self.lock(), event_type, data)
+    }
+
+    /// Adds an event whose id was handed out elsewhere (by Redis, see [`crate::backplane`]) and broadcasts it.
+    /// An id not newer than the topic's newest is ignored (`Ok(false)`), so delivering an event twice is harmless;
+    /// ids may jump (events trimmed from a stream before this instance read them).
+    pub fn deliver(&self, id: u64, event_type: Option<&str>, data: &str) -> Result<bool, EncodeError> {
         let mut inner = self.lock();
+        if id < inner.next_id {
+            return Ok(false);
+        }
+        inner.next_id = id;
+        self.append(&mut inner, event_type, data).map(|_| true)
+    }
+
+    /// Appends `data` as event `inner.next_id` to the history and broadcasts it.
+    fn append(&self, inner: &mut Inner, event_type: Option<&str>, data: &str) -> Result<u64, EncodeError> {
         let id = inner.next_id;
         let mut builder = EventBuilder::new().id(id.to_string()).data(data);
         if let Some(event_type) = event_type {
@@ -101,6 +117,18 @@ mod tests {
         let frames: Vec<_> = replay.events.iter().map(|e| e.frame.clone()).collect();
         assert_eq!(frames, [Bytes::from("id: 1\ndata: a\n\n"), Bytes::from("id: 2\ndata: b\ndata: c\n\n")]);
         assert_eq!(&*replay.events[1].data, "b\nc");
+    }
+
+    #[test]
+    fn delivered_ids_are_kept_and_older_ones_ignored() {
+        let topic = Topic::new("t", 4, 4);
+        assert!(topic.deliver(5, None, "a").unwrap());
+        assert!(!topic.deliver(5, None, "again").unwrap(), "a duplicate");
+        assert!(!topic.deliver(3, None, "old").unwrap());
+        assert!(topic.deliver(9, Some("end"), "b").unwrap());
+        let (replay, _) = topic.subscribe(&LastEventId::Id(4));
+        let frames: Vec<_> = replay.events.iter().map(|e| e.frame.clone()).collect();
+        assert_eq!(frames, [Bytes::from("id: 5\ndata: a\n\n"), Bytes::from("event: end\nid: 9\ndata: b\n\n")]);
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! 2. private topics need a subscriber token (401 without one or with one that does not verify, 403 when it does
 //!    not cover the topic or has expired; see [`crate::auth`]);
 //! 3. a connection permit is taken (429 with `Retry-After` over `--max-streams` or `--max-streams-per-ip`);
-//! 4. the topics are subscribed to (503 with `Retry-After` when new ones would pass `--max-topics`), resuming after
+//! 4. with `--redis-url`, topics this instance does not read yet are followed (503 with `Retry-After` while Redis
+//!    is lost; see [`crate::backplane`]);
+//! 5. the topics are subscribed to (503 with `Retry-After` when new ones would pass `--max-topics`), resuming after
 //!    the client's last event id (see [`crate::hub::feed`]).
 //!
 //! Refusals are counted in `sse_live_rejected_total{reason}`.
@@ -61,7 +63,7 @@ impl StreamRequest {
     }
 
     /// Opens a stream of `topics` laid out as `layout`, after the checks in the module docs.
-    pub fn open(&self, state: &AppState, topics: Vec<TopicName>, layout: Layout) -> Result<Response, ApiError> {
+    pub async fn open(&self, state: &AppState, topics: Vec<TopicName>, layout: Layout) -> Result<Response, ApiError> {
         let (headers, query) = (&self.headers, self.query()?);
         let token = auth::subscriber_token(headers, query);
         let expires_in = auth::authorize_subscriber(state.tokens.as_ref(), token.as_deref(), &topics)?;
@@ -71,6 +73,7 @@ impl StreamRequest {
             Layout::Single => vec![raw.as_deref().map_or(LastEventId::Absent, LastEventId::parse)],
             Layout::Multi => position::resume_points(raw.as_deref(), &topics),
         };
+        state.follow(&topics).await?;
         let subscriptions = state.hub.subscribe(&topics, &last)?;
         let resumed =
             subscriptions.iter().zip(&last).any(|(s, l)| s.replay.reset.is_none() && matches!(l, LastEventId::Id(_)));
@@ -89,18 +92,18 @@ pub async fn one(
     topic: Result<Path<String>, PathRejection>,
     request: StreamRequest,
 ) -> Result<Response, ApiError> {
-    let open = || {
+    let open = async {
         let Path(topic) = topic?;
         let topic = TopicName::parse(&topic).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        request.open(&state, vec![topic], Layout::Single)
+        request.open(&state, vec![topic], Layout::Single).await
     };
-    counted(&state, open())
+    counted(&state, open.await)
 }
 
 /// `GET /events?topic=a&topic=b`: several topics' events on one stream, `event:` naming the topic and `id:` the
 /// position in every topic ([`position`]). Repeated topics count once; at most `--max-topics-per-stream`.
 pub async fn many(State(state): State<AppState>, request: StreamRequest) -> Result<Response, ApiError> {
-    let open = || {
+    let open = async {
         let mut topics: Vec<TopicName> = Vec::new();
         for (_, value) in request.query()?.iter().filter(|(key, _)| key == TOPIC_PARAM) {
             let topic = TopicName::parse(value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -115,9 +118,9 @@ pub async fn many(State(state): State<AppState>, request: StreamRequest) -> Resu
         if topics.len() > max {
             return Err(ApiError::BadRequest(format!("at most {max} topics per stream, not {}", topics.len())));
         }
-        request.open(&state, topics, Layout::Multi)
+        request.open(&state, topics, Layout::Multi).await
     };
-    counted(&state, open())
+    counted(&state, open.await)
 }
 
 /// Counts a refusal in the metrics, and passes the result on.

@@ -1,4 +1,4 @@
-//! `GET /healthz`: the server is up, and how many event streams are open.
+//! `GET /healthz`: the server is up, how many event streams are open, and the state of Redis.
 
 use axum::extract::State;
 use axum::Json;
@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::state::AppState;
 
-/// The body of `/healthz`: `{"status":"ok","openStreams":N}`.
+/// The body of `/healthz`: `{"status":"ok","openStreams":N,"redis":"off"}`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
@@ -14,9 +14,13 @@ pub struct Health {
     pub status: &'static str,
     /// Event streams open right now (all routes together).
     pub open_streams: usize,
+    /// Where topics live: `off` (no `--redis-url`), `connected`, `disconnected` (Redis lost; local clients stay,
+    /// publishing answers 503 until it is back), or `unavailable-serving-local-only` (`--redis-optional` and
+    /// Redis was unreachable at start).
+    pub redis: &'static str,
 }
 
 /// Answers 200 with [`Health`].
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", open_streams: state.open_streams() })
+    Json(Health { status: "ok", open_streams: state.open_streams(), redis: state.redis_state().as_str() })
 }

@@ -65,7 +65,7 @@ pub async fn start(State(state): State<AppState>) -> Result<(StatusCode, Json<Jo
     let retry_after = state.config.job_step * u32::from(100 / STEP);
     let (slot, id) = state.jobs.start().ok_or(ApiError::TooManyJobs { limit: MAX_JOBS, retry_after })?;
     let topic = TopicName::parse(&format!("jobs/{id}")).map_err(|e| ApiError::Internal(e.to_string()))?;
-    state.publish(&topic, &progress(0))?;
+    state.publish(&topic, &progress(0)).await?;
     tokio::spawn(run(state.clone(), topic.clone(), slot));
     Ok((StatusCode::CREATED, Json(JobStarted { id: id.to_string(), topic: topic.as_str().to_owned() })))
 }
@@ -83,12 +83,12 @@ async fn run(state: AppState, topic: TopicName, slot: Slot) {
             () = tokio::time::sleep(step) => {}
             () = state.shutdown.cancelled() => return,
         }
-        if let Err(error) = state.publish(&topic, &progress(percent)) {
+        if let Err(error) = state.publish(&topic, &progress(percent)).await {
             tracing::warn!(%topic, %error, "a job could not publish its progress");
             return;
         }
     }
-    if let Err(error) = state.publish_event(&topic, Some(END_EVENT), "done") {
+    if let Err(error) = state.publish_event(&topic, Some(END_EVENT), "done").await {
         tracing::warn!(%topic, %error, "a job could not publish its end");
     }
     drop(slot);

@@ -8,6 +8,7 @@
 //! | 401 (`WWW-Authenticate: Bearer`) | no `Authorization: Bearer <publisher key or token>`, a wrong key, a token that does not verify |
 //! | 403 | a valid token whose `publish` patterns do not cover the topic, or an expired one |
 //! | 413 | the body is larger than `--max-body` |
+//! | 503 (`Retry-After`) | with `--redis-url`: Redis cannot be reached right now |
 //!
 //! Any JSON value is accepted and published exactly as sent (numbers are not rounded through `f64`, keys keep their
 //! order); a body on several lines goes out as several `data:` lines, which clients join back with LF, the same
@@ -49,6 +50,6 @@ pub async fn publish(
     serde_json::from_slice::<IgnoredAny>(&body).map_err(|e| invalid(&e))?;
     // Valid JSON is valid UTF-8.
     let data = std::str::from_utf8(&body).map_err(|e| invalid(&e))?;
-    let id = state.publish(&topic, data.trim())?;
+    let id = state.publish(&topic, data.trim()).await?;
     Ok((StatusCode::CREATED, Json(Published { topic: topic.as_str().to_owned(), id })))
 }

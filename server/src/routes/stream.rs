@@ -25,23 +25,25 @@ pub async fn topic(
     topic: Result<Path<String>, PathRejection>,
     request: StreamRequest,
 ) -> Result<Response, ApiError> {
-    let open = || {
+    let open = async {
         let Path(topic) = topic?;
-        existing(&state, &request, &topic)
+        existing(&state, &request, &topic).await
     };
-    counted(&state, open())
+    counted(&state, open.await)
 }
 
 /// `GET /stream-random-numbers`: the `random-numbers` topic.
 pub async fn random_numbers(State(state): State<AppState>, request: StreamRequest) -> Result<Response, ApiError> {
-    counted(&state, existing(&state, &request, generators::random::TOPIC))
+    counted(&state, existing(&state, &request, generators::random::TOPIC).await)
 }
 
-fn existing(state: &AppState, request: &StreamRequest, name: &str) -> Result<Response, ApiError> {
+async fn existing(state: &AppState, request: &StreamRequest, name: &str) -> Result<Response, ApiError> {
     let unknown = || ApiError::UnknownTopic(name.to_owned());
-    state.hub.topic(name).ok_or_else(unknown)?;
     let topic = TopicName::parse(name).map_err(|_| unknown())?;
-    request.open(state, vec![topic], Layout::Single)
+    // With Redis, a topic exists once its stream has events: following loads them.
+    state.follow(std::slice::from_ref(&topic)).await?;
+    state.hub.topic(name).ok_or_else(unknown)?;
+    request.open(state, vec![topic], Layout::Single).await
 }
 
 /// The client's last event id as sent: the `Last-Event-ID` header if present and not blank, else the first

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod redis_server;
+
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
