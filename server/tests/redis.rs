@@ -128,7 +128,15 @@ async fn a_redis_outage_answers_503_to_publishers_and_loses_nothing_published() 
     while received.last() != Some(&newest) {
         received.push(event_id(&on_b.next_event().await));
     }
-    assert_eq!(received, accepted[1..], "every event accepted with 201, and nothing else");
+    assert!(received.windows(2).all(|pair| pair[0] < pair[1]), "in order, none twice: {received:?}");
+    let missing: Vec<u64> = accepted[1..].iter().filter(|id| !received.contains(id)).copied().collect();
+    assert_eq!(missing, Vec::<u64>::new(), "every event accepted with 201 arrives");
+    // Beyond those, only an event whose publish did not get its 201 can arrive: Redis stored it (fsynced) and was
+    // killed before the reply reached the server, which then answered 503. Seen about once in 20 runs (an extra
+    // id 22); the outcome of such a publish is unknown to the publisher, as with any lost reply.
+    let extra: Vec<u64> = received.iter().filter(|id| !accepted.contains(id)).copied().collect();
+    let failed = statuses.iter().filter(|&&status| status != 201).count();
+    assert!(extra.len() <= failed, "extra events {extra:?} beyond the {failed} publishes that got no 201");
     assert!(b.metric("sse_live_redis_reconnects_total").await >= 1.0);
 }
 
