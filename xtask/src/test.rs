@@ -8,18 +8,50 @@ use crate::step;
 use crate::tools::{ensure_browser, ensure_client_tools, ensure_redis, trunk_build_release};
 use crate::{target_dir, workspace_root, Result};
 
+/// Free space a cold run needs for its target directory (native debug and release, wasm32 debug and release),
+/// with room to spare.
+const DISK_NEEDED_GIB: u64 = 12;
+
+/// Says so before the build when the target directory's disk is nearly full: a full disk shows up much later as
+/// a linker's "Bus error" or "No space left on device", far from its cause.
+fn warn_if_disk_is_short() {
+    let dir = target_dir();
+    let probe = if dir.exists() { dir } else { workspace_root() };
+    let available_kib = step::output(Command::new("df").arg("-Pk").arg(&probe)).and_then(|out| {
+        let line = out.lines().nth(1)?.to_string();
+        line.split_whitespace().nth(3)?.parse::<u64>().ok()
+    });
+    if let Some(kib) = available_kib {
+        let gib = kib as f64 / (1024.0 * 1024.0);
+        if gib < DISK_NEEDED_GIB as f64 {
+            println!(
+                "\nxtask: warning: {gib:.1} GiB free on the disk of {}; a cold run writes up to about \
+                 {DISK_NEEDED_GIB} GiB there. Free some space (cargo clean) if the build fails with a bus error \
+                 or \"No space left on device\".",
+                probe.display()
+            );
+        }
+    }
+}
+
 /// Installs what is missing, then fmt, clippy (native and wasm32), native tests, the release build of the
 /// client, and the browser tests against a real server. Stops at the first failure.
 pub fn run() -> Result {
     let started = Instant::now();
     let root = workspace_root();
+    warn_if_disk_is_short();
     let tools = ensure_client_tools()?;
     ensure_browser()?;
     ensure_redis()?;
 
+    // CI builds once from a fresh checkout: the incremental cache only costs disk there (3.5 GB of 15).
+    let ci = std::env::var_os("CI").is_some();
     let cargo = |args: &[&str]| {
         let mut command = Command::new("cargo");
         command.args(args).current_dir(&root);
+        if ci {
+            command.env("CARGO_INCREMENTAL", "0");
+        }
         command
     };
     step::run("checking formatting", &mut cargo(&["fmt", "--all", "--check"]))?;
