@@ -225,6 +225,39 @@ async fn finite_sends_n_progress_events_then_end_then_ends_the_body() {
 }
 
 #[tokio::test]
+async fn rate_sends_count_readings_at_the_pace_asked_then_end() {
+    let server = test_server().await;
+    // Unpaced: all of them, in order, then `end`, then the body ends.
+    let mut stream = EventStream::open(&server.url("/test/rate?count=200"), &[]).await;
+    let events = stream.events(201).await;
+    for (i, event) in events[..200].iter().enumerate() {
+        let n = i as u64 + 1;
+        assert_eq!(event.last_event_id, n.to_string());
+        let reading = data(event);
+        assert_eq!(reading["n"], n);
+        assert!(reading["t"].as_f64().unwrap() > 1.7e12, "t is milliseconds since the epoch: {reading}");
+        assert!(reading["value"].is_f64(), "{reading}");
+    }
+    assert_eq!((events[200].event_type.as_str(), events[200].data.as_str()), ("end", "done"));
+    assert_eq!(stream.next().await, None, "the body ends after `end`");
+
+    // Paced: 100 events at 200/s take about half a second, and the timestamps say so.
+    let started = std::time::Instant::now();
+    let mut paced = EventStream::open(&server.url("/test/rate?count=100&per_sec=200"), &[]).await;
+    let events = paced.events(101).await;
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_millis(450), "100 events at 200/s came in {took:?}");
+    let spread = data(&events[99])["t"].as_f64().unwrap() - data(&events[0])["t"].as_f64().unwrap();
+    assert!((400.0..2000.0).contains(&spread), "first to last event written {spread} ms apart");
+    assert_eq!(events[100].event_type, "end");
+
+    for bad in ["/test/rate", "/test/rate?count=x", "/test/rate?count=1000001", "/test/rate?count=1&per_sec=-1"] {
+        assert_eq!(client().get(server.url(bad)).send().await.unwrap().status(), 400, "{bad}");
+    }
+    server.wait_for_open_streams(0).await;
+}
+
+#[tokio::test]
 async fn vectors_are_listed_and_served_verbatim_then_done() {
     let server = test_server().await;
     let names = json_body(client().get(server.url("/test/vectors")).send().await.unwrap()).await;

@@ -6,7 +6,8 @@
 //!   wasm32), the native tests, the release build of the client, and the browser tests in headless Chromium
 //!   against a real server.
 //! - `cargo xtask bench [--quick]`: the benchmarks (server capacity, fan-out and publishing against a bare axum
-//!   peer, bundle size, the parser), written to `target/bench/` and BENCHMARKS.md. Never part of `test`.
+//!   peer, bundle size, client ingest in headless Chromium against plain JavaScript, the parser), written to
+//!   `target/bench/` and BENCHMARKS.md. Never part of `test`.
 //!
 //! Modules: [`tools`] installs and checks the toolchain, [`step`] runs commands and reports them,
 //! [`server`] starts a real server and stops it, [`demo`], [`test`] and [`bench`] are the commands.
@@ -29,11 +30,13 @@ commands:
                     (for example: cargo xtask demo -- --listen 0.0.0.0:8080)
   test              install what is missing, then fmt, clippy, native tests, release build, browser tests
   bench [FLAGS]     the benchmarks: our server against a bare axum peer (capacity, fan-out, publishing), the
-                    client's bundle size, the parser; JSON in target/bench/, figures into BENCHMARKS.md
+                    client's bundle size and its ingest in headless Chromium against plain JavaScript, the
+                    parser; JSON in target/bench/, figures into BENCHMARKS.md
                     --quick      a smoke run of a few minutes; writes target/bench/ only
                     --report     only re-render BENCHMARKS.md from bench/results.json
                     --no-parser  skip the parser's criterion bench (full mode runs it)
                     --no-bundle  skip the client build and its sizes
+                    --no-ingest  skip the client ingest benchmark in headless Chromium
 ";
 
 fn main() -> ExitCode {

@@ -5,8 +5,12 @@ use std::time::Instant;
 
 use crate::server::{free_port, RunningServer};
 use crate::step;
-use crate::tools::{ensure_browser, ensure_client_tools, ensure_redis, trunk_build_release};
+use crate::tools::{browser_test_env, ensure_browser, ensure_client_tools, ensure_redis, trunk_build_release};
 use crate::{target_dir, workspace_root, Result};
+
+/// The browser test suites in `tests/` (each a wasm-bindgen-test binary run in headless Chromium).
+const BROWSER_SUITES: [&str; 7] =
+    ["use_event_source", "fetch_transport", "reconnect", "lifecycle", "sharing", "page_events", "coalescing"];
 
 /// Free space a cold run needs for its target directory (native debug and release, wasm32 debug and release),
 /// with room to spare.
@@ -100,36 +104,14 @@ pub fn run() -> Result {
             root.join("dist").to_string_lossy().into_owned(),
         ],
     )?;
+    let mut browser_tests = cargo(&["test", "--package", "sse-live", "--target", "wasm32-unknown-unknown"]);
+    for suite in BROWSER_SUITES {
+        browser_tests.args(["--test", suite]);
+    }
+    browser_test_env(&mut browser_tests, &tools, page_port, &server.url, 120);
     let browser_tests = step::run(
         "browser tests in headless Chromium against the real server (first build ~3 minutes)",
-        cargo(&[
-            "test",
-            "--package",
-            "sse-live",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--test",
-            "use_event_source",
-            "--test",
-            "fetch_transport",
-            "--test",
-            "reconnect",
-            "--test",
-            "lifecycle",
-            "--test",
-            "sharing",
-            "--test",
-            "page_events",
-            "--test",
-            "coalescing",
-        ])
-        .env("PATH", &tools.path)
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
-        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root.join("webdriver.json"))
-        .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{page_port}"))
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
-        .env("SSE_LIVE_TEST_SERVER", &server.url),
+        &mut browser_tests,
     );
     drop(server);
     browser_tests?;

@@ -76,6 +76,26 @@ pub fn ensure_client_tools() -> Result<ClientTools> {
 }
 
 /// `trunk build --release`: the client with the size profile and wasm-opt -Oz, into `dist/`.
+/// Sets what `cargo test --target wasm32-unknown-unknown` needs to run wasm-bindgen-test suites in headless Chromium
+/// against the real server at `server_url`: the runner, chromedriver and its settings, the test page's address
+/// (`127.0.0.1:page_port`, which the server must allow as an origin) and a timeout of `timeout_secs` per test.
+pub fn browser_test_env<'c>(
+    command: &'c mut Command,
+    tools: &ClientTools,
+    page_port: u16,
+    server_url: &str,
+    timeout_secs: u32,
+) -> &'c mut Command {
+    command
+        .env("PATH", &tools.path)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", workspace_root().join("webdriver.json"))
+        .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{page_port}"))
+        .env("WASM_BINDGEN_TEST_TIMEOUT", timeout_secs.to_string())
+        .env("SSE_LIVE_TEST_SERVER", server_url)
+}
+
 pub fn trunk_build_release(tools: &ClientTools) -> Result {
     step::run(
         "building the client in release with trunk (size profile, wasm-opt -Oz; a cold build takes ~7 minutes)",

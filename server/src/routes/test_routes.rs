@@ -10,6 +10,8 @@
 //! - `GET /test/finite/{n}`: `n` `progress` events, then an `end` event, then the body ends.
 //! - `GET /test/vectors` and `GET /test/vectors/{name}`: raw spec vectors, byte for byte.
 //! - `GET /test/stall`: one event, then silence (not even keep-alives), for the client's stall detection.
+//! - `GET /test/rate?count=N&per_sec=K`: `N` small readings at `K` events per second (or as fast as the socket
+//!   takes them), then `end`: the client ingest benchmark's stream.
 //! - `GET /test/requests/{key}`: how many requests the routes above have answered for `key`.
 //!
 //! Every route but the first counts its requests under a key: the `key` query parameter when given (tests pass a
@@ -63,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/test/vectors", get(vector_names))
         .route("/test/vectors/{name}", get(vector))
         .route("/test/stall", get(stall))
+        .route("/test/rate", get(rate))
         .route("/test/requests/{key}", get(requests))
         .layer(Extension(RequestCounts::default()))
 }
@@ -293,6 +296,79 @@ pub async fn stall(
     ];
     let events = stream::iter(frames.map(|f| Bytes::from(f.into_bytes()))).chain(stream::pending());
     Ok(sse::response_without_keep_alive(&state, "test/stall", events))
+}
+
+/// The most events `/test/rate` sends per request.
+pub const RATE_MAX_EVENTS: u64 = 1_000_000;
+
+/// How often `/test/rate` writes when paced: every tick, the events that have come due since the last one go out
+/// in one write, as a busy server's would.
+const RATE_TICK: Duration = Duration::from_millis(1);
+
+/// How many events `/test/rate` writes at a time when not paced.
+const RATE_UNPACED_BATCH: u64 = 64;
+
+/// The query of `/test/rate`.
+#[derive(Debug, serde::Deserialize)]
+pub struct RateQuery {
+    /// How many events (at most [`RATE_MAX_EVENTS`]).
+    pub count: u64,
+    /// Events per second; 0 (the default) sends as fast as the connection takes them.
+    #[serde(default)]
+    pub per_sec: u64,
+}
+
+/// `GET /test/rate?count=N&per_sec=K`: `N` events with ids 1 to `N` and data
+/// `{"n": id, "t": <milliseconds since the Unix epoch when it was written, with fractions>, "value": <a temperature>}`
+/// at `K` events per second (every millisecond, the events due so far are written together; `per_sec=0` or absent:
+/// batches of 64 as fast as the connection takes them), then one event of type `end` with data `done`, then the
+/// body ends. 400 when `count` is missing, not a number or over [`RATE_MAX_EVENTS`]. For the client ingest
+/// benchmark (`cargo xtask bench`), which compares the hook with a plain `EventSource` + `JSON.parse` on this stream.
+pub async fn rate(
+    State(state): State<AppState>,
+    query: Result<Query<RateQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(RateQuery { count, per_sec }) = query?;
+    if count > RATE_MAX_EVENTS {
+        return Err(ApiError::BadRequest(format!("at most {RATE_MAX_EVENTS} events")));
+    }
+    let end = Bytes::from(EventBuilder::new().event("end").data("done").build()?.into_bytes());
+    let started = tokio::time::Instant::now();
+    let batches = stream::unfold(1u64, move |next| async move {
+        if next > count {
+            return None;
+        }
+        let last = if per_sec == 0 {
+            tokio::task::yield_now().await;
+            (next + RATE_UNPACED_BATCH - 1).min(count)
+        } else {
+            loop {
+                let due = (started.elapsed().as_secs_f64() * per_sec as f64) as u64;
+                if due >= next {
+                    break due.min(count);
+                }
+                tokio::time::sleep(RATE_TICK).await;
+            }
+        };
+        Some((rate_batch(next, last), last + 1))
+    });
+    let events = batches.chain(stream::iter([end]));
+    Ok(sse::response(&state, "test/rate", events))
+}
+
+/// The events `first..=last` of `/test/rate`, encoded into one chunk.
+fn rate_batch(first: u64, last: u64) -> Bytes {
+    let t = OffsetDateTime::now_utc().unix_timestamp_nanos() as f64 / 1e6;
+    let mut chunk = String::new();
+    for n in first..=last {
+        let value = 20.0 + (n % 100) as f64 / 10.0;
+        let data = format!(r#"{{"n":{n},"t":{t:.3},"value":{value:.1}}}"#);
+        // Digits and punctuation only: the encoder cannot refuse it.
+        if let Ok(frame) = EventBuilder::new().id(n.to_string()).data(data).build() {
+            chunk.push_str(frame.as_str());
+        }
+    }
+    Bytes::from(chunk)
 }
 
 /// `GET /test/requests/{key}`: `{"key": "...", "requests": N}`, how many requests were counted under `key`.

@@ -84,6 +84,7 @@ pub fn render(results: &Results, chart: Option<&str>) -> String {
     fanout(w, results);
     publish(w, results);
     bundle(w, results);
+    ingest(w, results);
     if !results.notes.is_empty() {
         let _ = writeln!(w, "\n### Notes\n");
         for note in &results.notes {
@@ -373,6 +374,69 @@ fn bundle(w: &mut String, r: &Results) {
     let _ = writeln!(w, "\nGoal: the demo under 70 KiB brotli in all: {verdict} ({}).", kib(brotli));
 }
 
+/// The client's ingest in headless Chromium against the plain JavaScript baseline, and the issue's two goals.
+fn ingest(w: &mut String, r: &Results) {
+    use super::ingest::{baseline_of, BASELINE};
+    if r.ingest.is_empty() {
+        return;
+    }
+    let rounds = r.ingest.iter().map(|f| f.rounds).max().unwrap_or(0);
+    let _ = writeln!(w, "\n### Client ingest in headless Chromium (`benches/ingest.rs`)\n");
+    let _ = writeln!(
+        w,
+        "The server's `/test/rate` sends small JSON readings at a pace (or as fast as the socket takes them); each \
+         client shows the value as text: `baseline` is `new EventSource` + `JSON.parse` + `textContent` in plain \
+         JavaScript, `hook` is `use_event_source::<Reading>` with serde and a Leptos view (signals written once per \
+         frame). Events/s: the median of {rounds} round(s), first to last message. Lag: server write to the page's \
+         value changing, at every change (every message for the baseline, once per frame for the hook). Long \
+         tasks: Chromium's `longtask` entries (≥ 50 ms) during the rounds.\n"
+    );
+    let _ = writeln!(
+        w,
+        "| pace | client | events/s | × baseline | lag p50 | lag p99 | long tasks | longest task | longest frame gap \
+         | all received |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    );
+    for f in &r.ingest {
+        let pace = if f.per_sec == 0 { "unpaced".to_owned() } else { format!("{}/s", thousands(f.per_sec as f64)) };
+        let ratio = baseline_of(&r.ingest, f)
+            .filter(|b| b.client != f.client && b.events_per_sec > 0.0)
+            .map_or("–".to_owned(), |b| format!("{:.2}", f.events_per_sec / b.events_per_sec));
+        let longest = if f.longtask_supported { format!("{:.0} ms", f.longest_task_ms) } else { "n/a".to_owned() };
+        let _ = writeln!(
+            w,
+            "| {pace} | {} | {} | {ratio} | {:.1} ms | {:.1} ms | {} | {longest} | {:.0} ms | {} |",
+            f.client,
+            thousands(f.events_per_sec),
+            f.lag_p50_ms,
+            f.lag_p99_ms,
+            f.long_tasks,
+            f.max_frame_gap_ms,
+            if f.complete { "yes" } else { "**no**" }
+        );
+    }
+    let hooks: Vec<_> = r.ingest.iter().filter(|f| f.client != BASELINE).collect();
+    let unpaced: Vec<String> = hooks
+        .iter()
+        .filter(|f| f.per_sec == 0)
+        .filter_map(|f| baseline_of(&r.ingest, f).map(|b| (f, f.events_per_sec / b.events_per_sec)))
+        .map(|(f, ratio)| format!("{} {ratio:.2}× ({})", f.client, if ratio >= 0.9 { "met" } else { "missed" }))
+        .collect();
+    if !unpaced.is_empty() {
+        let _ = writeln!(w, "\nGoal: at least 0.9× the baseline's events/s (unpaced): {}.", unpaced.join(", "));
+    }
+    let at_10k: Vec<String> = hooks
+        .iter()
+        .filter(|f| f.per_sec == 10_000 && f.longtask_supported)
+        .map(|f| {
+            let verdict = if f.long_tasks == 0 { "met" } else { "missed" };
+            format!("{} {} long task(s), longest {:.0} ms ({verdict})", f.client, f.long_tasks, f.longest_task_ms)
+        })
+        .collect();
+    if !at_10k.is_empty() {
+        let _ = writeln!(w, "Goal: no task over 50 ms at 10,000 events/s: {}.", at_10k.join(", "));
+    }
+}
+
 fn commands(w: &mut String, r: &Results) {
     let _ = writeln!(w, "\n### Commands\n\n```sh\ncargo xtask bench            # everything, then rewrites this section\ncargo xtask bench --quick    # a smoke run: smaller, shorter; writes target/bench/ only\ncargo xtask bench --report   # re-renders this section from bench/results.json\n```\n");
     let _ = writeln!(w, "Each run, as `cargo xtask bench` ran it (`PID` and ports filled in at run time):\n\n```sh");
@@ -413,6 +477,7 @@ mod tests {
     use sse_live_bench::report::{Connections, Publish, Report, Rss};
 
     use super::*;
+    use crate::bench::ingest::Ingest;
     use crate::bench::results::{BundleFile, Machine};
 
     fn run(scenario: &str, server: &str, n: u64, rss_kib: u64, spread_p99_us: u64, latency: bool) -> Run {
@@ -475,8 +540,60 @@ mod tests {
                 BundleFile { name: "a.wasm".into(), raw: 200 * 1024, gzip: 80 * 1024, brotli: 60 * 1024 },
                 BundleFile { name: "a.js".into(), raw: 30 * 1024, gzip: 9 * 1024, brotli: 8 * 1024 },
             ],
+            ingest: vec![],
             notes: vec!["ours has no POST yet".into()],
         }
+    }
+
+    fn ingest(client: &str, per_sec: u64, events_per_sec: f64, long_tasks: u64, longest_task_ms: f64) -> Ingest {
+        Ingest {
+            client: client.into(),
+            per_sec,
+            events: 1000,
+            rounds: 3,
+            events_per_sec,
+            events_per_sec_rounds: vec![events_per_sec; 3],
+            lag_p50_ms: 2.0,
+            lag_p99_ms: 12.5,
+            lag_max_ms: 20.0,
+            lag_samples: 100,
+            long_tasks,
+            longest_task_ms,
+            max_frame_gap_ms: 16.7,
+            longtask_supported: true,
+            complete: client != "hook (fetch)",
+        }
+    }
+
+    #[test]
+    fn the_ingest_table_compares_each_client_with_the_baseline_at_its_pace() {
+        let mut results = results();
+        results.ingest = vec![
+            ingest("baseline", 10_000, 10_000.0, 0, 0.0),
+            ingest("hook (EventSource)", 10_000, 9_990.0, 0, 0.0),
+            ingest("hook (fetch)", 10_000, 10_010.0, 2, 61.0),
+            ingest("baseline", 0, 40_000.0, 1, 250.0),
+            ingest("hook (EventSource)", 0, 30_000.0, 1, 340.0),
+            ingest("hook (fetch)", 0, 38_000.0, 0, 0.0),
+        ];
+        let md = render(&results, None);
+        assert!(
+            md.contains("| 10,000/s | baseline | 10,000 | – | 2.0 ms | 12.5 ms | 0 | 0 ms | 17 ms | yes |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| unpaced | hook (EventSource) | 30,000 | 0.75 | 2.0 ms | 12.5 ms | 1 | 340 ms |"),
+            "{md}"
+        );
+        assert!(md.contains("| unpaced | hook (fetch) | 38,000 | 0.95 |"), "{md}");
+        assert!(md.contains("| **no** |"), "a round that lost events says so: {md}");
+        assert!(md.contains("(unpaced): hook (EventSource) 0.75× (missed), hook (fetch) 0.95× (met)."), "{md}");
+        assert!(
+            md.contains("hook (EventSource) 0 long task(s), longest 0 ms (met), hook (fetch) 2 long task(s), longest 61 ms (missed)"),
+            "{md}"
+        );
+        results.ingest.clear();
+        assert!(!render(&results, None).contains("Client ingest"));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod bundle;
 mod chart;
+mod ingest;
 mod machine;
 mod markdown;
 mod results;
@@ -30,6 +31,7 @@ struct Options {
     report_only: bool,
     no_parser: bool,
     no_bundle: bool,
+    no_ingest: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -40,6 +42,7 @@ fn parse(args: &[String]) -> Result<Options> {
             "--report" => options.report_only = true,
             "--no-parser" => options.no_parser = true,
             "--no-bundle" => options.no_bundle = true,
+            "--no-ingest" => options.no_ingest = true,
             other => return Err(format!("cargo xtask bench: unknown flag {other:?} (see cargo xtask help)")),
         }
     }
@@ -117,8 +120,15 @@ pub fn run(args: &[String]) -> Result {
         bundle::measure(&dist)?
     };
 
+    let ingest = if options.no_ingest {
+        notes.push("Client ingest not measured in this run (`--no-ingest`).".to_owned());
+        Vec::new()
+    } else {
+        ingest::run(options.quick, &binaries.ours, &ensure_client_tools()?, &binaries.logs)?
+    };
+
     machine.load_after = machine::load();
-    let results = Results { mode: mode(&options).to_owned(), started, machine, runs, bundle, notes };
+    let results = Results { mode: mode(&options).to_owned(), started, machine, runs, bundle, ingest, notes };
     let json = to_json(&results)?;
     write(&out.join("results.json"), &json)?;
     let chart = chart::render(&results);

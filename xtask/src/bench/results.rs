@@ -22,6 +22,9 @@ pub struct Results {
     pub runs: Vec<Run>,
     /// Sizes of the release client's files, when measured.
     pub bundle: Vec<BundleFile>,
+    /// The client ingest benchmark in headless Chromium, when run (absent from results of before it existed).
+    #[serde(default)]
+    pub ingest: Vec<super::ingest::Ingest>,
     /// What the reader must know (scenarios skipped and why).
     pub notes: Vec<String>,
 }

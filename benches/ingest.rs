@@ -1,0 +1,315 @@
+//! Client ingest benchmark, in headless Chromium against the real server (issue 7): how many events per second the
+//! hook decodes and applies, how late the shown value is, and the longest main-thread task, side by side with a plain
+//! JavaScript `EventSource` + `JSON.parse` page on the same stream, in the same page and the same run.
+//!
+//! Method. The server's `/test/rate?count=N&per_sec=K` sends `N` readings (`{"n", "t", "value"}`, `t` = when the
+//! server wrote it, in milliseconds since the epoch) at `K` per second (`K = 0`: as fast as the socket takes them),
+//! then `end`. Each client shows the reading's value as text in the page:
+//! - `baseline`: `new EventSource(url)`, `JSON.parse` and `textContent` on every message (inline JavaScript below);
+//! - `hook (EventSource)` and `hook (fetch)`: `use_event_source::<Reading>` with each transport, defaults otherwise
+//!   (serde decoding, signals written once per animation frame), `end` as the terminal event, the value rendered by
+//!   a Leptos view.
+//!
+//! Per run: events/s = (messages − 1) / (last message − first message), counted at every message (the baseline's
+//! `onmessage`, the hook's `on_message`); lag = (when the page's value changed) − `t`, sampled whenever the shown
+//! value changes (every message for the baseline, once per frame for the hook: that is the cost of coalescing, and
+//! what a user sees); the longest task from Chromium's `longtask` entries (tasks of 50 ms and more) and the longest
+//! gap between two animation frames, both within the run. Rounds alternate the clients so that drift hits all
+//! alike; the report takes each client's median events/s and its worst task and frame gap.
+//!
+//! Not a test: `cargo test` never runs it (`test = false` in Cargo.toml). `cargo xtask bench` runs it in release
+//! with `--test ingest -- --nocapture` and reads the `INGEST {json}` lines it prints.
+
+#![cfg(target_arch = "wasm32")]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gloo_timers::future::sleep;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use sse_live::use_event_source::{
+    use_event_source_with_options, ConnectionState, FetchOptions, Transport, UseEventSourceOptions,
+};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(inline_js = r#"
+const tasks = [];
+const frames = [];
+let observing = false;
+let longtaskSupported = false;
+
+export function now() { return performance.timeOrigin + performance.now(); }
+export function perfNow() { return performance.now(); }
+
+export function observe() {
+  if (observing) return;
+  observing = true;
+  longtaskSupported = (PerformanceObserver.supportedEntryTypes || []).includes('longtask');
+  if (longtaskSupported) {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) tasks.push([e.startTime, e.duration]);
+    }).observe({ type: 'longtask', buffered: true });
+  }
+  let prev = performance.now();
+  const tick = (t) => { frames.push([prev, t]); prev = t; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+}
+
+export function windowStats(from, to) {
+  let longest = 0, count = 0, gap = 0;
+  for (const [start, duration] of tasks) {
+    if (start + duration >= from && start <= to) { count++; longest = Math.max(longest, duration); }
+  }
+  for (const [a, b] of frames) if (b >= from && a <= to) gap = Math.max(gap, b - a);
+  return JSON.stringify({ longtaskSupported, longTasks: count, longestTaskMs: longest, maxFrameGapMs: gap });
+}
+
+export function baseline(url) {
+  return new Promise((resolve, reject) => {
+    const out = document.createElement('output');
+    document.body.appendChild(out);
+    const lags = [];
+    let count = 0, first = 0, last = 0;
+    const es = new EventSource(url);
+    es.onmessage = (e) => {
+      const reading = JSON.parse(e.data);
+      const t = performance.timeOrigin + performance.now();
+      if (count === 0) first = t;
+      last = t;
+      count++;
+      out.textContent = reading.value.toFixed(1);
+      lags.push(t - reading.t);
+    };
+    es.addEventListener('end', () => {
+      es.close();
+      out.remove();
+      resolve(JSON.stringify({ count, first, last, lags }));
+    });
+    es.onerror = () => { if (es.readyState === EventSource.CLOSED) reject(new Error('the baseline EventSource failed')); };
+  });
+}
+"#)]
+extern "C" {
+    /// Milliseconds since the epoch, with fractions (comparable with the server's `t` on the same machine).
+    fn now() -> f64;
+    /// `performance.now()`: the timeline of long tasks and frames.
+    #[wasm_bindgen(js_name = perfNow)]
+    fn perf_now() -> f64;
+    /// Starts recording long tasks and animation frames (once per page).
+    fn observe();
+    /// `{"longtaskSupported", "longTasks", "longestTaskMs", "maxFrameGapMs"}` between two `perf_now()` times.
+    #[wasm_bindgen(js_name = windowStats)]
+    fn window_stats(from: f64, to: f64) -> String;
+    /// Runs the plain JavaScript client on `url`; resolves to `{"count", "first", "last", "lags"}` as JSON.
+    fn baseline(url: &str) -> js_sys::Promise;
+}
+
+/// One reading of `/test/rate`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Reading {
+    n: u64,
+    t: f64,
+    value: f64,
+}
+
+/// What a client saw of one stream.
+#[derive(Debug, Default, Deserialize)]
+struct Received {
+    count: u64,
+    first: f64,
+    last: f64,
+    lags: Vec<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Window {
+    longtask_supported: bool,
+    long_tasks: u64,
+    longest_task_ms: f64,
+    max_frame_gap_ms: f64,
+}
+
+/// One client's figures over all rounds at one rate: what `cargo xtask bench` reads.
+#[derive(Debug, Serialize)]
+struct Figures {
+    client: &'static str,
+    per_sec: u64,
+    events: u64,
+    rounds: usize,
+    /// The median round's events per second.
+    events_per_sec: f64,
+    /// Every round's events per second.
+    events_per_sec_rounds: Vec<f64>,
+    lag_p50_ms: f64,
+    lag_p99_ms: f64,
+    lag_max_ms: f64,
+    lag_samples: usize,
+    long_tasks: u64,
+    longest_task_ms: f64,
+    max_frame_gap_ms: f64,
+    longtask_supported: bool,
+    /// Every round received every event.
+    complete: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Client {
+    Baseline,
+    Hook(Transport),
+}
+
+impl Client {
+    fn name(&self) -> &'static str {
+        match self {
+            Client::Baseline => "baseline",
+            Client::Hook(Transport::EventSource) => "hook (EventSource)",
+            Client::Hook(_) => "hook (fetch)",
+        }
+    }
+}
+
+fn server() -> &'static str {
+    match option_env!("SSE_LIVE_TEST_SERVER") {
+        Some(url) => url,
+        None => panic!("SSE_LIVE_TEST_SERVER is not set: run the benchmark with `cargo xtask bench`"),
+    }
+}
+
+/// Seconds of stream per round (`SSE_LIVE_INGEST_SECONDS` at compile time; `cargo xtask bench --quick` sets 1).
+fn seconds() -> u64 {
+    option_env!("SSE_LIVE_INGEST_SECONDS").and_then(|s| s.parse().ok()).unwrap_or(5)
+}
+
+/// Rounds per client and rate (`SSE_LIVE_INGEST_ROUNDS`, default 3).
+fn rounds() -> usize {
+    option_env!("SSE_LIVE_INGEST_ROUNDS").and_then(|s| s.parse().ok()).unwrap_or(3)
+}
+
+async fn run_baseline(url: &str) -> Received {
+    let json = wasm_bindgen_futures::JsFuture::from(baseline(url)).await.expect("the baseline client ran");
+    serde_json::from_str(&json.as_string().expect("a JSON string")).expect("the baseline's figures")
+}
+
+async fn run_hook(url: String, transport: Transport) -> Received {
+    let count = Arc::new(AtomicU64::new(0));
+    let times: Arc<Mutex<(f64, f64)>> = Arc::default();
+    let lags: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let state_slot: Arc<Mutex<Option<Signal<ConnectionState>>>> = Arc::default();
+    let (counter, clock) = (count.clone(), times.clone());
+    let options = UseEventSourceOptions::default().transport(transport).terminal_event("end").on_message(move |_| {
+        let t = now();
+        let mut times = clock.lock().unwrap();
+        if counter.fetch_add(1, Ordering::Relaxed) == 0 {
+            times.0 = t;
+        }
+        times.1 = t;
+    });
+    let parent = web_sys::window().unwrap().document().unwrap().body().unwrap();
+    let (slot, lag_log) = (state_slot.clone(), lags.clone());
+    let handle = leptos::mount::mount_to(parent.unchecked_into(), move || {
+        let hook = use_event_source_with_options::<Reading>(url, options);
+        *slot.lock().unwrap() = Some(hook.state);
+        let data = hook.data;
+        Effect::new(move |_| {
+            if let Some(reading) = data.get() {
+                lag_log.lock().unwrap().push(now() - reading.t);
+            }
+        });
+        view! { <output>{move || data.get().map(|r| format!("{:.1}", r.value))}</output> }
+    });
+    let state = state_slot.lock().unwrap().expect("the hook ran");
+    let start = js_sys::Date::now();
+    while state.get_untracked() != ConnectionState::Closed {
+        assert!(js_sys::Date::now() - start < 600_000.0, "the stream did not end within 10 minutes");
+        sleep(Duration::from_millis(20)).await;
+    }
+    // Let the last frame's effect run before reading the lags.
+    sleep(Duration::from_millis(50)).await;
+    drop(handle);
+    let (first, last) = *times.lock().unwrap();
+    let lags = std::mem::take(&mut *lags.lock().unwrap());
+    Received { count: count.load(Ordering::Relaxed), first, last, lags }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    percentile(&sorted, 50.0)
+}
+
+/// Runs every client `rounds()` times on `count` events at `per_sec`, alternating, and prints one `INGEST` line each.
+async fn measure(per_sec: u64, count: u64) {
+    let clients = [
+        Client::Baseline,
+        Client::Hook(Transport::EventSource),
+        Client::Hook(Transport::Fetch(FetchOptions::default())),
+    ];
+    let mut rounds_of: Vec<Vec<(Received, Window)>> = clients.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds() {
+        for (i, client) in clients.iter().enumerate() {
+            let url = format!("{}/test/rate?count={count}&per_sec={per_sec}", server());
+            let from = perf_now();
+            let received = match client {
+                Client::Baseline => run_baseline(&url).await,
+                Client::Hook(transport) => run_hook(url, transport.clone()).await,
+            };
+            let to = perf_now();
+            // Chromium reports a long task shortly after it ends.
+            sleep(Duration::from_millis(300)).await;
+            let window: Window = serde_json::from_str(&window_stats(from, to)).expect("window stats");
+            rounds_of[i].push((received, window));
+            sleep(Duration::from_millis(200)).await;
+        }
+    }
+    for (client, rounds) in clients.iter().zip(rounds_of) {
+        let per_round: Vec<f64> = rounds
+            .iter()
+            .map(|(r, _)| if r.last > r.first { (r.count - 1) as f64 * 1000.0 / (r.last - r.first) } else { 0.0 })
+            .collect();
+        let mut lags: Vec<f64> = rounds.iter().flat_map(|(r, _)| r.lags.iter().copied()).collect();
+        lags.sort_by(f64::total_cmp);
+        let figures = Figures {
+            client: client.name(),
+            per_sec,
+            events: count,
+            rounds: rounds.len(),
+            events_per_sec: median(&per_round),
+            events_per_sec_rounds: per_round,
+            lag_p50_ms: percentile(&lags, 50.0),
+            lag_p99_ms: percentile(&lags, 99.0),
+            lag_max_ms: lags.last().copied().unwrap_or(f64::NAN),
+            lag_samples: lags.len(),
+            long_tasks: rounds.iter().map(|(_, w)| w.long_tasks).sum(),
+            longest_task_ms: rounds.iter().map(|(_, w)| w.longest_task_ms).fold(0.0, f64::max),
+            max_frame_gap_ms: rounds.iter().map(|(_, w)| w.max_frame_gap_ms).fold(0.0, f64::max),
+            longtask_supported: rounds.iter().all(|(_, w)| w.longtask_supported),
+            complete: rounds.iter().all(|(r, _)| r.count == count),
+        };
+        console_log!("INGEST {}", serde_json::to_string(&figures).expect("figures serialize"));
+    }
+}
+
+/// The rates measured: 1,000/s (a busy dashboard), 10,000/s (the issue's goal), and as fast as the server sends.
+#[wasm_bindgen_test]
+async fn ingest() {
+    observe();
+    let seconds = seconds();
+    measure(1_000, 1_000 * seconds).await;
+    measure(10_000, 10_000 * seconds).await;
+    measure(0, 10_000 * seconds).await;
+}
