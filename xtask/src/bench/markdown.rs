@@ -424,7 +424,10 @@ fn minimal_apps(w: &mut String, r: &Results) {
 }
 
 fn commands(w: &mut String, r: &Results) {
-    let _ = writeln!(w, "\n### Commands\n\n```sh\ncargo xtask bench            # everything, then rewrites this section\ncargo xtask bench --quick    # a smoke run: smaller, shorter; writes target/bench/ only\ncargo xtask bench --report   # re-renders this section from bench/results.json\n```\n");
+    let _ = writeln!(w, "\n### Commands\n\n```sh\ncargo xtask bench            # everything, then rewrites this section\ncargo xtask bench --quick    # a smoke run: smaller, shorter; writes target/bench/ only\ncargo xtask bench --report   # re-renders this section from bench/results.json\ncargo xtask bench --only-bundle  # the bundle sizes alone (demo, minimal apps); writes target/bench/ only\n```\n");
+    if r.runs.is_empty() {
+        return;
+    }
     let _ = writeln!(w, "Each run, as `cargo xtask bench` ran it (`PID` and ports filled in at run time):\n\n```sh");
     let mut seen = std::collections::HashSet::new();
     for run in &r.runs {
@@ -555,6 +558,10 @@ mod tests {
         assert!(md.contains("| 36,000 B / 15,000 B / 10,000 B | ×3.00 / ×2.50 / ×2.00 |"), "{md}");
         assert!(md.contains("| 46,000 B / 19,000 B / 15,000 B | ×3.83 / ×3.17 / ×3.00 |"), "{md}");
         assert!(md.contains("leptos-use's: met (brotli, in all: ours ×2.00, leptos-use's ×3.00"), "{md}");
+
+        // A bundle-only run (`--only-bundle`) has no server runs: no empty block of commands.
+        assert!(md.contains("Each run, as"));
+        assert!(!render(&Results { runs: vec![], ..results.clone() }, None).contains("Each run, as"));
 
         // Ours the larger: the goal is missed, and said so.
         results.minimal[1].wasm.brotli = 20_000;
