@@ -1,6 +1,6 @@
 //! The minimal app by hand: an `EventSource` on `/e/temperatures` whose last message's data is a text node in the
 //! body. web-sys and one wasm-bindgen closure, no framework. Failures (no `document`, no `EventSource`) leave the
-//! page empty rather than panic, so the module carries no panic-message formatting.
+//! page empty rather than panic: the app adds no panic messages of its own.
 
 use wasm_bindgen::prelude::*;
 use web_sys::{EventSource, MessageEvent};

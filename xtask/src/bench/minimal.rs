@@ -48,7 +48,7 @@ pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
     let mut measured = Vec::new();
     for (name, how) in apps {
         step::run(
-            &format!("building the minimal app `{name}` ({how}; the first takes ~5 minutes, then ~1 each)"),
+            &format!("building the minimal app `{name}` ({how}; a cold build takes ~5 minutes, the next ones seconds)"),
             Command::new("cargo")
                 .args(["build", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", "--bin", name])
                 .arg("--manifest-path")
