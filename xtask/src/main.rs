@@ -6,8 +6,8 @@
 //!   wasm32), the native tests, the release build of the client, and the browser tests in headless Chromium
 //!   against a real server.
 //! - `cargo xtask bench [--quick]`: the benchmarks (server capacity, fan-out and publishing against a bare axum
-//!   peer, bundle size, client ingest in headless Chromium against plain JavaScript, the parser), written to
-//!   `target/bench/` and BENCHMARKS.md. Never part of `test`.
+//!   peer, bundle size of the demo and of a minimal app built three ways, client ingest in headless Chromium
+//!   against plain JavaScript, the parser), written to `target/bench/` and BENCHMARKS.md. Never part of `test`.
 //!
 //! Modules: [`tools`] installs and checks the toolchain, [`step`] runs commands and reports them,
 //! [`server`] starts a real server and stops it, [`demo`], [`test`] and [`bench`] are the commands.
@@ -35,7 +35,9 @@ commands:
                     --quick      a smoke run of a few minutes; writes target/bench/ only
                     --report     only re-render BENCHMARKS.md from bench/results.json
                     --no-parser  skip the parser's criterion bench (full mode runs it)
-                    --no-bundle  skip the client build and its sizes
+                    --no-bundle  skip the client build and its sizes (the demo's and the minimal apps')
+                    --only-bundle  only the bundle sizes: the demo and the minimal app built three ways
+                                   (bench/minimal/); writes target/bench/ only
                     --no-ingest  skip the client ingest benchmark in headless Chromium
 ";
 

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use sse_live_bench::report::{micros, Latency};
 
-use super::results::{Results, Run, BARE, OURS};
+use super::minimal;
+use super::results::{BundleFile, MinimalApp, Results, Run, BARE, OURS};
 
 /// The line that opens the generated part.
 pub const BEGIN: &str =
@@ -85,6 +86,7 @@ pub fn render(results: &Results, chart: Option<&str>) -> String {
     publish(w, results);
     bundle(w, results);
     ingest(w, results);
+    minimal_apps(w, results);
     if !results.notes.is_empty() {
         let _ = writeln!(w, "\n### Notes\n");
         for note in &results.notes {
@@ -437,8 +439,59 @@ fn ingest(w: &mut String, r: &Results) {
     }
 }
 
+/// The minimal app built three ways: each one's .wasm, .js and total, and its total's ratio to the hand-written
+/// one's; then the goal (our hook's app closer to the hand-written one than leptos-use's), judged on brotli totals.
+fn minimal_apps(w: &mut String, r: &Results) {
+    if r.minimal.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "\n### Bundle size: a minimal app (one stream, its last message as text) built three ways\n");
+    let _ = writeln!(
+        w,
+        "`bench/minimal/`, each built like the demo (profile `wasm-release`, wasm-bindgen `--target web`, \
+         `wasm-opt -Oz`). Sizes are raw / gzip -9 / brotli q11.\n"
+    );
+    let _ = writeln!(w, "| app | .wasm | .js | total | total ÷ by hand (raw / gzip / brotli) |");
+    let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: |");
+    let by_hand = r.minimal.iter().find(|a| a.name == minimal::BY_HAND).map(MinimalApp::total);
+    let three = |(raw, gzip, brotli): (u64, u64, u64)| {
+        format!("{} / {} / {}", bytes(Some(raw as f64)), bytes(Some(gzip as f64)), bytes(Some(brotli as f64)))
+    };
+    let brotli_ratio = |app: &MinimalApp| ratio(Some(app.total().2 as f64), by_hand.map(|t| t.2 as f64));
+    for app in &r.minimal {
+        let (total, file) = (app.total(), |f: &BundleFile| (f.raw, f.gzip, f.brotli));
+        let of = |pick: fn((u64, u64, u64)) -> u64| ratio(Some(pick(total) as f64), by_hand.map(|t| pick(t) as f64));
+        let _ = writeln!(
+            w,
+            "| `{}`: {} | {} | {} | {} | {} / {} / {} |",
+            app.name,
+            app.how,
+            three(file(&app.wasm)),
+            three(file(&app.js)),
+            three(total),
+            of(|t| t.0),
+            of(|t| t.1),
+            of(|t| t.2),
+        );
+    }
+    let find = |name| r.minimal.iter().find(|a| a.name == name);
+    if let (Some(ours), Some(theirs), Some(_)) = (find(minimal::HOOK), find(minimal::LEPTOS_USE), by_hand) {
+        let verdict = if ours.total().2 < theirs.total().2 { "met" } else { "missed" };
+        let _ = writeln!(
+            w,
+            "\nGoal: our hook's minimal app closer to the hand-written one than leptos-use's: {verdict} (brotli, \
+             in all: ours {}, leptos-use's {} of the hand-written one's size).",
+            brotli_ratio(ours),
+            brotli_ratio(theirs)
+        );
+    }
+}
+
 fn commands(w: &mut String, r: &Results) {
-    let _ = writeln!(w, "\n### Commands\n\n```sh\ncargo xtask bench            # everything, then rewrites this section\ncargo xtask bench --quick    # a smoke run: smaller, shorter; writes target/bench/ only\ncargo xtask bench --report   # re-renders this section from bench/results.json\n```\n");
+    let _ = writeln!(w, "\n### Commands\n\n```sh\ncargo xtask bench            # everything, then rewrites this section\ncargo xtask bench --quick    # a smoke run: smaller, shorter; writes target/bench/ only\ncargo xtask bench --report   # re-renders this section from bench/results.json\ncargo xtask bench --only-bundle  # the bundle sizes alone (demo, minimal apps); writes target/bench/ only\n```\n");
+    if r.runs.is_empty() {
+        return;
+    }
     let _ = writeln!(w, "Each run, as `cargo xtask bench` ran it (`PID` and ports filled in at run time):\n\n```sh");
     let mut seen = std::collections::HashSet::new();
     for run in &r.runs {
@@ -542,6 +595,7 @@ mod tests {
             ],
             ingest: vec![],
             notes: vec!["ours has no POST yet".into()],
+            minimal: vec![],
         }
     }
 
@@ -594,6 +648,41 @@ mod tests {
         );
         results.ingest.clear();
         assert!(!render(&results, None).contains("Client ingest"));
+    }
+
+    fn minimal_app(name: &str, wasm: (u64, u64, u64), js: (u64, u64, u64)) -> MinimalApp {
+        let file = |ext: &str, (raw, gzip, brotli)| BundleFile { name: format!("{name}.{ext}"), raw, gzip, brotli };
+        MinimalApp { name: name.into(), how: format!("built as {name}"), wasm: file("wasm", wasm), js: file("js", js) }
+    }
+
+    #[test]
+    fn the_minimal_apps_are_compared_with_the_hand_written_one() {
+        let mut results = results();
+        assert!(!render(&results, None).contains("built three ways"), "no table without figures");
+        results.minimal = vec![
+            minimal_app(minimal::BY_HAND, (10_000, 5_000, 4_000), (2_000, 1_000, 1_000)),
+            minimal_app(minimal::HOOK, (30_000, 12_000, 9_000), (6_000, 3_000, 1_000)),
+            minimal_app(minimal::LEPTOS_USE, (40_000, 16_000, 13_000), (6_000, 3_000, 2_000)),
+        ];
+        let md = render(&results, None);
+        assert!(
+            md.contains(
+                "| `websys`: built as websys | 10,000 B / 5,000 B / 4,000 B | 2,000 B / 1,000 B / 1,000 B | \
+                         12,000 B / 6,000 B / 5,000 B | ×1.00 / ×1.00 / ×1.00 |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| 36,000 B / 15,000 B / 10,000 B | ×3.00 / ×2.50 / ×2.00 |"), "{md}");
+        assert!(md.contains("| 46,000 B / 19,000 B / 15,000 B | ×3.83 / ×3.17 / ×3.00 |"), "{md}");
+        assert!(md.contains("leptos-use's: met (brotli, in all: ours ×2.00, leptos-use's ×3.00"), "{md}");
+
+        // A bundle-only run (`--only-bundle`) has no server runs: no empty block of commands.
+        assert!(md.contains("Each run, as"));
+        assert!(!render(&Results { runs: vec![], ..results.clone() }, None).contains("Each run, as"));
+
+        // Ours the larger: the goal is missed, and said so.
+        results.minimal[1].wasm.brotli = 20_000;
+        assert!(render(&results, None).contains("leptos-use's: missed (brotli, in all: ours ×4.20, leptos-use's ×3.00"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `cargo xtask bench [--quick] [--report] [--no-parser] [--no-bundle]`: the benchmarks of issue 7, rerunnable by
-//! anyone with one command.
+//! `cargo xtask bench [--quick] [--report] [--no-parser] [--no-bundle] [--only-bundle]`: the benchmarks of issue 7,
+//! rerunnable by anyone with one command.
 //!
 //! Builds the release servers and load generator, runs every [`scenarios`] scenario against our server and the bare
 //! axum peer (each run its own server process), measures the release client's bundle ([`bundle`]), runs the parser's
@@ -7,12 +7,15 @@
 //! commits its figures to `bench/results.json` and `bench/chart.svg` ([`chart`]) and re-renders the generated part of
 //! BENCHMARKS.md from them ([`markdown`]); `--quick` (a smoke run of a couple of minutes) writes `target/bench/`
 //! only. `--report` re-renders BENCHMARKS.md and the chart from `bench/results.json` without running anything.
+//! The bundle part also builds the minimal app three ways ([`minimal`]); `--only-bundle` runs the bundle part
+//! alone (no servers, no parser) and, like `--quick`, writes `target/bench/` only.
 
 mod bundle;
 mod chart;
 mod ingest;
 mod machine;
 mod markdown;
+mod minimal;
 mod results;
 mod scenarios;
 
@@ -32,6 +35,7 @@ struct Options {
     no_parser: bool,
     no_bundle: bool,
     no_ingest: bool,
+    only_bundle: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -43,8 +47,12 @@ fn parse(args: &[String]) -> Result<Options> {
             "--no-parser" => options.no_parser = true,
             "--no-bundle" => options.no_bundle = true,
             "--no-ingest" => options.no_ingest = true,
+            "--only-bundle" => options.only_bundle = true,
             other => return Err(format!("cargo xtask bench: unknown flag {other:?} (see cargo xtask help)")),
         }
+    }
+    if options.no_bundle && options.only_bundle {
+        return Err("cargo xtask bench: --no-bundle and --only-bundle contradict each other".to_owned());
     }
     Ok(options)
 }
@@ -68,44 +76,8 @@ pub fn run(args: &[String]) -> Result {
     let mut machine = machine::read(fd_limit);
     let started = output(Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])).unwrap_or_default();
 
-    step::run(
-        "building the servers and the load generator in release (a cold build takes ~4 minutes)",
-        Command::new("cargo")
-            .args(["build", "--release", "--package", "sse-live-server", "--package", "sse-live-bench"])
-            .current_dir(&root),
-    )?;
-    let release = target_dir().join("release");
-    let ours = release.join("sse-live-server");
-    let ours_publishes = output(Command::new(&ours).arg("--help")).is_some_and(|help| help.contains("--publish-key"));
-    let binaries = scenarios::Binaries {
-        ours,
-        bare: release.join("bare-sse-server"),
-        loadgen: release.join("sse-loadgen"),
-        ours_publishes,
-        logs,
-    };
     let mut notes = Vec::new();
-    if !ours_publishes {
-        notes.push(
-            "This build of sse-live-server has no `POST /events/{topic}` (no `--publish-key` flag): the publish \
-             scenarios ran against the bare server only, and ours' fan-out latency is the spread alone."
-                .to_owned(),
-        );
-    }
-
-    let mut runs = Vec::new();
-    for scenario in scenarios::plan(options.quick) {
-        println!(
-            "\n==> scenario {} ({:?}, {:?} streams, {})",
-            scenario.name, scenario.drive, scenario.connections, scenario.duration
-        );
-        for run in scenarios::run(&scenario, &binaries)? {
-            let name =
-                format!("{}-{}-{}.json", run.scenario, run.server.replace(' ', "-"), run.report.connections.requested);
-            write(&out.join(name), &to_json(&run)?)?;
-            runs.push(run);
-        }
-    }
+    let runs = if options.only_bundle { Vec::new() } else { servers(options.quick, &out, &logs, &mut notes)? };
 
     let bundle = if options.no_bundle {
         notes.push("Bundle size not measured in this run (`--no-bundle`).".to_owned());
@@ -119,32 +91,44 @@ pub fn run(args: &[String]) -> Result {
         }
         bundle::measure(&dist)?
     };
+    let minimal =
+        if options.no_bundle { Vec::new() } else { minimal::measure(&ensure_client_tools()?, &out.join("minimal"))? };
 
-    let ingest = if options.no_ingest {
-        notes.push("Client ingest not measured in this run (`--no-ingest`).".to_owned());
+    let ingest = if options.no_ingest || options.only_bundle {
+        notes.push("Client ingest not measured in this run.".to_owned());
         Vec::new()
     } else {
-        ingest::run(options.quick, &binaries.ours, &ensure_client_tools()?, &binaries.logs)?
+        let server = target_dir().join("release/sse-live-server");
+        // A failure here must not throw away the server scenarios' figures: it is reported with them.
+        ingest::run(options.quick, &server, &ensure_client_tools()?, &logs).unwrap_or_else(|error| {
+            eprintln!("\nxtask: warning: {error}");
+            notes.push(format!("The client ingest benchmark failed: {error}"));
+            Vec::new()
+        })
     };
 
     machine.load_after = machine::load();
-    let results = Results { mode: mode(&options).to_owned(), started, machine, runs, bundle, ingest, notes };
+    let results = Results { mode: mode(&options).to_owned(), started, machine, runs, bundle, ingest, notes, minimal };
     let json = to_json(&results)?;
     write(&out.join("results.json"), &json)?;
     let chart = chart::render(&results);
     if let Some(svg) = &chart {
         write(&out.join("chart.svg"), svg)?;
     }
-    if options.quick {
+    if options.quick || options.only_bundle {
         let md = markdown::render(&results, chart.as_ref().map(|_| "chart.svg"));
-        write(&out.join("BENCHMARKS.quick.md"), &md)?;
-        println!("\n{md}\nxtask: quick run: results in {} (BENCHMARKS.md is left as it is)", out.display());
+        write(&out.join(format!("BENCHMARKS.{}.md", mode(&options))), &md)?;
+        println!(
+            "\n{md}\nxtask: {} run: results in {} (BENCHMARKS.md is left as it is)",
+            mode(&options),
+            out.display()
+        );
     } else {
         write(&committed, &json)?;
         write_benchmarks_md(&root, &results)?;
     }
 
-    if !options.quick && !options.no_parser {
+    if !options.quick && !options.no_parser && !options.only_bundle {
         step::run(
             "the parser's criterion bench (several minutes; its figures are in target/criterion)",
             Command::new("cargo")
@@ -156,8 +140,52 @@ pub fn run(args: &[String]) -> Result {
     Ok(())
 }
 
+/// Builds the release servers and load generator and runs every scenario against both servers.
+fn servers(quick: bool, out: &Path, logs: &Path, notes: &mut Vec<String>) -> Result<Vec<results::Run>> {
+    step::run(
+        "building the servers and the load generator in release (a cold build takes ~4 minutes)",
+        Command::new("cargo")
+            .args(["build", "--release", "--package", "sse-live-server", "--package", "sse-live-bench"])
+            .current_dir(workspace_root()),
+    )?;
+    let release = target_dir().join("release");
+    let ours = release.join("sse-live-server");
+    let ours_publishes = output(Command::new(&ours).arg("--help")).is_some_and(|help| help.contains("--publish-key"));
+    let binaries = scenarios::Binaries {
+        ours,
+        bare: release.join("bare-sse-server"),
+        loadgen: release.join("sse-loadgen"),
+        ours_publishes,
+        logs: logs.to_path_buf(),
+    };
+    if !ours_publishes {
+        notes.push(
+            "This build of sse-live-server has no `POST /events/{topic}` (no `--publish-key` flag): the publish \
+             scenarios ran against the bare server only, and ours' fan-out latency is the spread alone."
+                .to_owned(),
+        );
+    }
+
+    let mut runs = Vec::new();
+    for scenario in scenarios::plan(quick) {
+        println!(
+            "\n==> scenario {} ({:?}, {:?} streams, {})",
+            scenario.name, scenario.drive, scenario.connections, scenario.duration
+        );
+        for run in scenarios::run(&scenario, &binaries)? {
+            let name =
+                format!("{}-{}-{}.json", run.scenario, run.server.replace(' ', "-"), run.report.connections.requested);
+            write(&out.join(name), &to_json(&run)?)?;
+            runs.push(run);
+        }
+    }
+    Ok(runs)
+}
+
 fn mode(options: &Options) -> &'static str {
-    if options.quick {
+    if options.only_bundle {
+        "bundle-only"
+    } else if options.quick {
         "quick"
     } else {
         "full"
@@ -201,5 +229,7 @@ mod tests {
             Options { quick: true, no_parser: true, ..Options::default() }
         );
         assert!(parse(&args(&["--fast"])).unwrap_err().contains("--fast"));
+        assert_eq!(parse(&args(&["--only-bundle"])).unwrap(), Options { only_bundle: true, ..Options::default() });
+        assert!(parse(&args(&["--only-bundle", "--no-bundle"])).unwrap_err().contains("contradict"));
     }
 }

@@ -27,6 +27,9 @@ pub struct Results {
     pub ingest: Vec<super::ingest::Ingest>,
     /// What the reader must know (scenarios skipped and why).
     pub notes: Vec<String>,
+    /// The minimal app built three ways ([`super::minimal`]), when measured; absent from results written before.
+    #[serde(default)]
+    pub minimal: Vec<MinimalApp>,
 }
 
 /// The machine and its load.
@@ -81,6 +84,27 @@ pub struct BundleFile {
     pub brotli: u64,
 }
 
+/// One build of the minimal app: an `EventSource`, its last message shown as text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MinimalApp {
+    /// Its binary in `bench/minimal/` ([`super::minimal::BY_HAND`], ...).
+    pub name: String,
+    /// How it is made, with the versions used.
+    pub how: String,
+    /// The module after wasm-bindgen and wasm-opt.
+    pub wasm: BundleFile,
+    /// wasm-bindgen's JavaScript.
+    pub js: BundleFile,
+}
+
+impl MinimalApp {
+    /// `.wasm` and `.js` together: (raw, gzip, brotli).
+    pub fn total(&self) -> (u64, u64, u64) {
+        (self.wasm.raw + self.js.raw, self.wasm.gzip + self.js.gzip, self.wasm.brotli + self.js.brotli)
+    }
+}
+
 impl Results {
     /// The run of `scenario` against `server` with `connections` streams, if there is one.
     pub fn find(&self, scenario: &str, server: &str, connections: u64) -> Option<&Run> {
@@ -96,5 +120,18 @@ impl Results {
         counts.sort_unstable();
         counts.dedup();
         counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_written_before_the_minimal_apps_still_parse() {
+        let path = crate::workspace_root().join("bench/results.json");
+        let results: Results = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(!results.runs.is_empty());
+        assert!(results.minimal.is_empty());
     }
 }

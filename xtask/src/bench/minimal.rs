@@ -1,0 +1,115 @@
+//! Bundle size of the minimal app (one `EventSource` on `/e/temperatures`, its last message's data shown as text)
+//! built three ways, from the crate `bench/minimal/`: [`BY_HAND`] (web-sys, no framework), [`HOOK`] (Leptos + our
+//! hook) and [`LEPTOS_USE`] (Leptos + leptos-use-event-source).
+//!
+//! Each is built as trunk builds the demo (trunk 0.22's commands, with index.html's `data-wasm-opt="z"`):
+//! `cargo build --target wasm32-unknown-unknown --profile wasm-release --bin NAME` (the crate's profile is the
+//! root's), `wasm-bindgen --target=web --no-typescript`, `wasm-opt -Oz`; trunk does not minify the JS by default,
+//! so neither does this. The sizes are of `NAME_bg.wasm` and `NAME.js` as a server would ship them.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::bundle;
+use super::results::MinimalApp;
+use crate::step::{self, output};
+use crate::tools::{locked_version, ClientTools};
+use crate::{workspace_root, Result};
+
+/// The hand-written build, the reference the others are compared with.
+pub const BY_HAND: &str = "websys";
+/// Leptos + `sse_live::use_event_source`.
+pub const HOOK: &str = "hook";
+/// Leptos + `leptos_use_event_source::use_event_source`.
+pub const LEPTOS_USE: &str = "leptos_use";
+
+/// Builds the three apps into `out/NAME/` and measures them, in the order [`BY_HAND`], [`HOOK`], [`LEPTOS_USE`].
+pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
+    let root = workspace_root();
+    let manifest = root.join("bench/minimal/Cargo.toml");
+    let lock = root.join("bench/minimal/Cargo.lock");
+    let version = |package| locked_version(&lock, package);
+    let wasm_bindgen = version("wasm-bindgen")?;
+    let installed = output(Command::new("wasm-bindgen").arg("--version").env("PATH", &tools.path)).unwrap_or_default();
+    if installed != format!("wasm-bindgen {wasm_bindgen}") {
+        return Err(format!(
+            "{} resolves wasm-bindgen {wasm_bindgen} but the CLI is {installed:?}: pin the root's version there",
+            lock.display()
+        ));
+    }
+    let leptos = format!("Leptos {}", version("leptos")?);
+    let apps = [
+        (BY_HAND, format!("web-sys {} by hand, no framework", version("web-sys")?)),
+        (HOOK, format!("{leptos} + `sse_live::use_event_source` (this crate)")),
+        (LEPTOS_USE, format!("{leptos} + `leptos-use-event-source` {}", version("leptos-use-event-source")?)),
+    ];
+    let wasm_opt = root.join("node_modules/.bin/wasm-opt");
+    let built = crate::target_dir().join("wasm32-unknown-unknown/wasm-release");
+    let mut measured = Vec::new();
+    for (name, how) in apps {
+        step::run(
+            &format!("building the minimal app `{name}` ({how}; a cold build takes ~5 minutes, the next ones seconds)"),
+            Command::new("cargo")
+                .args(["build", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", "--bin", name])
+                .arg("--manifest-path")
+                .arg(&manifest),
+        )?;
+        let dir = out.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        step::run(
+            &format!("wasm-bindgen for `{name}`"),
+            Command::new("wasm-bindgen")
+                .args(["--target=web", "--no-typescript", &format!("--out-name={name}")])
+                .arg(format!("--out-dir={}", dir.display()))
+                .arg(built.join(format!("{name}.wasm")))
+                .env("PATH", &tools.path),
+        )?;
+        let wasm = dir.join(format!("{name}_bg.wasm"));
+        step::run(
+            &format!("wasm-opt -Oz for `{name}`"),
+            Command::new(&wasm_opt).arg(format!("--output={}", wasm.display())).arg("-Oz").arg(&wasm),
+        )?;
+        let js = dir.join(format!("{name}.js"));
+        measured.push(MinimalApp {
+            name: name.to_owned(),
+            how,
+            wasm: bundle::sizes(&format!("{name}_bg.wasm"), &read(&wasm)?),
+            js: bundle::sizes(&format!("{name}.js"), &read(&js)?),
+        });
+    }
+    Ok(measured)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_minimal_crate_resolves_the_roots_wasm_bindgen_and_leptos() {
+        // The installed wasm-bindgen CLI is the root's version: the minimal apps must link against the same.
+        let root = workspace_root();
+        for package in ["wasm-bindgen", "leptos", "web-sys"] {
+            assert_eq!(
+                locked_version(&root.join("bench/minimal/Cargo.lock"), package).unwrap(),
+                locked_version(&root.join("Cargo.lock"), package).unwrap(),
+                "{package}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_minimal_crate_has_the_roots_size_profile() {
+        let profile = |path: &str| {
+            let text = std::fs::read_to_string(workspace_root().join(path)).unwrap();
+            let start = text.find("\n[profile.wasm-release]\n").expect(path);
+            let body = &text[start + 1..];
+            let end = body[1..].find("\n[").map_or(body.len(), |i| i + 1);
+            body[..end].lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join("\n")
+        };
+        assert_eq!(profile("bench/minimal/Cargo.toml"), profile("Cargo.toml"));
+    }
+}
