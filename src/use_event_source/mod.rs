@@ -442,7 +442,8 @@ where
     let mut events = events;
     events.extend(terminal_event.clone());
     events.retain(|event_type| event_type != "message");
-    events.sort();
+    // Unstable: equal names are the same name, and it links much less code than the stable sort (4.7 KB of .wasm).
+    events.sort_unstable();
     events.dedup();
     let connection_options = channel::ConnectionOptions {
         with_credentials,
