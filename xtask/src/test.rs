@@ -12,8 +12,8 @@ use crate::{target_dir, workspace_root, Result};
 const BROWSER_SUITES: [&str; 7] =
     ["use_event_source", "fetch_transport", "reconnect", "lifecycle", "sharing", "page_events", "coalescing"];
 
-/// Free space a cold run needs for its target directory (native debug and release, wasm32 debug and release: 4.0 GB measured cold in CI mode),
-/// with room to spare.
+/// Free space a cold run needs for its target directory (native debug and release, wasm32 debug and release:
+/// 4.0 GB measured cold in CI mode), with room to spare.
 const DISK_NEEDED_GIB: u64 = 8;
 
 /// Says so before the build when the target directory's disk is nearly full: a full disk shows up much later as
