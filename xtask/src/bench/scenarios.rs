@@ -115,6 +115,9 @@ fn run_one(scenario: &Scenario, server: &str, connections: usize, binaries: &Bin
     Ok(Run { scenario: scenario.name.to_owned(), server: server.to_owned(), server_command, loadgen_command, report })
 }
 
+/// `--max-streams` and `--max-streams-per-ip` for our server: above every scenario's stream count.
+const STREAM_LIMIT: &str = "1000000";
+
 /// The server's command for `drive`, and the path of the stream to open on it.
 fn server_command(server: &str, drive: Drive, binaries: &Binaries) -> (Command, &'static str) {
     let ours = server == OURS;
@@ -124,6 +127,8 @@ fn server_command(server: &str, drive: Drive, binaries: &Binaries) -> (Command, 
         // Warnings (a client cut off for lagging, no built client) would flood the log at full speed.
         command.env("RUST_LOG", "error");
         command.args(["--dist", &binaries.logs.join("no-dist").to_string_lossy(), "--random-interval", "1h"]);
+        // The defaults (10,000 streams, 64 per address) protect a deployment; a capacity run measures past them.
+        command.args(["--max-streams", STREAM_LIMIT, "--max-streams-per-ip", STREAM_LIMIT]);
     }
     match (drive, ours) {
         (Drive::Tick(interval), true) => {
@@ -176,6 +181,26 @@ mod tests {
         }
         // One load-generator process holds the streams: its open-file limit is 20,000 here.
         assert!(full.iter().flat_map(|s| &s.connections).all(|&n| n <= 19_900));
+    }
+
+    #[test]
+    fn our_server_is_started_with_limits_above_every_scenario() {
+        let binaries = Binaries {
+            ours: "/x/sse-live-server".into(),
+            bare: "/x/bare-sse-server".into(),
+            loadgen: "/x/sse-loadgen".into(),
+            ours_publishes: true,
+            logs: "/x/logs".into(),
+        };
+        let most = plan(false).iter().flat_map(|s| s.connections.clone()).max().unwrap();
+        for drive in [Drive::Tick("1s"), Drive::Publish { rate: "1", concurrency: 1 }] {
+            let (command, _) = server_command(OURS, drive, &binaries);
+            let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+            for flag in ["--max-streams", "--max-streams-per-ip"] {
+                let at = args.iter().position(|a| a == flag).unwrap_or_else(|| panic!("{flag} missing: {args:?}"));
+                assert!(args[at + 1].parse::<usize>().unwrap() >= most, "{flag} {} < {most} streams", args[at + 1]);
+            }
+        }
     }
 
     #[test]
