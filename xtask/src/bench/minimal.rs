@@ -52,7 +52,11 @@ pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
             Command::new("cargo")
                 .args(["build", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", "--bin", name])
                 .arg("--manifest-path")
-                .arg(&manifest),
+                .arg(&manifest)
+                // Its own workspace would build into bench/minimal/target; the workspace's target directory is
+                // where the steps below look, and it shares the cache with the rest.
+                .arg("--target-dir")
+                .arg(crate::target_dir()),
         )?;
         let dir = out.join(name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
