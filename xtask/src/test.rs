@@ -21,21 +21,27 @@ const DISK_NEEDED_GIB: u64 = 8;
 fn warn_if_disk_is_short() {
     let dir = target_dir();
     let probe = if dir.exists() { dir } else { workspace_root() };
-    let available_kib = step::output(Command::new("df").arg("-Pk").arg(&probe)).and_then(|out| {
-        let line = out.lines().nth(1)?.to_string();
-        line.split_whitespace().nth(3)?.parse::<u64>().ok()
-    });
-    if let Some(kib) = available_kib {
+    if let Some(kib) = free_kib(&probe) {
         let gib = kib as f64 / (1024.0 * 1024.0);
         if gib < DISK_NEEDED_GIB as f64 {
             println!(
-                "\nxtask: warning: {gib:.1} GiB free on the disk of {}; a cold run writes up to about \
-                 {DISK_NEEDED_GIB} GiB there. Free some space (cargo clean) if the build fails with a bus error \
-                 or \"No space left on device\".",
+                "\nxtask: warning: {gib:.1} GiB free on the disk of {}; a cold run writes about 4 GB there \
+                 and wants {DISK_NEEDED_GIB} GiB free. Free some space (cargo clean) if the build fails with a \
+                 bus error or \"No space left on device\".",
                 probe.display()
             );
         }
     }
+}
+
+/// The space free on the disk of `path`, in KiB, as `df -Pk` reports it (POSIX format: the fourth field of the
+/// second line); `None` when df cannot run or says something else.
+fn free_kib(path: &std::path::Path) -> Option<u64> {
+    parse_df(&step::output(Command::new("df").arg("-Pk").arg(path))?)
+}
+
+fn parse_df(out: &str) -> Option<u64> {
+    out.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// Installs what is missing, then fmt, clippy (native and wasm32), native tests, the release build of the
@@ -126,4 +132,21 @@ pub fn run() -> Result {
 
     println!("\nxtask: all checks and tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_space_is_read_from_df() {
+        let root = workspace_root();
+        let kib = free_kib(&root).expect("df -Pk answers for the workspace");
+        assert!(kib > 0);
+        let out =
+            "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 264000000 94000000 1677721 99% /\n";
+        assert_eq!(parse_df(out), Some(1_677_721));
+        assert_eq!(parse_df("df: /nowhere: No such file or directory\n"), None);
+        assert_eq!(parse_df("header\n/dev/vda a b c d /\n"), None);
+    }
 }
