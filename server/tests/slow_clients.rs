@@ -54,48 +54,77 @@ async fn read_events(mut stream: TcpStream) -> Vec<Event> {
 
 #[tokio::test]
 async fn a_stalled_reader_is_dropped_while_a_normal_reader_gets_everything() {
-    let server = server(&["--send-timeout", "500ms", "--client-buffer", "4000", "--history", "4000"]).await;
+    // A reader held up behind the stalled one would wait for the send timeout: its events would take about this
+    // long. Long enough that the stalled reader is still connected when the normal reader's delays are measured
+    // (filling the stalled socket's buffers takes about 10 s on a loaded 2-core machine).
+    let send_timeout = Duration::from_secs(20);
+    let server = server(&["--send-timeout", "20s", "--client-buffer", "4000", "--history", "4000"]).await;
     let stalled = raw_stream(&server, "/events/feed").await;
     let normal = EventStream::open(&server.url("/events/feed"), &[]).await;
     server.wait_for_open_streams(2).await;
 
-    // The normal reader reads in its own task, noting how long each event took from publish to arrival.
+    // The normal reader reads in its own task and reports how long each event took from publish to arrival.
     let (published_tx, mut published_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    let (arrived_tx, mut arrived_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Duration)>();
     let reader = tokio::spawn(async move {
         let mut normal = normal;
-        let (mut ids, mut worst) = (Vec::new(), Duration::ZERO);
         while let Some((id, at)) = published_rx.recv().await {
             let event = normal.next_event().await;
             assert_eq!(event.event_type, "message", "no reset for a reader that keeps up: {event:?}");
-            worst = worst.max(at.elapsed());
-            ids.push(event_id(&event));
             assert_eq!(event_id(&event), id);
+            arrived_tx.send((id, at.elapsed())).unwrap();
         }
-        (ids, worst)
     });
-
-    // Publish until the stalled connection is cut off (its socket buffers fill, then the send timeout runs out).
     let mut published = 0;
-    while server.metric("sse_live_send_timeouts_total").await == 0.0 {
-        assert!(published < 3000, "the stalled reader was never dropped");
-        for _ in 0..10 {
-            published += 1;
-            let id = server.publish("feed", &big(published)).await;
+    let publish = |n: u64| {
+        let (server, published_tx) = (&server, published_tx.clone());
+        async move {
+            let id = server.publish("feed", &big(n)).await;
             published_tx.send((id, Instant::now())).unwrap();
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+
+    // More than the stalled connection's socket buffers hold: the server's writes to it block from then on.
+    let filling = (common::bytes_to_fill_socket_buffers() / big(0).len() + 10) as u64;
+    let started = Instant::now();
+    for _ in 0..filling {
+        published += 1;
+        publish(published).await;
+    }
+    let mut worst = Duration::ZERO;
+    let mut ids = Vec::new();
+    for _ in 0..filling {
+        let (id, took) = tokio::time::timeout(PATIENCE, arrived_rx.recv()).await.expect("an event is missing").unwrap();
+        worst = worst.max(took);
+        ids.push(id);
+    }
+    // The stalled reader is still connected now, so it was all along: it held nobody up.
+    assert_eq!(server.metric("sse_live_send_timeouts_total").await, 0.0, "the stalled reader is still there");
+    assert_eq!(server.open_streams().await, 2);
+    eprintln!(
+        "{filling} events of 32 KiB past a stalled reader in {:?}; the normal reader's slowest event took {worst:?}",
+        started.elapsed()
+    );
+    assert!(worst < send_timeout / 2, "the normal reader waited {worst:?}, --send-timeout is {send_timeout:?}");
+
+    // The stalled connection is cut off by the send timeout; publishing goes on, and the normal reader still gets
+    // every event.
+    let deadline = Instant::now() + send_timeout + PATIENCE;
+    while server.metric("sse_live_send_timeouts_total").await == 0.0 {
+        assert!(Instant::now() < deadline, "the stalled reader was never dropped");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     server.wait_for_open_streams(1).await;
-    // Publishing goes on, and the normal reader still gets every event.
     for _ in 0..10 {
         published += 1;
-        let id = server.publish("feed", &big(published)).await;
-        published_tx.send((id, Instant::now())).unwrap();
+        publish(published).await;
     }
     drop(published_tx);
-    let (ids, worst) = reader.await.unwrap();
+    reader.await.unwrap();
+    while let Some((id, _)) = arrived_rx.recv().await {
+        ids.push(id);
+    }
     assert_eq!(ids, (1..=published).collect::<Vec<_>>(), "every event, in order, once");
-    eprintln!("{published} events of 32 KiB; the normal reader's slowest event took {worst:?}");
     drop(stalled);
 }
 
