@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{client, json_body, EventStream, TestServer, KEY};
+use common::{client, json_body, EventStream, TestServer, KEY, PATIENCE};
 use sse_live_protocol::wire::Published;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn error_of(response: reqwest::Response) -> String {
     json_body(response).await["error"].as_str().unwrap().to_owned()
@@ -94,4 +95,57 @@ async fn a_wrong_key_is_401_whatever_the_body() {
     let server = TestServer::start(&["--publish-key", KEY, "--max-body", "10"]).await;
     let response = client().post(server.url("/events/news")).bearer_auth("nope").body("x".repeat(50)).send().await;
     assert_eq!(response.unwrap().status(), 401, "a stranger learns nothing about the body limit");
+}
+
+/// Sends the head of a publish to `news` declaring a 64 MiB body (with `authorization`, if any) and its first few
+/// bytes, then nothing more, and returns the response: its status and JSON body. Fails when none comes within
+/// [`PATIENCE`]: a server waiting for the rest of the body would never answer.
+async fn answer_to_a_64_mib_head(server: &TestServer, authorization: Option<&str>) -> (u16, serde_json::Value) {
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let authorization = authorization.map(|a| format!("Authorization: Bearer {a}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST /events/news HTTP/1.1\r\nHost: test\r\n{authorization}Content-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{{\"a\": ",
+        64 << 20
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let complete = |response: &[u8]| {
+        let end = response.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let head = std::str::from_utf8(&response[..end]).ok()?.to_ascii_lowercase();
+        let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length:"))?.trim().parse().ok()?;
+        (response.len() >= end + length).then(|| (head, response[end..end + length].to_vec()))
+    };
+    let (head, body) = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Some(done) = complete(&response) {
+                return done;
+            }
+            let n = socket.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "the server closed without a full answer: {:?}", String::from_utf8_lossy(&response));
+            response.extend_from_slice(&buffer[..n]);
+        }
+    })
+    .await
+    .expect("no answer while the body is still owed: the server waited for it");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn publishers_are_checked_before_the_body_is_read() {
+    let server = TestServer::start(&["--publish-key", KEY]).await;
+    let (status, body) = answer_to_a_64_mib_head(&server, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("publishing needs the publisher key as Authorization: Bearer <key>"))
+    );
+    let (status, body) = answer_to_a_64_mib_head(&server, Some("wrong")).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("wrong publisher key")));
+    // The publisher gets 413 at once for a declared length over --max-body, before sending it.
+    let (status, body) = answer_to_a_64_mib_head(&server, Some(KEY)).await;
+    assert_eq!((status, body["error"].as_str()), (413, Some("the body is larger than 65536 bytes (--max-body)")));
+    // And the server goes on publishing.
+    assert_eq!(server.publish("news", "1").await, 1);
 }
