@@ -117,7 +117,7 @@ async fn screenshots_at_desktop_and_phone_sizes() {
         "30ms",
         "--demo-auth",
         "--jwt-secret",
-        "e2e-secret",
+        "e2e-secret-e2e-secret-e2e-secret-32",
     ]);
     let browser = Browser::start(1280, 1000).await;
     browser.goto(&server.url()).await;
@@ -147,7 +147,14 @@ async fn screenshots_at_desktop_and_phone_sizes() {
 
 /// The server with the job and private-channel cards on, jobs fast.
 fn demo_server() -> Server {
-    Server::start(&["--demo-jobs", "--job-step", "60ms", "--demo-auth", "--jwt-secret", "e2e-secret"])
+    Server::start(&[
+        "--demo-jobs",
+        "--job-step",
+        "60ms",
+        "--demo-auth",
+        "--jwt-secret",
+        "e2e-secret-e2e-secret-e2e-secret-32",
+    ])
 }
 
 #[tokio::test]

@@ -16,6 +16,20 @@
 //! sites, a cookie). No token → 401; a token that does not verify → 401; a valid token that does not cover a
 //! requested topic, or that has expired → 403. A stream opened with a token ends with `event: expired` when the
 //! token expires.
+//!
+//! `exp` and `nbf` are checked with a leeway of [`LEEWAY`] (10 s) for the clocks of the token's issuer and this
+//! server: a token is valid from `nbf - 10 s` to `exp + 10 s` by this server's clock, and its stream ends then.
+//!
+//! # Demo tokens
+//!
+//! `/demo-token` (with `--demo-auth`) mints tokens with the audience [`DEMO_AUDIENCE`] (`aud: "sse-live-demo"`).
+//! Anyone can get one, so they are only accepted by a server with `--demo-auth`: elsewhere (the same secret on a
+//! production server, say) they are refused with 401. Any other token, with another `aud` or none, is a real one.
+//!
+//! # The secret
+//!
+//! `--jwt-secret` must be at least [`MIN_SECRET_LEN`] (32) bytes: HS256 keys shorter than its 256-bit hash output
+//! are refused by RFC 7518 §3.2, and a short one can be brute-forced offline from any token.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +49,17 @@ pub const TOKEN_COOKIE: &str = "sse_live_token";
 /// The query parameter a subscriber token may come in.
 pub const TOKEN_PARAM: &str = "token";
 
+/// The audience (`aud`) of the tokens `/demo-token` mints; see the module docs.
+pub const DEMO_AUDIENCE: &str = "sse-live-demo";
+
+/// The clock leeway for `exp` and `nbf`: 10 s. Clocks kept by NTP agree within far less; 10 s also covers an issuer
+/// whose clock drifted a little and the one-second resolution of the claims, while an expired token lives at most
+/// 10 s longer.
+pub const LEEWAY: Duration = Duration::from_secs(10);
+
+/// The shortest `--jwt-secret` accepted, in bytes: HS256's hash output, 256 bits (RFC 7518 §3.2).
+pub const MIN_SECRET_LEN: usize = 32;
+
 /// A subscriber token's claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -48,9 +73,44 @@ pub struct Claims {
     /// The topic patterns it may publish to with `POST /events/{topic}` (same syntax); none by default.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub publish: Vec<String>,
+    /// The audiences it is meant for (`aud`, one string or an array); [`DEMO_AUDIENCE`] marks a demo token. None
+    /// by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub aud: Vec<String>,
+}
+
+/// `aud` is a string or an array of strings (RFC 7519 §4.1.3); one audience is written as a string.
+mod one_or_many {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+
+    pub fn serialize<S: Serializer>(values: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+        match values {
+            [one] => one.serialize(serializer),
+            many => many.serialize(serializer),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+        Ok(match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        })
+    }
 }
 
 impl Claims {
+    /// Whether it is a demo token (its `aud` holds [`DEMO_AUDIENCE`]).
+    pub fn is_demo(&self) -> bool {
+        self.aud.iter().any(|aud| aud == DEMO_AUDIENCE)
+    }
+
     /// Whether the token may read `topic`.
     pub fn allows(&self, topic: &TopicName) -> bool {
         self.topics.iter().any(|pattern| self.matches(pattern, topic.as_str()))
@@ -146,6 +206,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    accept_demo: bool,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -155,10 +216,19 @@ impl std::fmt::Debug for TokenKeys {
 }
 
 impl TokenKeys {
-    /// Keys from the `--jwt-secret`.
+    /// Keys from the `--jwt-secret`, refusing demo tokens (see [`accept_demo_tokens`](Self::accept_demo_tokens)).
     pub fn new(secret: &Secret) -> Self {
         let bytes = secret.expose().as_bytes();
-        Self { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes) }
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            accept_demo: false,
+        }
+    }
+
+    /// Keys that also accept demo tokens (`aud` [`DEMO_AUDIENCE`]) when `accept` (the server has `--demo-auth`).
+    pub fn accept_demo_tokens(self, accept: bool) -> Self {
+        Self { accept_demo: accept, ..self }
     }
 
     /// A signed token for `claims`.
@@ -167,14 +237,18 @@ impl TokenKeys {
             .map_err(|e| ApiError::Internal(format!("cannot sign a token: {e}")))
     }
 
-    /// Verifies `token` (signature, HS256 only, expiry and any `nbf` without leeway): its claims, 401 when it does
-    /// not verify, 403 when it has expired.
+    /// Verifies `token` (signature, HS256 only, expiry and any `nbf` with [`LEEWAY`], a demo token only when
+    /// accepted): its claims, 401 when it does not verify or is a demo token this server refuses, 403 when it has
+    /// expired.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
+        validation.leeway = LEEWAY.as_secs();
         validation.validate_nbf = true;
         validation.validate_aud = false;
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
+            Ok(data) if data.claims.is_demo() && !self.accept_demo => Err(ApiError::Unauthorized(format!(
+                "a demo token (aud {DEMO_AUDIENCE:?}) is accepted only by a server with --demo-auth"
+            ))),
             Ok(data) => Ok(data.claims),
             Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
                 Err(ApiError::Forbidden("the token has expired".to_owned()))
@@ -206,7 +280,7 @@ pub fn authorize_subscriber(
     if let Some(denied) = topics.iter().find(|t| t.is_private() && !claims.allows(t)) {
         return Err(ApiError::Forbidden(format!("the token does not allow the topic {:?}", denied.as_str())));
     }
-    let left = Duration::from_secs(claims.exp).saturating_sub(unix_now());
+    let left = (Duration::from_secs(claims.exp) + LEEWAY).saturating_sub(unix_now());
     if left.is_zero() {
         return Err(ApiError::Forbidden("the token has expired".to_owned()));
     }
@@ -230,6 +304,7 @@ mod tests {
             exp: unix_now().as_secs() + 60,
             topics: topics.iter().map(|t| t.to_string()).collect(),
             publish: Vec::new(),
+            aud: Vec::new(),
         }
     }
 
@@ -286,8 +361,11 @@ mod tests {
         assert_eq!(keys.verify(&token).unwrap().sub, "ada");
         let other = TokenKeys::new(&Secret::new("s2"));
         assert!(matches!(other.verify(&token), Err(ApiError::Unauthorized(_))));
-        let expired = keys.mint(&Claims { exp: unix_now().as_secs() - 10, ..claims("ada", &[]) }).unwrap();
+        let past = |by: u64| Claims { exp: unix_now().as_secs() - by, ..claims("ada", &[]) };
+        let expired = keys.mint(&past(LEEWAY.as_secs() + 5)).unwrap();
         assert!(matches!(keys.verify(&expired), Err(ApiError::Forbidden(_))));
+        let within_leeway = keys.mint(&past(LEEWAY.as_secs() - 5)).unwrap();
+        assert!(keys.verify(&within_leeway).is_ok(), "expired by less than the leeway");
         let hs512 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
             &claims("ada", &["*"]),
@@ -302,7 +380,7 @@ mod tests {
             nbf: u64,
         }
         let now = unix_now().as_secs();
-        let early = Early { sub: "ada", exp: now + 60, nbf: now + 30 };
+        let early = Early { sub: "ada", exp: now + 60, nbf: now + LEEWAY.as_secs() + 20 };
         let early =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &early, &EncodingKey::from_secret(b"s1")).unwrap();
         assert!(keys.verify(&early).is_err(), "not valid before its nbf");
@@ -332,5 +410,24 @@ mod tests {
         assert_eq!(status(authorize_publisher(None, Some(&keys), &with(&reader), &inbox)), Err(403), "read only");
         assert_eq!(status(authorize_publisher(None, Some(&keys), &with("a.b.c"), &inbox)), Err(401), "forged");
         assert_eq!(status(authorize_publisher(None, Some(&keys), &HeaderMap::new(), &inbox)), Err(401), "none");
+    }
+
+    #[test]
+    fn demo_tokens_verify_only_where_accepted() {
+        let secret = Secret::new("s1");
+        let demo = Claims { aud: vec![DEMO_AUDIENCE.into()], ..claims("ada", &["users/{sub}/*"]) };
+        let token = TokenKeys::new(&secret).mint(&demo).unwrap();
+        let refused = TokenKeys::new(&secret).verify(&token);
+        assert!(matches!(&refused, Err(ApiError::Unauthorized(why)) if why.contains("--demo-auth")), "{refused:?}");
+        assert_eq!(TokenKeys::new(&secret).accept_demo_tokens(true).verify(&token).unwrap(), demo);
+        // Other audiences, as a string or an array, are real tokens.
+        let encode = |aud: serde_json::Value| {
+            let claims = serde_json::json!({ "sub": "ada", "exp": unix_now().as_secs() + 60, "aud": aud });
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"s1")).unwrap()
+        };
+        let keys = TokenKeys::new(&secret);
+        assert_eq!(keys.verify(&encode("app".into())).unwrap().aud, ["app"]);
+        assert_eq!(keys.verify(&encode(serde_json::json!(["a", "b"]))).unwrap().aud, ["a", "b"]);
+        assert!(keys.verify(&encode(serde_json::json!(["a", DEMO_AUDIENCE]))).is_err(), "a demo audience among others");
     }
 }

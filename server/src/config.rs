@@ -13,6 +13,8 @@ use axum::http::{HeaderValue, Uri};
 use clap::builder::BoolishValueParser;
 use clap::Parser;
 
+use crate::auth::MIN_SECRET_LEN;
+
 /// Everything the server can be told at startup.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "sse-live-server", version, about, args_override_self = true)]
@@ -64,8 +66,10 @@ pub struct Config {
     #[arg(long = "allow-origin", env = "SSE_LIVE_ALLOW_ORIGIN", value_name = "ORIGIN", value_delimiter = ',')]
     pub allow_origins: Vec<Origin>,
 
-    /// Enable the `/test/*` routes the browser tests use (fault injection); never in production.
-    #[arg(long, env = "SSE_LIVE_TEST_ROUTES", value_parser = BoolishValueParser::new())]
+    /// Enable the `/test/*` routes the browser tests use (fault injection); never in production. Only a server built
+    /// with the cargo feature `test-routes` has them; any other build refuses the flag at start. The env twin takes
+    /// `true` or `1` (`false`, `0` or empty: off); any other value is an error.
+    #[arg(long, env = "SSE_LIVE_TEST_ROUTES", value_parser = parse_explicit_bool)]
     pub test_routes: bool,
 
     /// After a shutdown signal, how long open connections get to close before the server exits anyway.
@@ -98,8 +102,8 @@ pub struct Config {
     #[arg(long, env = "SSE_LIVE_MAX_TOPICS_PER_STREAM", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub max_topics_per_stream: u32,
 
-    /// The HS256 secret subscriber tokens for private topics (`private/...`, `users/{sub}/...`) are signed with.
-    /// Without one, private topics cannot be subscribed to (403).
+    /// The HS256 secret subscriber tokens for private topics (`private/...`, `users/{sub}/...`) are signed with, at
+    /// least 32 bytes (a shorter one is refused at start). Without one, private topics cannot be subscribed to (403).
     #[arg(long, env = "SSE_LIVE_JWT_SECRET", value_parser = parse_secret)]
     pub jwt_secret: Option<Secret>,
 
@@ -165,6 +169,39 @@ impl Default for Config {
             redis_optional: false,
             job_step: Duration::from_millis(150),
         }
+    }
+}
+
+impl Config {
+    /// Checks what the flags cannot say one by one, before the server starts: a `--jwt-secret` of at least
+    /// [`MIN_SECRET_LEN`] bytes, and `--test-routes` only in a build with the `test-routes` feature. The error is one
+    /// line naming the flag (never the secret).
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(secret) = &self.jwt_secret {
+            let len = secret.expose().len();
+            if len < MIN_SECRET_LEN {
+                return Err(format!(
+                    "--jwt-secret (SSE_LIVE_JWT_SECRET) is {len} bytes long; HS256 needs at least {MIN_SECRET_LEN} \
+                     random bytes (e.g. `openssl rand -hex 32`)"
+                ));
+            }
+        }
+        if self.test_routes && !cfg!(feature = "test-routes") {
+            return Err("--test-routes (SSE_LIVE_TEST_ROUTES): this build has no test routes; they exist only in a \
+                        server built with the cargo feature `test-routes`, for the browser tests"
+                .to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// A switch's env twin: `true` or `1` turn it on, `false`, `0` or nothing leave it off, anything else ("yes",
+/// "on", a typo) is an error rather than a guess.
+fn parse_explicit_bool(s: &str) -> Result<bool, String> {
+    match s.trim() {
+        "true" | "1" => Ok(true),
+        "false" | "0" | "" => Ok(false),
+        other => Err(format!("{other:?} is neither true/1 nor false/0")),
     }
 }
 
@@ -372,6 +409,33 @@ mod tests {
     #[test]
     fn test_routes_is_a_switch() {
         assert!(parse(&["--test-routes"]).unwrap().test_routes);
+        assert!(!parse(&[]).unwrap().test_routes);
+        for (value, on) in [("true", Some(true)), ("1", Some(true)), ("false", Some(false)), ("0", Some(false))] {
+            assert_eq!(parse_explicit_bool(value).ok(), on, "{value}");
+        }
+        for value in ["yes", "on", "TRUE", "2", "enable"] {
+            assert!(parse_explicit_bool(value).is_err(), "{value} must not turn the test routes on");
+        }
+    }
+
+    #[test]
+    fn check_refuses_a_short_jwt_secret_without_showing_it() {
+        let short = "s".repeat(MIN_SECRET_LEN - 1);
+        let error = parse(&["--jwt-secret", &short]).unwrap().check().unwrap_err();
+        assert!(error.starts_with("--jwt-secret (SSE_LIVE_JWT_SECRET) is 31 bytes long"), "{error}");
+        assert!(!error.contains(&short) && !error.contains('\n'), "{error}");
+        assert_eq!(parse(&["--jwt-secret", &"s".repeat(MIN_SECRET_LEN)]).unwrap().check(), Ok(()));
+        assert_eq!(parse(&[]).unwrap().check(), Ok(()));
+    }
+
+    #[test]
+    fn check_allows_test_routes_only_in_a_build_with_the_feature() {
+        let checked = parse(&["--test-routes"]).unwrap().check();
+        if cfg!(feature = "test-routes") {
+            assert_eq!(checked, Ok(()));
+        } else {
+            assert!(checked.unwrap_err().contains("cargo feature `test-routes`"));
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - [`listener`]: TCP with a send timeout (clients that stop reading are cut off) and the client's address.
 //! - [`routes`]: one module per route: [`routes::events`] (`/events/...`), [`routes::publish`],
 //!   [`routes::stream`] (the demo's aliases), [`routes::health`], [`routes::metrics`], [`routes::demo_token`],
-//!   [`routes::test_routes`], [`routes::client`] (the page, and the fallback for everything else).
+//!   `routes::test_routes` (with the cargo feature `test-routes`), [`routes::client`] (the page, and the fallback
+//!   for everything else).
 //! - [`sse`]: the event-stream response: headers, `retry:` with jitter, keep-alives, the end on shutdown or token
 //!   expiry, the guards a stream owns.
 //! - [`hub`]: topics: names, ids, bounded history, broadcast, replay after `Last-Event-ID`, multi-topic positions,
@@ -58,12 +59,12 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 pub use config::Config;
 pub use state::AppState;
 
-/// The router: the stream and publish routes, `/healthz`, `/metrics`, `/demo-token`, the test routes when enabled,
-/// the client as fallback, tracing, and CORS when origins are allowed. Generators are not started here (see
+/// The router: the stream and publish routes, `/healthz`, `/metrics`, `/demo-token`, the test routes when enabled
+/// (and compiled in), the client as fallback, tracing, and CORS when origins are allowed. Generators are not started here (see
 /// [`run`]).
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body as usize;
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/healthz", get(routes::health::health))
         .route("/metrics", get(routes::metrics::metrics))
         .route("/demo-token", get(routes::demo_token::demo_token))
@@ -75,10 +76,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/e/{topic}", get(routes::stream::topic))
         .route("/stream-random-numbers", get(routes::stream::random_numbers));
-    if state.config.test_routes {
-        router = router.merge(routes::test_routes::router());
-    }
-    let cors = cors::layer(&state.config.allow_origins);
+    #[cfg(feature = "test-routes")]
+    let router = if state.config.test_routes { router.merge(routes::test_routes::router()) } else { router };
+    let cors = cors::layer(&state.config.allow_origins, state.config.test_routes);
     // 5xx answers are logged as warnings: the only expected one is "client not built", which is not an outage.
     let trace = TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::WARN));
     let router = router.fallback(routes::client::serve).with_state(state).layer(trace);
@@ -89,6 +89,9 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves [`app`] on `listener` with the generators running, until `shutdown` resolves.
+///
+/// A `config` that fails [`Config::check`] (a short `--jwt-secret`, `--test-routes` in a build without them) is an
+/// [`io::ErrorKind::InvalidInput`] error before anything starts.
 ///
 /// On shutdown the server stops accepting, every open stream ends after an `event: shutdown` with a `retry:` hint
 /// (so clients reconnect elsewhere or later) and the generators stop; connections that are still open after
@@ -101,6 +104,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    config.check().map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
     if !config.dist.join("index.html").is_file() {
         tracing::warn!(
             dist = %config.dist.display(),

@@ -3,8 +3,9 @@
 //!
 //! Run with `cargo run -p sse-live-server -- --listen 127.0.0.1:3000 --dist dist` (`--help` lists every flag).
 //! Logs go to stderr (`RUST_LOG`, default `info`); stdout carries only
-//! `sse-live-server listening on http://ADDR`, which the build tooling reads. Any startup error (a bad flag, an
-//! address that cannot be bound) is reported on stderr and exits with code 1.
+//! `sse-live-server listening on http://ADDR`, which the build tooling reads. Any startup error (a bad flag, a
+//! `--jwt-secret` under 32 bytes, `--test-routes` in a build without them, an address that cannot be bound) is
+//! reported on stderr in one line and exits with code 1.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,6 +25,11 @@ async fn main() -> ExitCode {
             return if error.use_stderr() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
         }
     };
+    // Before anything is bound or printed: a short --jwt-secret, --test-routes in a build without them.
+    if let Err(error) = config.check() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour).init();

@@ -62,15 +62,16 @@ pub fn response_with(
     stream_response(state, name, with_keep_alive(events, state.config.keep_alive, keep_alive), extras)
 }
 
-/// Like [`response`] but WITHOUT keep-alive comments: the body carries the `retry:` frame and `events`, nothing
-/// else, however long it stays idle. For test routes that simulate a stalled connection; never for real streams
-/// (proxies cut idle connections).
+/// Like [`response_with`] but WITHOUT keep-alive comments: the body carries the `retry:` frame and `events`,
+/// nothing else, however long it stays idle. For test routes that simulate a stalled connection; never for real
+/// streams (proxies cut idle connections).
 pub fn response_without_keep_alive(
     state: &AppState,
     name: &str,
     events: impl Stream<Item = Bytes> + Send + 'static,
+    extras: Extras,
 ) -> Response {
-    stream_response(state, name, events, Extras::default())
+    stream_response(state, name, events, extras)
 }
 
 /// The reconnection time for one stream: `--retry` plus a random share of `--retry-jitter`.

@@ -67,7 +67,8 @@ impl AppState {
         let hub =
             Hub::with_max_topics(config.history as usize, config.client_buffer as usize, config.max_topics as usize);
         let limits = StreamLimits::new(config.max_streams, config.max_streams_per_ip, config.retry);
-        let tokens = config.jwt_secret.as_ref().map(TokenKeys::new);
+        let tokens =
+            config.jwt_secret.as_ref().map(|secret| TokenKeys::new(secret).accept_demo_tokens(config.demo_auth));
         let metrics = Arc::new(Metrics::new());
         Self { config: Arc::new(config), hub, metrics, limits, tokens, shutdown, jobs: Arc::default(), backplane: None }
     }

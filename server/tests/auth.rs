@@ -1,5 +1,6 @@
 //! Private topics over real HTTP: subscriber tokens (JWT, HS256) by header, cookie or query parameter; 401 and 403
-//! with JSON bodies; `event: expired` when a token runs out; `/demo-token`.
+//! with JSON bodies; the clock leeway; `event: expired` when a token runs out; `/demo-token` and its tokens, which
+//! only a server with `--demo-auth` accepts.
 
 mod common;
 
@@ -7,10 +8,10 @@ use std::time::Duration;
 
 use common::{client, json_body, EventStream, TestServer, KEY};
 use sse_live_protocol::wire::DemoToken;
-use sse_live_server::auth::{unix_now, Claims, TokenKeys};
+use sse_live_server::auth::{unix_now, Claims, TokenKeys, DEMO_AUDIENCE, LEEWAY};
 use sse_live_server::config::Secret;
 
-const SECRET: &str = "test-jwt-secret";
+const SECRET: &str = "test-jwt-secret-32-bytes-or-more!";
 
 async fn server(extra: &[&str]) -> TestServer {
     let mut args = vec!["--jwt-secret", SECRET, "--publish-key", KEY, "--keep-alive", "100ms"];
@@ -20,14 +21,22 @@ async fn server(extra: &[&str]) -> TestServer {
 
 fn token(secret: &str, sub: &str, topics: &[&str], valid_for: i64) -> String {
     let exp = (unix_now().as_secs() as i64 + valid_for) as u64;
-    let claims =
-        Claims { sub: sub.into(), exp, topics: topics.iter().map(|t| t.to_string()).collect(), publish: Vec::new() };
+    let topics = topics.iter().map(|t| t.to_string()).collect();
+    let claims = Claims { sub: sub.into(), exp, topics, publish: Vec::new(), aud: Vec::new() };
     TokenKeys::new(&Secret::new(secret)).mint(&claims).unwrap()
 }
 
 async fn status_and_error(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
     (status, json_body(response).await["error"].as_str().unwrap().to_owned())
+}
+
+/// [`status_and_error`] for a refusal; `(200, "")` for an accepted stream, whose body is left unread.
+async fn refusal(response: reqwest::Response) -> (u16, String) {
+    match response.status().as_u16() {
+        200 => (200, String::new()),
+        _ => status_and_error(response).await,
+    }
 }
 
 #[tokio::test]
@@ -78,7 +87,7 @@ async fn missing_or_unverifiable_tokens_are_401() {
 async fn a_token_for_other_topics_or_an_expired_one_is_403() {
     let server = server(&[]).await;
     let ada = token(SECRET, "ada", &["users/{sub}/*", "private/news"], 60);
-    let expired = token(SECRET, "ada", &["*"], -5);
+    let expired = token(SECRET, "ada", &["*"], -(LEEWAY.as_secs() as i64) - 5);
     let cases = [
         ("/events/users/bob/inbox", &ada, "the token does not allow the topic \"users/bob/inbox\""),
         ("/events/private/other", &ada, "does not allow the topic \"private/other\""),
@@ -114,8 +123,8 @@ async fn without_a_jwt_secret_private_topics_are_403() {
 #[tokio::test]
 async fn a_stream_whose_token_expires_gets_an_expired_event_and_ends() {
     let server = server(&[]).await;
-    // JWT expiry has a resolution of one second: 2 s from now is between 1 and 2 s away.
-    let t = token(SECRET, "ada", &["private/*"], 2);
+    // JWT expiry has a resolution of one second: 2 s from now is between 1 and 2 s away (plus the leeway).
+    let t = token(SECRET, "ada", &["private/*"], 2 - LEEWAY.as_secs() as i64);
     let mut stream = EventStream::open(&server.url(&format!("/events/private/news?token={t}")), &[]).await;
     assert_eq!(stream.status, 200);
     let expired = tokio::time::timeout(Duration::from_secs(5), stream.next_event()).await.expect("no expired event");
@@ -187,4 +196,71 @@ async fn a_demo_token_publishes_to_its_own_channels_only() {
     assert_eq!(post("users/ada/inbox", &reader).await.unwrap().status(), 403);
     let (status, _) = status_and_error(post("users/ada/inbox", "not.a.token").await.unwrap()).await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn exp_and_nbf_have_a_clock_leeway_and_no_more() {
+    let server = server(&[]).await;
+    let leeway = LEEWAY.as_secs() as i64;
+    assert!((5..=30).contains(&leeway), "a small leeway: {leeway} s");
+    let open = |token: String| {
+        let request = client().get(server.url("/events/private/news")).bearer_auth(token).send();
+        async move { refusal(request.await.unwrap()).await }
+    };
+    // Expired by less than the leeway: still valid; by more: expired.
+    let (status, _) = open(token(SECRET, "ada", &["private/*"], 5 - leeway)).await;
+    assert_eq!(status, 200, "expired by {} s", leeway - 5);
+    let (status, error) = open(token(SECRET, "ada", &["private/*"], -leeway - 5)).await;
+    assert_eq!((status, error.as_str()), (403, "the token has expired"), "expired by {} s", leeway + 5);
+    // Not valid yet, by less than the leeway: valid; by more: refused.
+    let not_before = |by: i64| {
+        let now = unix_now().as_secs() as i64;
+        let claims = serde_json::json!({ "sub": "ada", "exp": now + 60, "nbf": now + by, "topics": ["private/*"] });
+        let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+        jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+    };
+    assert_eq!(open(not_before(leeway - 5)).await.0, 200, "valid in {} s", leeway - 5);
+    let (status, error) = open(not_before(leeway + 5)).await;
+    assert_eq!((status, error.as_str()), (401, "invalid token: ImmatureSignature"), "valid in {} s", leeway + 5);
+}
+
+#[tokio::test]
+async fn demo_tokens_carry_their_audience_and_only_demo_servers_accept_them() {
+    let demo_server = server(&["--demo-auth"]).await;
+    let demo: DemoToken = serde_json::from_slice(
+        &client().get(demo_server.url("/demo-token?sub=ada")).send().await.unwrap().bytes().await.unwrap(),
+    )
+    .unwrap();
+    let mut validation = jsonwebtoken::Validation::default();
+    validation.validate_aud = false;
+    let key = jsonwebtoken::DecodingKey::from_secret(SECRET.as_bytes());
+    let payload = jsonwebtoken::decode::<serde_json::Value>(&demo.token, &key, &validation).unwrap().claims;
+    assert_eq!(payload["aud"], DEMO_AUDIENCE);
+    assert_eq!(DEMO_AUDIENCE, "sse-live-demo");
+
+    // The same secret on a server without --demo-auth: the demo token is refused for reading and publishing, a
+    // real token (no aud) still works.
+    let real_server = server(&[]).await;
+    let refused = "a demo token (aud \"sse-live-demo\") is accepted only by a server with --demo-auth";
+    let read = client().get(real_server.url("/events/users/ada/inbox")).bearer_auth(&demo.token).send().await;
+    assert_eq!(refusal(read.unwrap()).await, (401, refused.to_owned()));
+    let by_query = client().get(real_server.url(&format!("/events/users/ada/inbox?token={}", demo.token))).send();
+    assert_eq!(refusal(by_query.await.unwrap()).await, (401, refused.to_owned()));
+    let publish =
+        client().post(real_server.url("/events/users/ada/inbox")).bearer_auth(&demo.token).body("1").send().await;
+    assert_eq!(status_and_error(publish.unwrap()).await, (401, refused.to_owned()));
+    let real = token(SECRET, "ada", &["users/{sub}/*"], 60);
+    let stream = EventStream::open(
+        &real_server.url("/events/users/ada/inbox"),
+        &[("authorization", format!("Bearer {real}").as_bytes())],
+    )
+    .await;
+    assert_eq!(stream.status, 200);
+    // And the demo server takes both.
+    let demo_stream = EventStream::open(
+        &demo_server.url("/events/users/ada/inbox"),
+        &[("authorization", format!("Bearer {}", demo.token).as_bytes())],
+    )
+    .await;
+    assert_eq!(demo_stream.status, 200);
 }

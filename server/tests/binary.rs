@@ -1,4 +1,6 @@
-//! The `sse-live-server` binary itself: the listening line, bind errors, flag errors, env twins, SIGTERM.
+//! The `sse-live-server` binary itself: the listening line, bind errors, flag errors, env twins, SIGTERM, the
+//! `--jwt-secret` length, and `--test-routes` in builds with and without the feature (`cargo test -p sse-live-server`
+//! tests the binary built without it, `--features test-routes` with it).
 
 mod common;
 
@@ -45,6 +47,23 @@ async fn terminate(child: &mut Child) -> ExitStatus {
     tokio::time::timeout(STARTUP, child.wait()).await.expect("no exit after SIGTERM").unwrap()
 }
 
+/// A flag or an environment variable of the binary.
+type Setting<'a> = (&'a [&'a str], Option<(&'a str, &'a str)>);
+
+/// Starts the binary with `args` and `env` on a free port, expects it to exit with code 1 before listening, and
+/// returns its stderr.
+async fn startup_error((args, env): Setting<'_>) -> String {
+    let mut command = server(args);
+    command.args(["--listen", "127.0.0.1:0", "--dist", "/nonexistent"]);
+    if let Some((key, value)) = env {
+        command.env(key, value);
+    }
+    let output = tokio::time::timeout(STARTUP, command.output()).await.expect("no exit").unwrap();
+    assert_eq!(output.status.code(), Some(1), "{args:?} {env:?}");
+    assert!(output.stdout.is_empty(), "{args:?} {env:?}: it must not start listening");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[tokio::test]
 async fn a_port_in_use_is_a_one_line_error_and_exit_code_1() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -88,7 +107,6 @@ async fn settings_come_from_env_twins() {
     command
         .env("SSE_LIVE_LISTEN", "127.0.0.1:0")
         .env("SSE_LIVE_DIST", "/nonexistent")
-        .env("SSE_LIVE_TEST_ROUTES", "1")
         .env("SSE_LIVE_RETRY", "1500ms")
         .env("SSE_LIVE_RETRY_JITTER", "0s")
         .env("SSE_LIVE_ALLOW_ORIGIN", "http://a.test, http://b.test");
@@ -97,13 +115,13 @@ async fn settings_come_from_env_twins() {
     let address = listening_address(&mut stdout).await;
 
     let response = client()
-        .get(format!("http://{address}/test/invalid-json"))
+        .get(format!("http://{address}/e/temperatures"))
         .header("origin", "http://b.test")
         .timeout(PATIENCE)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200, "SSE_LIVE_TEST_ROUTES=1 turned the test routes on");
+    assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["access-control-allow-origin"], "http://b.test");
     let mut stream = EventStream::from_response(response);
     assert_eq!(stream.next().await, Some(sse_live_protocol::Parsed::Retry(Duration::from_millis(1500))));
@@ -111,25 +129,58 @@ async fn settings_come_from_env_twins() {
     assert!(terminate(&mut child).await.success());
 }
 
+/// Starts the binary with `SSE_LIVE_TEST_ROUTES=value` and returns the status of `GET /test/invalid-json`.
+#[cfg(feature = "test-routes")]
+async fn test_route_status_with_env(value: &str) -> u16 {
+    let mut command = server(&["--listen", "127.0.0.1:0", "--dist", "/nonexistent"]);
+    let mut child = command.env("SSE_LIVE_TEST_ROUTES", value).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let address = listening_address(&mut stdout).await;
+    let url = format!("http://{address}/test/invalid-json");
+    let status = client().get(url).timeout(PATIENCE).send().await.unwrap().status().as_u16();
+    assert!(terminate(&mut child).await.success());
+    status
+}
+
+#[cfg(feature = "test-routes")]
+#[tokio::test]
+async fn the_test_routes_env_twin_takes_exactly_true_or_1() {
+    for (value, status) in [("1", 200), ("true", 200), ("0", 404), ("false", 404)] {
+        assert_eq!(test_route_status_with_env(value).await, status, "SSE_LIVE_TEST_ROUTES={value}");
+    }
+}
+
+#[cfg(not(feature = "test-routes"))]
+#[tokio::test]
+async fn a_build_without_the_test_routes_feature_refuses_test_routes() {
+    let cases: [Setting; 3] = [
+        (&["--test-routes"], None),
+        (&[], Some(("SSE_LIVE_TEST_ROUTES", "1"))),
+        (&[], Some(("SSE_LIVE_TEST_ROUTES", "true"))),
+    ];
+    for case in cases {
+        assert_eq!(
+            startup_error(case).await,
+            "error: --test-routes (SSE_LIVE_TEST_ROUTES): this build has no test routes; they exist only in a server \
+             built with the cargo feature `test-routes`, for the browser tests\n",
+            "{case:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn invalid_flags_are_startup_errors() {
-    type Env<'a> = Option<(&'a str, &'a str)>;
-    let cases: [(&[&str], Env); 3] = [
+    let cases: [Setting; 5] = [
         (&["--allow-origin", "*"], None),
         (&[], Some(("SSE_LIVE_ALLOW_ORIGIN", "not an origin"))),
         (&["--keep-alive", "soon"], None),
+        // Only an explicit true/1 turns the test routes on; anything else is a mistake, in any build.
+        (&[], Some(("SSE_LIVE_TEST_ROUTES", "yes"))),
+        (&[], Some(("SSE_LIVE_TEST_ROUTES", "on"))),
     ];
-    for (args, env) in cases {
-        let mut command = server(args);
-        command.arg("--listen").arg("127.0.0.1:0");
-        if let Some((key, value)) = env {
-            command.env(key, value);
-        }
-        let output = tokio::time::timeout(STARTUP, command.output()).await.expect("no exit").unwrap();
-        assert_eq!(output.status.code(), Some(1), "{args:?} {env:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.starts_with("error: invalid value"), "{args:?} {env:?}: {stderr}");
-        assert!(output.stdout.is_empty(), "{args:?} {env:?}: it must not start listening");
+    for case in cases {
+        let stderr = startup_error(case).await;
+        assert!(stderr.starts_with("error: invalid value"), "{case:?}: {stderr}");
     }
 }
 
@@ -143,4 +194,29 @@ async fn an_unreachable_redis_at_start_is_a_clear_error_and_exit_code_1() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("error: cannot connect to Redis (--redis-url)"), "{stderr}");
     assert!(stderr.contains("--redis-optional"), "the error says how to go on without Redis: {stderr}");
+}
+
+#[tokio::test]
+async fn a_jwt_secret_under_32_bytes_is_a_one_line_error_and_exit_code_1() {
+    let short = "a-31-byte-secret-is-too-short!!";
+    assert_eq!(short.len(), 31);
+    let cases: [Setting; 2] = [(&["--jwt-secret", short], None), (&[], Some(("SSE_LIVE_JWT_SECRET", short)))];
+    for case in cases {
+        assert_eq!(
+            startup_error(case).await,
+            "error: --jwt-secret (SSE_LIVE_JWT_SECRET) is 31 bytes long; HS256 needs at least 32 random bytes (e.g. \
+             `openssl rand -hex 32`)\n",
+            "{case:?}: one line, without the secret"
+        );
+    }
+    // 32 bytes are enough.
+    let mut child =
+        server(&["--listen", "127.0.0.1:0", "--dist", "/nonexistent", "--jwt-secret", &format!("{short}!")])
+            .spawn()
+            .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let address = listening_address(&mut stdout).await;
+    let health = client().get(format!("http://{address}/healthz")).timeout(PATIENCE).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(terminate(&mut child).await.success());
 }

@@ -1,12 +1,10 @@
-//! The plain HTTP side over real HTTP: `/healthz`, the client from `--dist`, errors, test routes, CORS.
+//! The plain HTTP side over real HTTP: `/healthz`, the client from `--dist`, errors, test routes off, CORS.
 
 mod common;
 
 use clap::Parser as _;
 use common::{client, event_id, EventStream, TestServer};
-use sse_live_protocol::{Parsed, TemperatureReading};
 use sse_live_server::Config;
-use time::OffsetDateTime;
 
 #[tokio::test]
 async fn healthz_reports_ok_and_open_streams() {
@@ -95,31 +93,6 @@ async fn test_routes_are_off_by_default() {
     assert_eq!(response.status(), 404);
 }
 
-#[tokio::test]
-async fn invalid_json_test_route_sends_bad_then_good_data() {
-    let server = TestServer::start(&["--test-routes", "--keep-alive", "100ms"]).await;
-    let mut stream = EventStream::open(&server.url("/test/invalid-json"), &[]).await;
-    assert_eq!(stream.status, 200);
-    assert_eq!(stream.headers["content-type"], "text/event-stream");
-    assert_eq!(server.open_streams().await, 1, "counted like any stream");
-
-    let bad = stream.next_event().await;
-    assert_eq!(
-        (bad.event_type.as_str(), bad.data.as_str(), bad.last_event_id.as_str()),
-        ("message", "this is not json", "1")
-    );
-    assert!(serde_json::from_str::<TemperatureReading>(&bad.data).is_err());
-    let good = stream.next_event().await;
-    assert_eq!(good.last_event_id, "2");
-    let reading: TemperatureReading = serde_json::from_str(&good.data).unwrap();
-    assert_eq!(reading.temperature, 22.5);
-    assert!((OffsetDateTime::now_utc() - reading.updated_at).whole_seconds().abs() <= 60);
-    // Then it stays open with keep-alives.
-    for _ in 0..2 {
-        assert_eq!(stream.next().await, Some(Parsed::Comment("keep-alive".into())));
-    }
-}
-
 /// A CORS preflight for a GET of `path` from `http://a.test` that would send `headers`.
 async fn preflight(server: &TestServer, path: &str, headers: &str) -> reqwest::Response {
     client()
@@ -151,6 +124,10 @@ async fn cors_allows_exactly_the_listed_origins() {
     assert_eq!(allow_origin(&preflight), Some("http://a.test"));
     let allowed_headers = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
     assert!(allowed_headers.contains("last-event-id"), "{allowed_headers}");
+    // The browser tests' header only with --test-routes.
+    let test_header = self::preflight(&server, "/e/temperatures", "x-test-token").await;
+    let allowed_headers = test_header.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(!allowed_headers.contains("x-test-token"), "{allowed_headers}");
     let allowed_methods = preflight.headers()["access-control-allow-methods"].to_str().unwrap();
     assert!(allowed_methods.contains("GET"), "{allowed_methods}");
 }

@@ -1,11 +1,13 @@
 //! The `/test/*` routes the fetch transport's browser tests rely on: echo, status, close-after, vectors, request
-//! counts, and the CORS they need, over real HTTP.
+//! counts, and the CORS they need, over real HTTP; their streams count against the connection limits. Only in a
+//! build with the feature `test-routes` (`required-features` in Cargo.toml).
 
 mod common;
 
 use common::{client, ids, EventStream, TestServer};
-use sse_live_protocol::{parse_events, Event, Parsed};
+use sse_live_protocol::{parse_events, Event, Parsed, TemperatureReading};
 use sse_live_server::routes::test_routes::VECTORS;
+use time::OffsetDateTime;
 
 async fn test_server() -> TestServer {
     TestServer::start(&["--test-routes", "--keep-alive", "100ms", "--allow-origin", "http://a.test"]).await
@@ -379,4 +381,62 @@ async fn stall_sends_one_event_then_nothing_not_even_keep_alives() {
     assert_eq!(requests(&server, "stall").await, 1);
     drop((stream, again, unkeyed));
     server.wait_for_open_streams(0).await;
+}
+
+#[tokio::test]
+async fn invalid_json_test_route_sends_bad_then_good_data() {
+    let server = TestServer::start(&["--test-routes", "--keep-alive", "100ms"]).await;
+    let mut stream = EventStream::open(&server.url("/test/invalid-json"), &[]).await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.headers["content-type"], "text/event-stream");
+    assert_eq!(server.open_streams().await, 1, "counted like any stream");
+
+    let bad = stream.next_event().await;
+    assert_eq!(
+        (bad.event_type.as_str(), bad.data.as_str(), bad.last_event_id.as_str()),
+        ("message", "this is not json", "1")
+    );
+    assert!(serde_json::from_str::<TemperatureReading>(&bad.data).is_err());
+    let good = stream.next_event().await;
+    assert_eq!(good.last_event_id, "2");
+    let reading: TemperatureReading = serde_json::from_str(&good.data).unwrap();
+    assert_eq!(reading.temperature, 22.5);
+    assert!((OffsetDateTime::now_utc() - reading.updated_at).whole_seconds().abs() <= 60);
+    // Then it stays open with keep-alives.
+    for _ in 0..2 {
+        assert_eq!(stream.next().await, Some(Parsed::Comment("keep-alive".into())));
+    }
+}
+
+#[tokio::test]
+async fn test_streams_take_a_stream_permit_like_any_stream() {
+    let server = TestServer::start(&["--test-routes", "--max-streams", "1", "--keep-alive", "100ms"]).await;
+    let status = |path: &'static str| {
+        let request = client().get(server.url(path)).send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    let stall = EventStream::open(&server.url("/test/stall"), &[]).await;
+    assert_eq!(stall.status, 200);
+    // The one permit is taken: every other stream, test route or not, is refused.
+    for path in [
+        "/test/echo",
+        "/test/invalid-json",
+        "/test/close-after/3",
+        "/test/finite/3",
+        "/test/flaky/0",
+        "/test/rate?count=3",
+        "/test/vectors/bom",
+        "/test/stall",
+        "/events/news",
+    ] {
+        assert_eq!(status(path).await, 429, "{path}");
+    }
+    drop(stall);
+    server.wait_for_open_streams(0).await;
+    let echo = EventStream::open(&server.url("/test/echo"), &[]).await;
+    assert_eq!(echo.status, 200, "the permit came back");
+    assert_eq!(status("/events/news").await, 429, "and the test stream holds it");
+    drop(echo);
+    server.wait_for_open_streams(0).await;
+    assert_eq!(status("/test/vectors/bom").await, 200);
 }

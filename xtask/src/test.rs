@@ -12,6 +12,10 @@ use crate::{target_dir, workspace_root, Result};
 const BROWSER_SUITES: [&str; 7] =
     ["use_event_source", "fetch_transport", "reconnect", "lifecycle", "sharing", "page_events", "coalescing"];
 
+/// The server's cargo feature that compiles in the `/test/*` routes (`--test-routes`), which the server's own tests,
+/// the browser tests and the end-to-end tests use; shipped builds leave it out.
+pub const SERVER_TEST_ROUTES: &str = "sse-live-server/test-routes";
+
 /// Free space a cold run needs for its target directory (native debug and release, wasm32 debug and release:
 /// 4.0 GB measured cold in CI mode), with room to spare.
 const DISK_NEEDED_GIB: u64 = 8;
@@ -66,8 +70,17 @@ pub fn run() -> Result {
     };
     step::run("checking formatting", &mut cargo(&["fmt", "--all", "--check"]))?;
     step::run(
-        "clippy, native (the whole workspace; a cold build takes a few minutes)",
-        &mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+        "clippy, native (the whole workspace, the server with its test routes; a cold build takes a few minutes)",
+        &mut cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--features",
+            SERVER_TEST_ROUTES,
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     step::run(
         "clippy, wasm32 (the client and the protocol crate)",
@@ -86,13 +99,20 @@ pub fn run() -> Result {
         ]),
     )?;
     step::run(
-        "native tests (protocol, server, client logic, xtask)",
+        "native tests (protocol, server with its test routes, client logic, xtask)",
         // The end-to-end tests need the built page: they run last.
-        &mut cargo(&["test", "--workspace", "--exclude", "sse-live-e2e"]),
+        &mut cargo(&["test", "--workspace", "--exclude", "sse-live-e2e", "--features", SERVER_TEST_ROUTES]),
+    )?;
+    step::run(
+        "the server binary as shipped, without test routes: it refuses --test-routes",
+        &mut cargo(&["test", "--package", "sse-live-server", "--test", "binary"]),
     )?;
     trunk_build_release(&tools)?;
 
-    step::run("building the server for the browser tests", &mut cargo(&["build", "--package", "sse-live-server"]))?;
+    step::run(
+        "building the server for the browser tests (with its test routes)",
+        &mut cargo(&["build", "--package", "sse-live-server", "--features", SERVER_TEST_ROUTES]),
+    )?;
     let target_dir = target_dir();
     let page_port = free_port()?;
     let page_origin = format!("http://127.0.0.1:{page_port}");

@@ -1,11 +1,12 @@
 //! `GET /demo-token?sub=NAME`: a short-lived subscriber token for the demo page, only with `--demo-auth` (404
 //! otherwise). Anyone can get one, so never turn it on in production.
 //!
-//! The token allows reading `users/{sub}/*` and `private/demo/*` and publishing to `users/{sub}/*` (with
-//! `POST /events/{topic}` and the token as `Authorization: Bearer`), expires after `--demo-token-ttl`, and comes as JSON
-//! ([`DemoToken`]) and as the `sse_live_token` cookie (`HttpOnly`, `SameSite=Strict`), so that a same-origin
-//! `EventSource` sends it without script. `sub` must be one topic segment (`[A-Za-z0-9_.-]`, at most 64 bytes);
-//! anything else is 400.
+//! The token carries the audience `aud: "sse-live-demo"` ([`DEMO_AUDIENCE`]), which only a server with
+//! `--demo-auth` accepts (see [`crate::auth`]); it allows reading `users/{sub}/*` and `private/demo/*` and
+//! publishing to `users/{sub}/*` (with `POST /events/{topic}` and the token as `Authorization: Bearer`), expires
+//! after `--demo-token-ttl`, and comes as JSON ([`DemoToken`]) and as the `sse_live_token` cookie (`HttpOnly`,
+//! `SameSite=Strict`), so that a same-origin `EventSource` sends it without script. `sub` must be one topic segment
+//! (`[A-Za-z0-9_.-]`, at most 64 bytes); anything else is 400.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -16,7 +17,7 @@ use axum::Json;
 use serde::Deserialize;
 use sse_live_protocol::wire::DemoToken;
 
-use crate::auth::{unix_now, Claims, TOKEN_COOKIE};
+use crate::auth::{unix_now, Claims, DEMO_AUDIENCE, TOKEN_COOKIE};
 use crate::error::ApiError;
 use crate::hub::TopicName;
 use crate::state::AppState;
@@ -57,6 +58,7 @@ pub async fn demo_token(
         exp,
         topics: DEMO_TOPICS.map(str::to_owned).to_vec(),
         publish: DEMO_PUBLISH.map(str::to_owned).to_vec(),
+        aud: vec![DEMO_AUDIENCE.to_owned()],
     };
     let token = keys.mint(&claims)?;
     let cookie = format!("{TOKEN_COOKIE}={token}; Max-Age={}; Path=/; HttpOnly; SameSite=Strict", ttl.as_secs());

@@ -7,7 +7,8 @@
 //! - [`metrics`]: `GET /metrics`: Prometheus metrics.
 //! - [`demo_token`]: `GET /demo-token?sub=NAME`: subscriber tokens for the demo, only with `--demo-auth`.
 //! - [`jobs`]: `POST /jobs`: the demo's finite job, only with `--demo-jobs`.
-//! - [`test_routes`]: `/test/*`, only with `--test-routes`: streams that misbehave on purpose, for client tests.
+//! - `test_routes`: `/test/*`, only in a build with the cargo feature `test-routes` and with `--test-routes`:
+//!   streams that misbehave on purpose, for client tests.
 //! - [`client`]: everything else: the built client from `--dist`, `index.html` for unknown page paths, or a 503
 //!   saying how to build it.
 
@@ -19,4 +20,5 @@ pub mod jobs;
 pub mod metrics;
 pub mod publish;
 pub mod stream;
+#[cfg(feature = "test-routes")]
 pub mod test_routes;

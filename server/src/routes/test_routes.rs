@@ -1,5 +1,8 @@
-//! `/test/*`: streams that misbehave on purpose, for the client's browser tests. Mounted only with
-//! `--test-routes`; later fault-injection routes join this module.
+//! `/test/*`: streams that misbehave on purpose, for the client's browser tests. Compiled only with the cargo
+//! feature `test-routes` and mounted only with `--test-routes`; later fault-injection routes join this module.
+//!
+//! Every stream here takes a connection permit like any other (429 over `--max-streams` or
+//! `--max-streams-per-ip`), held until its body is dropped.
 //!
 //! - `GET /test/invalid-json`: a message that is not JSON, then a valid reading.
 //! - `GET|POST /test/echo`: one event describing the request (method, selected headers, body), then keep-alives.
@@ -37,8 +40,10 @@ use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::hub::LastEventId;
+use crate::limits::StreamPermit;
+use crate::listener::ClientIp;
 use crate::routes::stream::{last_event_id, LAST_EVENT_ID_PARAM};
-use crate::sse;
+use crate::sse::{self, Extras};
 use crate::state::AppState;
 
 /// The most bytes of a request body `/test/echo` reports.
@@ -96,9 +101,15 @@ impl RequestCounts {
 
 type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
+/// A stream permit for a client at `ip`, as every stream takes (429 over the limits).
+fn permit(state: &AppState, ClientIp(ip): ClientIp) -> Result<Extras, ApiError> {
+    Ok(Extras { permit: Some(state.limits.acquire(ip)?), expires_in: None })
+}
+
 /// `GET /test/invalid-json`: event 1 with data `this is not json`, event 2 with a valid reading (22.5 °C, now),
 /// then keep-alives until the client leaves. Counted in `openStreams` like any stream.
-pub async fn invalid_json(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn invalid_json(State(state): State<AppState>, ip: ClientIp) -> Result<Response, ApiError> {
+    let extras = permit(&state, ip)?;
     let now = OffsetDateTime::now_utc();
     let reading = TemperatureReading { temperature: 22.5, updated_at: now.replace_nanosecond(0).unwrap_or(now) };
     let frames = [
@@ -106,7 +117,7 @@ pub async fn invalid_json(State(state): State<AppState>) -> Result<Response, Api
         EventBuilder::new().id("2").data(serde_json::to_string(&reading)?).build()?,
     ];
     let events = stream::iter(frames.map(|f| Bytes::from(f.into_bytes()))).chain(stream::pending());
-    Ok(sse::response(&state, "test/invalid-json", events))
+    Ok(sse::response_with(&state, "test/invalid-json", events, extras))
 }
 
 /// `GET|POST /test/echo`: one event whose data is `{"method": "POST", "headers": {...}, "body": "..."}`, then
@@ -116,12 +127,14 @@ pub async fn invalid_json(State(state): State<AppState>) -> Result<Response, Api
 pub async fn echo(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
+    ip: ClientIp,
     method: Method,
     headers: HeaderMap,
     query: QueryPairs,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
+    let extras = permit(&state, ip)?;
     counts.count(&query, "echo".to_owned());
     let mut echoed = Map::new();
     for (name, value) in &headers {
@@ -143,7 +156,7 @@ pub async fn echo(
     let data = json!({ "method": method.as_str(), "headers": echoed, "body": body });
     let frame = EventBuilder::new().data(data.to_string()).build()?;
     let events = stream::iter([Bytes::from(frame.into_bytes())]).chain(stream::pending());
-    Ok(sse::response(&state, "test/echo", events))
+    Ok(sse::response_with(&state, "test/echo", events, extras))
 }
 
 /// `GET /test/status/{code}`: answers status `code` (200 to 599; anything else is a 400) with the plain-text body
@@ -177,6 +190,7 @@ pub async fn status(
 pub async fn close_after(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
+    ip: ClientIp,
     n: Result<Path<u32>, PathRejection>,
     headers: HeaderMap,
     query: QueryPairs,
@@ -186,6 +200,7 @@ pub async fn close_after(
     if n > CLOSE_AFTER_MAX {
         return Err(ApiError::BadRequest(format!("at most {CLOSE_AFTER_MAX} events per connection")));
     }
+    let extras = permit(&state, ip)?;
     counts.count(&query, format!("close-after-{n}"));
     let header = |name: &str| headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let (token, last_header) = (header("x-test-token"), header("last-event-id"));
@@ -200,7 +215,7 @@ pub async fn close_after(
         frames.push(EventBuilder::new().id(id.to_string()).data(data.to_string()).build()?);
     }
     let events = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
-    Ok(sse::response(&state, "test/close-after", events))
+    Ok(sse::response_with(&state, "test/close-after", events, extras))
 }
 
 /// The most failures in a row `/test/flaky/{k}` answers.
@@ -216,6 +231,7 @@ pub const FLAKY_MAX: u32 = 100;
 pub async fn flaky(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
+    ip: ClientIp,
     k: Result<Path<u32>, PathRejection>,
     headers: HeaderMap,
     RawQuery(raw_query): RawQuery,
@@ -232,6 +248,7 @@ pub async fn flaky(
         let content_type = [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))];
         return Ok((StatusCode::SERVICE_UNAVAILABLE, content_type, body).into_response());
     }
+    let extras = permit(&state, ip)?;
     let header = headers.get("last-event-id").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let from_query = query.iter().find(|(name, _)| name == LAST_EVENT_ID_PARAM).map(|(_, value)| value.clone());
     let id = match last_event_id(&headers, &query) {
@@ -246,7 +263,7 @@ pub async fn flaky(
         EventBuilder::new().id(id.to_string()).data(data.to_string()).build()?,
     ];
     let events = stream::iter(frames.map(|f| Bytes::from(f.into_bytes())));
-    Ok(sse::response(&state, "test/flaky", events))
+    Ok(sse::response_with(&state, "test/flaky", events, extras))
 }
 
 /// `GET /test/finite/{n}`: a stream with an end: `retry: 200`, then `n` events (at most [`CLOSE_AFTER_MAX`]) of
@@ -256,6 +273,7 @@ pub async fn flaky(
 pub async fn finite(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
+    ip: ClientIp,
     n: Result<Path<u32>, PathRejection>,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
@@ -264,6 +282,7 @@ pub async fn finite(
     if n > CLOSE_AFTER_MAX {
         return Err(ApiError::BadRequest(format!("at most {CLOSE_AFTER_MAX} events")));
     }
+    let extras = permit(&state, ip)?;
     counts.count(&query, format!("finite-{n}"));
     let mut frames = vec![EventBuilder::new().retry(CLOSE_AFTER_RETRY).build()?];
     for id in 1..=n {
@@ -272,7 +291,7 @@ pub async fn finite(
     }
     frames.push(EventBuilder::new().event("end").data("done").build()?);
     let events = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
-    Ok(sse::response(&state, "test/finite", events))
+    Ok(sse::response_with(&state, "test/finite", events, extras))
 }
 
 /// `GET /test/stall`: a stalled stream: `retry: 200`, ONE event with id `1`, then nothing at all until the client
@@ -282,10 +301,12 @@ pub async fn finite(
 pub async fn stall(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
+    ip: ClientIp,
     headers: HeaderMap,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
+    let extras = permit(&state, ip)?;
     let request = counts.next(&query, "stall".to_owned());
     let header = headers.get("last-event-id").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let from_query = query.iter().find(|(name, _)| name == LAST_EVENT_ID_PARAM).map(|(_, value)| value.clone());
@@ -295,7 +316,7 @@ pub async fn stall(
         EventBuilder::new().id("1").data(data.to_string()).build()?,
     ];
     let events = stream::iter(frames.map(|f| Bytes::from(f.into_bytes()))).chain(stream::pending());
-    Ok(sse::response_without_keep_alive(&state, "test/stall", events))
+    Ok(sse::response_without_keep_alive(&state, "test/stall", events, extras))
 }
 
 /// The most events `/test/rate` sends per request.
@@ -326,12 +347,14 @@ pub struct RateQuery {
 /// benchmark (`cargo xtask bench`), which compares the hook with a plain `EventSource` + `JSON.parse` on this stream.
 pub async fn rate(
     State(state): State<AppState>,
+    ip: ClientIp,
     query: Result<Query<RateQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(RateQuery { count, per_sec }) = query?;
     if count > RATE_MAX_EVENTS {
         return Err(ApiError::BadRequest(format!("at most {RATE_MAX_EVENTS} events")));
     }
+    let extras = permit(&state, ip)?;
     let end = Bytes::from(EventBuilder::new().event("end").data("done").build()?.into_bytes());
     let started = tokio::time::Instant::now();
     let batches = stream::unfold(1u64, move |next| async move {
@@ -353,7 +376,7 @@ pub async fn rate(
         Some((rate_batch(next, last), last + 1))
     });
     let events = batches.chain(stream::iter([end]));
-    Ok(sse::response(&state, "test/rate", events))
+    Ok(sse::response_with(&state, "test/rate", events, extras))
 }
 
 /// The events `first..=last` of `/test/rate`, encoded into one chunk.
@@ -507,9 +530,12 @@ pub async fn vector_names() -> Json<Vec<&'static str>> {
 ///
 /// This is the one route that does not go through [`sse::response`] and [`EventBuilder`]: its bytes are test
 /// vectors, malformed on purpose, which the encoder rightly cannot produce, and a `retry:` frame before them would
-/// move the BOM from the stream's start. Not counted in `openStreams`; no keep-alives (the body is short).
+/// move the BOM from the stream's start. Not counted in `openStreams`; no keep-alives (the body is short). It takes
+/// a connection permit all the same, held until the body is dropped.
 pub async fn vector(
+    State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
+    ClientIp(ip): ClientIp,
     name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     query: QueryPairs,
@@ -517,6 +543,7 @@ pub async fn vector(
     let Path(name) = name?;
     let Query(query) = query?;
     let vector = VECTORS.iter().find(|v| v.name == name).ok_or(ApiError::NotFound)?;
+    let permit: StreamPermit = state.limits.acquire(ip)?;
     counts.count(&query, format!("vectors-{name}"));
     let done = done_frame()?;
     let chunks: Vec<Bytes> = if headers.contains_key("last-event-id") {
@@ -526,11 +553,15 @@ pub async fn vector(
     } else {
         vector.chunks.iter().map(|c| Bytes::from_static(c)).chain([done]).collect()
     };
-    let body = stream::iter(chunks.into_iter().enumerate()).then(|(i, chunk)| async move {
-        if i > 0 {
-            tokio::time::sleep(VECTOR_CHUNK_PAUSE).await;
+    let body = stream::iter(chunks.into_iter().enumerate()).then(move |(i, chunk)| {
+        // The permit lives as long as the body does.
+        let _held = &permit;
+        async move {
+            if i > 0 {
+                tokio::time::sleep(VECTOR_CHUNK_PAUSE).await;
+            }
+            Ok::<_, std::convert::Infallible>(chunk)
         }
-        Ok::<_, std::convert::Infallible>(chunk)
     });
     let mut response = Response::new(Body::from_stream(body));
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));

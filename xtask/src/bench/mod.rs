@@ -145,7 +145,10 @@ fn servers(quick: bool, out: &Path, logs: &Path, notes: &mut Vec<String>) -> Res
     step::run(
         "building the servers and the load generator in release (a cold build takes ~4 minutes)",
         Command::new("cargo")
+            // With the test routes compiled in, for the client ingest benchmark's `/test/rate` (they are mounted
+            // only with `--test-routes`, which the server scenarios do not pass).
             .args(["build", "--release", "--package", "sse-live-server", "--package", "sse-live-bench"])
+            .args(["--features", crate::test::SERVER_TEST_ROUTES])
             .current_dir(workspace_root()),
     )?;
     let release = target_dir().join("release");
