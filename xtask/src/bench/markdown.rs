@@ -568,6 +568,8 @@ mod tests {
                 events_per_sec: n as f64,
                 latency: latency.then(|| l(2 * spread_p99_us)),
                 spread: Some(l(spread_p99_us)),
+                kernel_latency: None,
+                kernel_spread: None,
                 publish: (scenario == "publish-throughput").then(|| Publish {
                     url: "u".into(),
                     ok: 5_000,
@@ -578,6 +580,7 @@ mod tests {
                 }),
                 server_rss: Some(Rss::new(1_000, 1_000 + rss_kib, 0, n)),
                 server_cpu_secs: Some(n as f64 / 1e4),
+                spawned: None,
             },
         }
     }
