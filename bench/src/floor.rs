@@ -1,6 +1,6 @@
 //! The floor: an SSE server that does only what the kernel must, the benchmark's lower bound for any server.
 //!
-//! No async runtime, no HTTP library: std threads and blocking `accept(2)`. One thread accepts, reads each request
+//! No async runtime, no HTTP library: std threads and blocking `accept(2)` (nix only to raise the listen backlog). One thread accepts, reads each request
 //! head (at most [`MAX_HEAD`] bytes, [`HEAD_TIMEOUT`] to arrive) and answers it:
 //!
 //! - `GET /events/{topic}`: a fixed response head ([`SSE_HEAD`]: `text/event-stream`, no chunked encoding, the body
@@ -9,13 +9,14 @@
 //! - `POST /events/{topic}` (`Authorization: Bearer KEY` when a key is set; a `Content-Length` body, not empty):
 //!   the connection gets a thread of its own that answers `201 {"id":N}` to each request on it (keep-alive), as
 //!   publishers reuse their connection.
-//! - `GET /stats`: `{"streams":..,"dropped":..,"closed":..,"published":..}`, for tests.
+//! - `GET /stats`: `{"streams":..,"dropped":..,"closed":..,"published":..,"writes":..}`, for tests.
 //!
 //! Publishing encodes the event once (`id: N` and its data, with the project's encoder) and hands the same bytes to
-//! every fan-out thread; each writes them to each of its sockets of that topic with exactly one `write(2)`. A
-//! socket whose send buffer cannot take the whole frame (`EAGAIN`, or a short write) is dropped and counted as
-//! `dropped`, like a slow client; one the peer closed (`EPIPE`, `ECONNRESET`) is dropped and counted as `closed`.
-//! There are as many fan-out threads as cores by default. No keep-alive comments, no history, no replay.
+//! every fan-out thread; each writes them to each of its sockets of that topic with exactly one `write(2)` (events
+//! that queued up while it was writing go out together, one write per socket for all of them). A socket whose send
+//! buffer cannot take the whole frame (`EAGAIN`, or a short write) is dropped and counted as `dropped`, like a slow
+//! client; one the peer closed (`EPIPE`, `ECONNRESET`) is dropped and counted as `closed`. There are as many
+//! fan-out threads as cores by default. No keep-alive comments, no history, no replay.
 //!
 //! With a ticker ([`Floor::spawn_ticker`]) a thread publishes `{"sentAtUs":..,"seq":..}` to the topic `ticks` at a
 //! fixed interval, exactly as the bare peer's does: the benchmark drives the three servers the same way.
@@ -65,6 +66,8 @@ pub struct Stats {
     pub closed: u64,
     /// Events published.
     pub published: u64,
+    /// `write(2)` calls to streams.
+    pub writes: u64,
 }
 
 #[derive(Default)]
@@ -73,6 +76,7 @@ struct Counters {
     dropped: AtomicU64,
     closed: AtomicU64,
     published: AtomicU64,
+    writes: AtomicU64,
 }
 
 /// The floor server: its topics, its fan-out threads and the publish key.
@@ -123,6 +127,7 @@ impl Floor {
             dropped: c.dropped.load(Ordering::SeqCst),
             closed: c.closed.load(Ordering::SeqCst),
             published: c.published.load(Ordering::SeqCst),
+            writes: c.writes.load(Ordering::SeqCst),
         }
     }
 
@@ -183,8 +188,11 @@ impl Floor {
             .expect("cannot start the ticker thread");
     }
 
-    /// Accepts connections on `listener` for ever (until accepting fails for good).
+    /// Accepts connections on `listener` for ever (until accepting fails for good). Its backlog is raised to the
+    /// system's largest first: std listens with 128, and a load generator opening hundreds of streams at once would
+    /// see SYNs dropped and retried a second later.
     pub fn serve(&self, listener: &TcpListener) -> io::Result<()> {
+        nix::sys::socket::listen(listener, nix::sys::socket::Backlog::MAXCONN).map_err(io::Error::from)?;
         loop {
             let socket = match listener.accept() {
                 Ok((socket, _)) => socket,
@@ -290,35 +298,93 @@ impl Floor {
     }
 }
 
-/// A fan-out thread: owns its share of the streams, writes each event to those of its topic with one `write(2)`.
+/// A fan-out thread: owns its share of the streams and writes to each of them with one `write(2)` per wake-up.
+///
+/// At a pace it keeps up with, a wake-up is one event: one frame, one write per stream. When events come faster than
+/// it writes, those waiting in its queue when it wakes go out together (up to [`MAX_BATCH`] bytes), still one write
+/// per stream, as a server that coalesces its writes would; a stream subscribed between two of them gets only the
+/// later ones.
 fn fan_out(commands: &Receiver<Command>, counters: &Counters) {
     let mut streams: HashMap<usize, Vec<TcpStream>> = HashMap::new();
-    for command in commands {
-        match command {
-            Command::Subscribe { topic, socket } => streams.entry(topic).or_default().push(socket),
-            Command::Event { topic, frame } => {
-                let Some(sockets) = streams.get_mut(&topic) else { continue };
-                sockets.retain(|mut socket| {
-                    let outcome = loop {
-                        match socket.write(&frame) {
-                            Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-                            other => break other,
-                        }
-                    };
-                    let counter = match outcome {
-                        Ok(n) if n == frame.len() => return true,
-                        // A short write or a full buffer: the client is not keeping up.
-                        Ok(_) => &counters.dropped,
-                        Err(error) if error.kind() == ErrorKind::WouldBlock => &counters.dropped,
-                        Err(_) => &counters.closed,
-                    };
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    counters.streams.fetch_sub(1, Ordering::SeqCst);
-                    false
-                });
+    let mut pending = Pending::default();
+    while let Ok(first) = commands.recv() {
+        let mut next = Some(first);
+        while let Some(command) = next {
+            match command {
+                Command::Subscribe { topic, socket } => {
+                    pending.flush(&mut streams, counters);
+                    streams.entry(topic).or_default().push(socket);
+                }
+                Command::Event { topic, frame } => {
+                    if pending.push(topic, frame) >= MAX_BATCH {
+                        pending.flush(&mut streams, counters);
+                    }
+                }
             }
+            next = commands.try_recv().ok();
         }
+        pending.flush(&mut streams, counters);
     }
+}
+
+/// The most bytes of frames a fan-out thread writes to a stream at once.
+pub const MAX_BATCH: usize = 256 * 1024;
+
+/// Frames a fan-out thread has taken from its queue and not written yet, by topic.
+#[derive(Default)]
+struct Pending {
+    topics: Vec<(usize, Vec<Arc<[u8]>>)>,
+    bytes: usize,
+}
+
+impl Pending {
+    /// Adds `frame` to `topic`'s and returns the bytes pending in all.
+    fn push(&mut self, topic: usize, frame: Arc<[u8]>) -> usize {
+        self.bytes += frame.len();
+        match self.topics.iter_mut().find(|(t, _)| *t == topic) {
+            Some((_, frames)) => frames.push(frame),
+            None => self.topics.push((topic, vec![frame])),
+        }
+        self.bytes
+    }
+
+    /// Writes each topic's frames to each of its streams with one `write(2)`: the frame as published when it is
+    /// alone, else the frames joined once.
+    fn flush(&mut self, streams: &mut HashMap<usize, Vec<TcpStream>>, counters: &Counters) {
+        for (topic, frames) in self.topics.drain(..) {
+            let Some(sockets) = streams.get_mut(&topic) else { continue };
+            let joined;
+            let bytes: &[u8] = if let [frame] = &frames[..] {
+                frame
+            } else {
+                joined = frames.concat();
+                &joined
+            };
+            sockets.retain(|socket| write_once(socket, bytes, counters));
+        }
+        self.bytes = 0;
+    }
+}
+
+/// One `write(2)` of `bytes` to `socket`; false (and counted) when the stream is to be dropped.
+fn write_once(mut socket: &TcpStream, bytes: &[u8], counters: &Counters) -> bool {
+    let outcome = loop {
+        match socket.write(bytes) {
+            Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+            other => break other,
+        }
+    };
+    counters.writes.fetch_add(1, Ordering::Relaxed);
+    let counter = match outcome {
+        Ok(n) if n == bytes.len() => return true,
+        // A short write or a full buffer: the client is not keeping up.
+        Ok(_) => &counters.dropped,
+        Err(error) if error.kind() == ErrorKind::WouldBlock => &counters.dropped,
+        Err(_) => &counters.closed,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    counters.streams.fetch_sub(1, Ordering::SeqCst);
+    false
 }
 
 fn is_transient(error: &io::Error) -> bool {

@@ -134,6 +134,35 @@ fn a_stream_that_stops_reading_is_dropped_and_one_that_closed_is_counted_apart()
 }
 
 #[test]
+fn events_that_queue_up_go_out_together_whole_and_in_order() {
+    let (floor, server) = serve(None, 1);
+    let mut stream = subscribe(&server, "burst");
+    assert_eq!(wait_for(&floor, |s| s.streams == 1).streams, 1);
+    // Published far faster than one write a stream per event could keep up with.
+    for n in 0..1_000 {
+        floor.publish("burst", &format!(r#"{{"n":{n}}}"#));
+    }
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (mut body, mut buffer) = (Vec::new(), [0_u8; 64 * 1024]);
+    let mut events = Vec::new();
+    while events.len() < 1_000 {
+        let n = stream.read(&mut buffer).expect("all 1,000 events within 10 s");
+        assert!(n > 0, "the floor closed the stream after {} events", events.len());
+        body.extend_from_slice(&buffer[..n]);
+        events = sse_live_protocol::parse_events(&body);
+    }
+    for (n, event) in events.iter().enumerate() {
+        assert_eq!(
+            (event.last_event_id.as_str(), event.data.as_str()),
+            (&*(n + 1).to_string(), &*format!(r#"{{"n":{n}}}"#))
+        );
+    }
+    let stats = floor.stats();
+    assert_eq!((stats.published, stats.dropped, stats.streams), (1_000, 0, 1));
+    assert!(stats.writes < 1_000, "events waiting together were written together: {stats:?}");
+}
+
+#[test]
 fn a_malformed_request_gets_a_400_and_the_server_goes_on() {
     let (floor, server) = serve(None, 1);
     let address = server.trim_start_matches("http://");
