@@ -27,9 +27,10 @@ const MAX_ERRORS: usize = 5;
 const READ_BUFFER: usize = 64 * 1024;
 
 thread_local! {
-    /// The read buffer of every connection on this worker thread: a read and its processing never await, so the
-    /// connections need no buffer of their own (20,000 of them would otherwise hold hundreds of MiB).
-    static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUFFER]);
+    /// The read buffer of every connection on this worker thread, and the body bytes decoded from a read: a read
+    /// and its processing never await, so the connections need no buffers of their own (20,000 of them, each
+    /// grown to the largest read at full speed, would otherwise hold GiBs).
+    static BUFFERS: RefCell<(Vec<u8>, Vec<u8>)> = RefCell::new((vec![0; READ_BUFFER], Vec::new()));
 }
 
 /// The counts all connections share.
@@ -132,13 +133,13 @@ async fn connect(target: &Target, source: Option<IpAddr>) -> Result<TcpStream, S
 /// Reads the response to its end and says how it ended; `answered` is called once the head was a stream's.
 async fn read(index: usize, stream: &TcpStream, recorder: &Recorder, mut answered: impl FnMut()) -> String {
     let fd = stream.as_raw_fd();
-    let (mut response, mut parser, mut body) = (Response::new(), Parser::new(), Vec::new());
+    let (mut response, mut parser) = (Response::new(), Parser::new());
     let mut streaming = false;
     loop {
         if let Err(error) = stream.readable().await {
             return format!("stream broke: {error}");
         }
-        let step = BUFFER.with_borrow_mut(|buffer| {
+        let step = BUFFERS.with_borrow_mut(|(buffer, body)| {
             let received = match stream.try_io(Interest::READABLE, || timestamp::recv(fd, buffer)) {
                 Ok(received) => received,
                 Err(error) if error.kind() == ErrorKind::WouldBlock => return Ok(Step::Again),
@@ -153,8 +154,8 @@ async fn read(index: usize, stream: &TcpStream, recorder: &Recorder, mut answere
                 kernel_unix_us: received.kernel_unix_us,
             };
             body.clear();
-            let progress = response.feed(&buffer[..received.bytes], &mut body)?;
-            parser.feed_with(&body, |parsed| {
+            let progress = response.feed(&buffer[..received.bytes], body)?;
+            parser.feed_with(body, |parsed| {
                 if let ParsedRef::Event(event) = parsed {
                     recorder.record(index, &event, &receipt);
                 }
