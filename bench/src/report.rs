@@ -25,6 +25,14 @@ pub struct Report {
     /// Fan-out spread: for each event, the time from its first receipt on any connection to its receipt on each
     /// connection. It needs no timestamp in the payload, so it is measured on every stream.
     pub spread: Option<Latency>,
+    /// Publish-to-receive latency up to the kernel's receive timestamp of each read (`SO_TIMESTAMPNS`) rather than
+    /// the user-space clock after it: the load generator's own scheduling left out. Absent from reports of before
+    /// it was measured.
+    #[serde(default)]
+    pub kernel_latency: Option<Latency>,
+    /// Fan-out spread by the kernel's receive timestamps (from the earliest receipt of each event seen so far).
+    #[serde(default)]
+    pub kernel_spread: Option<Latency>,
     /// What the publisher did, when one ran.
     pub publish: Option<Publish>,
     /// The server's resident memory, when its PID was given.
@@ -33,6 +41,9 @@ pub struct Report {
     /// busy shared machine disturbs less than wall-clock rates.
     #[serde(default)]
     pub server_cpu_secs: Option<f64>,
+    /// The server's command line, when the load generator started it itself (`--spawn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spawned: Option<String>,
 }
 
 /// Connection counts and timing.
@@ -140,6 +151,9 @@ impl Report {
     pub fn to_text(&self) -> String {
         let c = &self.connections;
         let mut out = String::new();
+        if let Some(command) = &self.spawned {
+            let _ = writeln!(out, "server            {command}");
+        }
         let _ = writeln!(out, "stream URL        {}", self.url);
         let _ = writeln!(
             out,
@@ -157,8 +171,14 @@ impl Report {
         let none = "none (no event carried a sentAtUs timestamp)";
         let latency = self.latency.map_or_else(|| none.to_owned(), |l| l.to_string());
         let _ = writeln!(out, "publish->receive  {latency}");
+        if let Some(kernel) = self.kernel_latency {
+            let _ = writeln!(out, "  kernel clock    {kernel}");
+        }
         let spread = self.spread.map_or_else(|| "none (no events)".to_owned(), |l| l.to_string());
         let _ = writeln!(out, "fan-out spread    {spread}");
+        if let Some(kernel) = self.kernel_spread {
+            let _ = writeln!(out, "  kernel clock    {kernel}");
+        }
         if let Some(p) = &self.publish {
             let _ = writeln!(out, "publish           {}: {} ok ({:.0}/s), {} failed", p.url, p.ok, p.per_sec, p.failed);
             if let Some(l) = p.latency {
@@ -203,9 +223,12 @@ mod tests {
             events_per_sec: 8.0,
             latency: None,
             spread: Some(Latency { samples: 16, p50_us: 120, p99_us: 2_500, max_us: 3_000_000 }),
+            kernel_latency: None,
+            kernel_spread: Some(Latency { samples: 16, p50_us: 80, p99_us: 1_900, max_us: 2_000_000 }),
             publish: None,
             server_rss: Some(Rss::new(1_000, 1_080, 1_090, 8)),
             server_cpu_secs: Some(0.004),
+            spawned: Some("sse-live-server --listen 127.0.0.1:0 --redis-url redis://127.0.0.1:6391".into()),
         }
     }
 
@@ -232,6 +255,8 @@ mod tests {
         assert!(text.contains("16 in 2.0 s = 8 events/s"), "{text}");
         assert!(text.contains("publish->receive  none"), "{text}");
         assert!(text.contains("p50 120 µs  p99 2.5 ms  max 3.00 s  (16 samples)"), "{text}");
+        assert!(text.contains("  kernel clock    p50 80 µs  p99 1.9 ms  max 2.00 s  (16 samples)"), "{text}");
+        assert!(text.contains("server            sse-live-server --listen 127.0.0.1:0 --redis-url"), "{text}");
         assert!(text.contains("10240 bytes per connection"), "{text}");
         assert!(text.contains("0.00 s in the window: 250.00 µs per event delivered"), "{text}");
     }
@@ -242,5 +267,16 @@ mod tests {
         let json = serde_json::to_string(&report).unwrap();
         assert!(json.contains("\"eventsPerSec\":8.0") && json.contains("\"perConnectionBytes\":10240.0"), "{json}");
         assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
+    }
+
+    #[test]
+    fn a_report_from_before_the_kernel_timestamps_still_parses() {
+        let mut old = serde_json::to_value(sample()).unwrap();
+        for field in ["kernelLatency", "kernelSpread", "spawned"] {
+            old.as_object_mut().unwrap().remove(field).unwrap();
+        }
+        let report: Report = serde_json::from_value(old).unwrap();
+        assert_eq!((report.kernel_latency, report.kernel_spread, report.spawned), (None, None, None));
+        assert_eq!(report.spread, sample().spread);
     }
 }

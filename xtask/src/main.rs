@@ -29,9 +29,9 @@ commands:
   demo [-- FLAGS]   build the client (release) and run the server that serves it; FLAGS go to sse-live-server
                     (for example: cargo xtask demo -- --listen 0.0.0.0:8080)
   test              install what is missing, then fmt, clippy, native tests, release build, browser tests
-  bench [FLAGS]     the benchmarks: our server against a bare axum peer (capacity, fan-out, publishing), the
-                    client's bundle size and its ingest in headless Chromium against plain JavaScript, the
-                    parser; JSON in target/bench/, figures into BENCHMARKS.md
+  bench [FLAGS]     the benchmarks: our server against a bare axum peer and the floor (threads and write(2))
+                    (capacity, fan-out, publishing), the client's bundle size and its ingest in headless
+                    Chromium against plain JavaScript, the parser; JSON in target/bench/, into BENCHMARKS.md
                     --quick      a smoke run of a few minutes; writes target/bench/ only
                     --report     only re-render BENCHMARKS.md from bench/results.json
                     --no-parser  skip the parser's criterion bench (full mode runs it)
@@ -39,6 +39,7 @@ commands:
                     --only-bundle  only the bundle sizes: the demo and the minimal app built three ways
                                    (bench/minimal/); writes target/bench/ only
                     --no-ingest  skip the client ingest benchmark in headless Chromium
+                    --only-servers  only the server scenarios (floor, bare, ours); writes target/bench/ only
 ";
 
 fn main() -> ExitCode {

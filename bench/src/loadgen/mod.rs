@@ -1,18 +1,25 @@
 //! The load generator: opens N SSE connections to a stream URL (source addresses spread over 127.0.0.x), optionally
-//! publishes timestamped events to a publish URL, counts what arrives during a window, and reads the server's RSS.
+//! publishes timestamped events to a publish URL, counts what arrives during a window, and reads the server's RSS
+//! and CPU time; it can start the server itself (`--spawn`, with `--redis-url` for ours through Redis).
 //!
-//! - [`http`]: the target URL and connections from a chosen source address.
-//! - [`subscriber`]: one stream, parsed with the project's parser.
+//! - [`http`]: the target URL and hyper connections (the publisher's) from a chosen source address.
+//! - [`subscriber`]: one stream on a raw socket, read with `recvmsg` ([`timestamp`]: kernel receive timestamps),
+//!   its response decoded by [`body`] and parsed with the project's parser.
 //! - [`publisher`]: `POST`s of timestamped JSON.
-//! - [`stats`]: histograms of latency and fan-out spread.
-//! - [`proc`]: `VmRSS` from `/proc`.
+//! - [`stats`]: histograms of latency and fan-out spread, by the user-space clock and the kernel's.
+//! - [`proc`]: `VmRSS` and CPU time from `/proc`.
+//! - [`spawn`]: the server under test as a child process.
 
+pub mod body;
 pub mod http;
 pub mod proc;
 pub mod publisher;
+pub mod spawn;
 pub mod stats;
 pub mod subscriber;
+pub mod timestamp;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,9 +34,21 @@ use subscriber::Tally;
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "sse-loadgen", about = "Opens N SSE streams to a URL and measures what arrives")]
 pub struct Options {
-    /// The stream to open, e.g. `http://127.0.0.1:3000/e/temperatures` (plain http only).
+    /// The stream to open, e.g. `http://127.0.0.1:3000/e/temperatures` (plain http only); with `--spawn`, a path
+    /// on the started server (`/events/load`).
     #[arg(long)]
     pub url: String,
+    /// Start this server binary on a free port (`--listen 127.0.0.1:0`, then the arguments after `--`), measure
+    /// its RSS and CPU (its PID), and stop it at the end.
+    #[arg(long, value_name = "BINARY")]
+    pub spawn: Option<PathBuf>,
+    /// With `--spawn`: start the server with `--redis-url URL` (ours: topics through Redis Streams). Give it an
+    /// empty Redis, so ids start at 1.
+    #[arg(long, requires = "spawn")]
+    pub redis_url: Option<String>,
+    /// With `--spawn`: more arguments for the server, after `--` (`-- --publish-key k --max-streams 20000`).
+    #[arg(last = true, requires = "spawn")]
+    pub server_args: Vec<String>,
     /// How many streams to hold open.
     #[arg(long, short = 'n', default_value_t = 1000)]
     pub connections: usize,
@@ -51,7 +70,8 @@ pub struct Options {
     /// The server's PID, to read its RSS from /proc (same machine only).
     #[arg(long)]
     pub server_pid: Option<u32>,
-    /// Publish timestamped JSON events to this URL during the window, e.g. `http://127.0.0.1:3000/events/bench`.
+    /// Publish timestamped JSON events to this URL during the window, e.g. `http://127.0.0.1:3000/events/bench`
+    /// (with `--spawn`, a path).
     #[arg(long)]
     pub publish_url: Option<String>,
     /// Sent as `Authorization: Bearer KEY` with each publish.
@@ -92,7 +112,18 @@ pub fn parse_rate(s: &str) -> Result<Rate, String> {
 }
 
 /// Runs the whole measurement and returns the report.
-pub async fn run(options: Options) -> Result<Report, String> {
+pub async fn run(mut options: Options) -> Result<Report, String> {
+    let spawned = match &options.spawn {
+        Some(binary) => {
+            let args = spawn::server_args(options.redis_url.as_deref(), &options.server_args);
+            Some(spawn::Spawned::start(binary, &args)?)
+        }
+        None => None,
+    };
+    let base = spawned.as_ref().map(|s| s.base_url.as_str());
+    options.url = spawn::resolve_url(&options.url, base)?;
+    options.publish_url = options.publish_url.as_deref().map(|url| spawn::resolve_url(url, base)).transpose()?;
+    options.server_pid = spawned.as_ref().map(spawn::Spawned::pid).or(options.server_pid);
     let target = http::Target::resolve(&options.url).await?;
     let plan = match &options.publish_url {
         Some(url) => Some(PublishPlan {
@@ -163,7 +194,7 @@ pub async fn run(options: Options) -> Result<Report, String> {
     let server_cpu_secs = cpu(options.server_pid)?.zip(cpu_before).map(|(end, start)| end - start);
 
     let events = recorder.events();
-    let (latency, spread) = recorder.distributions();
+    let stats::Distributions { latency, spread, kernel_latency, kernel_spread } = recorder.distributions();
     let errors = tally.errors.lock().map(|e| e.clone()).unwrap_or_default();
     Ok(Report {
         url: options.url,
@@ -180,6 +211,8 @@ pub async fn run(options: Options) -> Result<Report, String> {
         events_per_sec: events as f64 / window_secs,
         latency,
         spread,
+        kernel_latency,
+        kernel_spread,
         publish: plan.zip(published).map(|(plan, p)| Publish {
             url: plan.target.url,
             ok: p.ok,
@@ -193,6 +226,7 @@ pub async fn run(options: Options) -> Result<Report, String> {
             _ => None,
         },
         server_cpu_secs,
+        spawned: spawned.map(|s| s.command.clone()),
     })
 }
 

@@ -1,22 +1,37 @@
-//! One SSE connection: open it, check the answer, feed every chunk to the project's [`Parser`] and record the
-//! events.
+//! One SSE connection on a raw socket: connect from a chosen source address, send the `GET`, then read with
+//! `recvmsg(2)` so that every read carries the kernel's receive timestamp ([`timestamp`]); the response is decoded
+//! by [`Response`] and the body fed to the project's [`Parser`], each event recorded with the times of the read that
+//! completed it.
 
-use std::net::IpAddr;
+use std::cell::RefCell;
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use http_body_util::BodyExt;
-use hyper::header::{ACCEPT, CONTENT_TYPE, HOST};
-use hyper::{Request, StatusCode};
 use sse_live_protocol::{ParsedRef, Parser};
+use tokio::io::{AsyncWriteExt, Interest};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::http::{connect, Target};
-use super::stats::Recorder;
+use super::body::{Progress, Response};
+use super::http::Target;
+use super::stats::{Receipt, Recorder};
+use super::timestamp;
 
 /// Distinct failure messages kept for the report.
 const MAX_ERRORS: usize = 5;
+/// Bytes one read takes at most.
+const READ_BUFFER: usize = 64 * 1024;
+
+thread_local! {
+    /// The read buffer of every connection on this worker thread, and the body bytes decoded from a read: a read
+    /// and its processing never await, so the connections need no buffers of their own (20,000 of them, each
+    /// grown to the largest read at full speed, would otherwise hold GiBs).
+    static BUFFERS: RefCell<(Vec<u8>, Vec<u8>)> = RefCell::new((vec![0; READ_BUFFER], Vec::new()));
+}
 
 /// The counts all connections share.
 #[derive(Default)]
@@ -54,8 +69,18 @@ impl Tally {
     }
 }
 
-/// Connection number `index`: opens a stream to `target` from `source` (holding `opening` meanwhile), then reads it
-/// until it ends.
+/// What one read did to the connection.
+enum Step {
+    /// Nothing to read after all (a spurious wake-up).
+    Again,
+    /// More of the head, or of the body.
+    Read(Progress),
+    /// The peer closed.
+    Closed,
+}
+
+/// Connection number `index`: opens a stream to `target` from `source` (holding `opening` until it is answered),
+/// then reads it until it ends.
 pub async fn run(
     index: usize,
     target: &Target,
@@ -65,59 +90,94 @@ pub async fn run(
     tally: &Tally,
     recorder: &Recorder,
 ) {
-    let opened = open(target, source).await;
-    // The permit bounds the connections being opened at once, not those open.
-    drop(opening);
-    let body = match opened {
-        Ok(body) => body,
-        Err(error) => {
-            tally.failed.fetch_add(1, Ordering::SeqCst);
-            tally.answer(started);
-            tally.error(error);
-            return;
+    let mut opening = Some(opening);
+    let mut held = false;
+    let end = match connect(target, source).await {
+        Ok(stream) => {
+            read(index, &stream, recorder, || {
+                // The permit bounds the connections being opened at once, not those open.
+                opening.take();
+                held = true;
+                tally.held.fetch_add(1, Ordering::SeqCst);
+                tally.answer(started);
+            })
+            .await
         }
+        Err(error) => error,
     };
-    tally.held.fetch_add(1, Ordering::SeqCst);
-    tally.answer(started);
-    let end = read(index, body, recorder).await;
-    if !tally.done.load(Ordering::SeqCst) {
+    if !held {
+        tally.failed.fetch_add(1, Ordering::SeqCst);
+        tally.answer(started);
+        tally.error(end);
+    } else if !tally.done.load(Ordering::SeqCst) {
         tally.ended.fetch_add(1, Ordering::SeqCst);
         tally.error(end);
     }
 }
 
-async fn open(target: &Target, source: Option<IpAddr>) -> Result<hyper::body::Incoming, String> {
-    let mut sender = connect(target, source).await?;
-    let request = Request::get(&target.path)
-        .header(HOST, &target.host)
-        .header(ACCEPT, "text/event-stream")
-        .body(String::new())
-        .map_err(|e| format!("request: {e}"))?;
-    let response = sender.send_request(request).await.map_err(|e| format!("request: {e}"))?;
-    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if response.status() != StatusCode::OK || !content_type.starts_with("text/event-stream") {
-        return Err(format!("answered {} with content type {content_type:?}", response.status()));
+/// Connects to `target` from `source`, turns on receive timestamps and sends the request.
+async fn connect(target: &Target, source: Option<IpAddr>) -> Result<TcpStream, String> {
+    let socket = if target.addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+    let socket = socket.map_err(|e| format!("socket: {e}"))?;
+    if let Some(source) = source {
+        socket.bind(SocketAddr::new(source, 0)).map_err(|e| format!("bind {source}: {e}"))?;
     }
-    Ok(response.into_body())
+    let mut stream = socket.connect(target.addr).await.map_err(|e| format!("connect {}: {e}", target.addr))?;
+    stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
+    timestamp::enable(&stream).map_err(|e| format!("SO_TIMESTAMPNS: {e}"))?;
+    let request = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", target.path, target.host);
+    stream.write_all(request.as_bytes()).await.map_err(|e| format!("request: {e}"))?;
+    Ok(stream)
 }
 
-/// Reads the stream to its end and says how it ended.
-async fn read(index: usize, mut body: hyper::body::Incoming, recorder: &Recorder) -> String {
-    let mut parser = Parser::new();
+/// Reads the response to its end and says how it ended; `answered` is called once the head was a stream's.
+async fn read(index: usize, stream: &TcpStream, recorder: &Recorder, mut answered: impl FnMut()) -> String {
+    let fd = stream.as_raw_fd();
+    let (mut response, mut parser) = (Response::new(), Parser::new());
+    let mut streaming = false;
     loop {
-        match body.frame().await {
-            Some(Ok(frame)) => {
-                let Ok(data) = frame.into_data() else { continue };
-                let received = Instant::now();
-                let unix_us = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
-                parser.feed_with(&data, |parsed| {
-                    if let ParsedRef::Event(event) = parsed {
-                        recorder.record(index, &event, received, unix_us);
-                    }
-                });
+        if let Err(error) = stream.readable().await {
+            return format!("stream broke: {error}");
+        }
+        let step = BUFFERS.with_borrow_mut(|(buffer, body)| {
+            let received = match stream.try_io(Interest::READABLE, || timestamp::recv(fd, buffer)) {
+                Ok(received) => received,
+                Err(error) if error.kind() == ErrorKind::WouldBlock => return Ok(Step::Again),
+                Err(error) => return Err(format!("stream broke: {error}")),
+            };
+            if received.bytes == 0 {
+                return Ok(Step::Closed);
             }
-            Some(Err(error)) => return format!("stream broke: {error}"),
-            None => return "the server ended a stream".to_owned(),
+            let receipt = Receipt {
+                at: Instant::now(),
+                user_unix_us: received.user_unix_us,
+                kernel_unix_us: received.kernel_unix_us,
+            };
+            body.clear();
+            let progress = response.feed(&buffer[..received.bytes], body)?;
+            parser.feed_with(body, |parsed| {
+                if let ParsedRef::Event(event) = parsed {
+                    recorder.record(index, &event, &receipt);
+                }
+            });
+            Ok(Step::Read(progress))
+        });
+        match step {
+            Ok(Step::Again | Step::Read(Progress::Head)) => {}
+            Ok(Step::Read(Progress::Body)) if !streaming => {
+                streaming = true;
+                answered();
+            }
+            Ok(Step::Read(Progress::Body)) => {}
+            Ok(Step::Read(Progress::End)) => {
+                if !streaming {
+                    answered();
+                }
+                return "the server ended a stream".to_owned();
+            }
+            Ok(Step::Closed) if streaming => return "the server ended a stream".to_owned(),
+            Ok(Step::Closed) => return "the server closed the connection before answering".to_owned(),
+            Err(error) => return error,
         }
     }
 }

@@ -1,10 +1,10 @@
 //! The chart of the capacity sweep as SVG, written by hand: two panels, fan-out spread p99 and server RSS per
-//! stream against the number of streams, ours beside the bare peer. No fonts or libraries are needed to draw it
-//! (the viewer lays out the text).
+//! stream against the number of streams, ours beside the bare peer and the floor. No fonts or libraries are needed
+//! to draw it (the viewer lays out the text).
 
 use std::fmt::Write as _;
 
-use super::results::{Results, BARE, OURS};
+use super::results::{Results, BARE, FLOOR, OURS};
 
 /// One line: a label, a colour and its points (streams, value).
 struct Series {
@@ -26,7 +26,7 @@ pub fn render(results: &Results) -> Option<String> {
         return None;
     }
     let series = |f: &dyn Fn(&sse_live_bench::report::Report) -> Option<f64>| {
-        [(OURS, "#1f6feb"), (BARE, "#d9730d")]
+        [(OURS, "#1f6feb"), (BARE, "#d9730d"), (FLOOR, "#6e7781")]
             .into_iter()
             .map(|(server, colour)| Series {
                 label: server,
@@ -53,7 +53,8 @@ pub fn render(results: &Results) -> Option<String> {
     panel(&mut svg, MARGIN_L, "fan-out spread p99, ms (1 event/s)", &spread, (50.0, "goal p99 50 ms"));
     panel(&mut svg, 2.0 * MARGIN_L + PANEL_W + 20.0, "server RSS per stream, KiB", &rss, (8.0, "goal 8 KiB"));
     let legend_y = height - 12.0;
-    for (i, s) in spread.iter().enumerate() {
+    // Servers without runs (the floor, in results from before it) have no line and no legend entry.
+    for (i, s) in spread.iter().filter(|s| !s.points.is_empty()).enumerate() {
         let x = MARGIN_L + i as f64 * 160.0;
         let _ = writeln!(
             svg,

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use sse_live_bench::report::{micros, Latency};
 
 use super::minimal;
-use super::results::{BundleFile, MinimalApp, Results, Run, BARE, OURS};
+use super::results::{BundleFile, MinimalApp, Results, Run, BARE, FLOOR, OURS, SERVERS};
 
 /// The line that opens the generated part.
 pub const BEGIN: &str =
@@ -65,15 +65,6 @@ fn kib(n: u64) -> String {
     format!("{:.1} KiB", n as f64 / 1024.0)
 }
 
-fn p99(latency: Option<Latency>) -> String {
-    latency.map_or_else(|| "–".to_owned(), |l| micros(l.p99_us))
-}
-
-/// The p99 the goals are judged on: publish-to-receive when the payload carried a timestamp, else the spread.
-fn headline_latency(run: &Run) -> Option<(Latency, &'static str)> {
-    run.report.latency.map(|l| (l, "publish→receive")).or(run.report.spread.map(|l| (l, "spread")))
-}
-
 /// The generated part of BENCHMARKS.md.
 pub fn render(results: &Results, chart: Option<&str>) -> String {
     let mut md = String::new();
@@ -102,19 +93,33 @@ const METHOD: &str = r#"
 
 `cargo xtask bench` builds the release binaries, then for every scenario and server starts a **fresh server
 process** on a free port and runs the load generator (`sse-loadgen`, `bench/`) as a **separate process** against it.
-The load generator opens N streams with hyper over TCP, binding each socket to 127.0.0.(1 + i mod 16) first, parses
-every chunk with this project's `Parser::feed_with`, and counts events during a window that opens once every stream
-has been answered and a settling second has passed. It reads the server's `VmRSS` from `/proc/PID/status` before
+The load generator opens N streams over TCP, binding each socket to 127.0.0.(1 + i mod 16) first, writes the `GET`
+itself and reads with `recvmsg(2)` (the response head and chunk sizes decoded with httparse), parses every read with
+this project's `Parser::feed_with`, and counts events during a window that opens once every stream has been
+answered and a settling second has passed. It reads the server's `VmRSS` from `/proc/PID/status` before
 the first connection and after the settling second: **RSS per connection** is the growth divided by the streams
 held (kernel socket buffers are not in RSS and not counted).
 
-Two latencies:
+Two latencies, each by two clocks:
 
-- **publish→receive**: the publisher (`POST`, its own thread and runtime) or the bare server's ticker puts its
-  wall-clock send time in the JSON (`sentAtUs`); each receipt subtracts it. Our server's demo topics carry no such
-  timestamp (a temperature's `updatedAt` has whole seconds), so for them this column is empty.
+- **publish→receive**: the publisher (`POST`, its own thread and runtime) or the bare and floor servers' ticker puts
+  its wall-clock send time in the JSON (`sentAtUs`); each receipt subtracts it. Our server's demo topics carry no
+  such timestamp (a temperature's `updatedAt` has whole seconds), so for them this column is empty.
 - **spread**: for each event, the time from its first receipt on any stream to its receipt on each stream. It needs
-  no timestamp, so it is measured on both servers alike; it is what a fan-out adds for the last subscriber.
+  no timestamp, so it is measured on every server alike; it is what a fan-out adds for the last subscriber.
+- **user-space clock**: the wall clock read right after the `recvmsg` that completed the event; it includes the load
+  generator's own scheduling delay (a reader that runs late).
+- **kernel clock**: the kernel's receive timestamp of that same read (`SO_TIMESTAMPNS`, a control message of
+  `recvmsg`), which leaves the load generator's scheduling out. The kernel spread of a receipt is measured from the
+  earliest kernel timestamp of the event recorded so far.
+
+The floor, `floor-sse-server` (`bench/src/floor.rs`), does only what the kernel must: blocking `accept`, the request
+head read and a fixed response head written by the accepting thread, then each stream handed to one of as many
+fan-out threads as there are cores; each event is encoded once and written to every stream with exactly one
+`write(2)` of the same bytes (nonblocking; a stream whose buffer cannot take the frame is dropped, like a slow
+client). No async runtime, no HTTP library, no chunked encoding (the body ends with the connection), no keep-alive
+comments. It takes the bare peer's flags (`--tick`, `--publish-key`), so every scenario drives it exactly as the
+bare peer. **× floor** is a figure divided by the floor's in the same scenario of the same run.
 
 The peer, `bare-sse-server` (`bench/src/bare.rs`), is axum's `sse` example grown to topics: `Sse` over a
 `tokio::sync::broadcast` channel of `Clone` messages, `KeepAlive::default()`, each subscriber building an `Event`
@@ -125,14 +130,15 @@ events behind (it would reconnect and replay); the load generator does not recon
 
 **Server CPU per delivery** is the CPU time (user + system, `/proc/PID/stat`) the server used during the window
 divided by the events delivered in it: on a shared machine it moves far less with the load than wall-clock rates
-and latencies do, so it is the fairest comparison of the two servers' cost per event.
+and latencies do, so it is the fairest comparison of the servers' cost per event.
 
 In the generator-driven scenarios the server publishes from its start, so at 1 ms the streams are opened while the
 server is already saturated: some are not answered within the load generator's 60 s (the "held" column). The
 `POST`-driven scenarios open every stream first and start publishing with the window.
 
-Server and load generator share the machine's cores, so every latency includes the load generator's own scheduling
-delay, and CPU-bound figures (events/s at full speed) measure the pair, not the server alone.
+Server and load generator share the machine's cores, so every user-space latency includes the load generator's own
+scheduling delay (the kernel clock's does not), and CPU-bound figures (events/s at full speed) measure the pair, not
+the server alone.
 
 Each process has an open-file limit of 20,000 (hard), so one load generator holds at most ~19,900 streams and one
 server accepts at most ~19,990: the issue's 50,000 connections are **projected on paper** from the measured RSS per
@@ -151,6 +157,66 @@ fn machine(w: &mut String, r: &Results) {
     let _ = writeln!(w, "| load average (1, 5, 15 min) | before: {}; after: {} |", m.load_before, m.load_after);
 }
 
+fn p99(latency: Option<Latency>) -> String {
+    latency.map_or_else(|| "–".to_owned(), |l| micros(l.p99_us))
+}
+
+fn p50(latency: Option<Latency>) -> String {
+    latency.map_or_else(|| "–".to_owned(), |l| micros(l.p50_us))
+}
+
+/// `×` the floor's figure, or `–` without one.
+fn x_floor(value: Option<f64>, floor: Option<f64>) -> String {
+    ratio(value, floor)
+}
+
+/// What a latency figure measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// From the `sentAtUs` in the payload to the receipt.
+    PublishReceive,
+    /// From the event's first receipt on any stream to its receipt on each.
+    Spread,
+}
+
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Kind::PublishReceive => "publish→receive",
+            Kind::Spread => "spread",
+        }
+    }
+
+    /// The run's figures of this kind: by the user-space clock, and by the kernel's receive timestamps.
+    fn of(self, run: &Run) -> (Option<Latency>, Option<Latency>) {
+        let r = &run.report;
+        match self {
+            Kind::PublishReceive => (r.latency, r.kernel_latency),
+            Kind::Spread => (r.spread, r.kernel_spread),
+        }
+    }
+}
+
+/// The kind the goals are judged on for a run: publish-to-receive when the payload carried a timestamp, else the
+/// spread.
+fn headline_kind(run: &Run) -> Option<Kind> {
+    if run.report.latency.is_some() {
+        Some(Kind::PublishReceive)
+    } else if run.report.spread.is_some() {
+        Some(Kind::Spread)
+    } else {
+        None
+    }
+}
+
+fn p50_us(l: Option<Latency>) -> Option<f64> {
+    l.map(|l| l.p50_us as f64)
+}
+
+fn p99_us(l: Option<Latency>) -> Option<f64> {
+    l.map(|l| l.p99_us as f64)
+}
+
 fn capacity(w: &mut String, r: &Results, chart: Option<&str>) {
     let counts = r.connection_counts("capacity");
     if counts.is_empty() {
@@ -158,36 +224,52 @@ fn capacity(w: &mut String, r: &Results, chart: Option<&str>) {
     }
     let _ = writeln!(w, "\n### Capacity: streams held, memory and spread against the number of streams\n");
     let _ = writeln!(w, "Each server's own generator publishes one event a second (ours: a temperature reading on");
-    let _ = writeln!(w, "`/e/temperatures`; bare: `{{\"sentAtUs\":…,\"seq\":…}}` on `/events/ticks`).\n");
     let _ = writeln!(
         w,
-        "| streams | held (ours / bare) | time to connect all (ours / bare) | server RSS per stream: ours | bare | \
-         ours ÷ bare | spread p99: ours | bare | ours ÷ bare | bare publish→receive p99 |"
+        "`/e/temperatures`; the bare peer and the floor: `{{\"sentAtUs\":…,\"seq\":…}}` on `/events/ticks`). \
+         Ratios are to the floor's figure at the same number of streams in the same run; spread, because ours' \
+         readings carry no send time.\n"
     );
-    let _ = writeln!(w, "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        w,
+        "| streams | server | held | time to connect all | server RSS per stream | spread p50 | × floor | spread p99 \
+         | × floor | spread p99, kernel clock | × floor | server CPU per delivery | × floor | publish→receive p99 \
+         (user / kernel clock) |"
+    );
+    let _ = writeln!(
+        w,
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     for n in &counts {
-        let (ours, bare) = (r.find("capacity", OURS, *n), r.find("capacity", BARE, *n));
-        let held = |run: Option<&Run>| run.map_or("–".into(), |r| thousands(r.report.connections.held as f64));
-        let secs =
-            |run: Option<&Run>| run.map_or("–".into(), |r| format!("{:.2} s", r.report.connections.connect_secs));
-        let per = |run: Option<&Run>| run.and_then(|r| r.report.server_rss.and_then(|s| s.per_connection_bytes));
-        let spread = |run: Option<&Run>| run.and_then(|r| r.report.spread);
-        let _ = writeln!(
-            w,
-            "| {} | {} / {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
-            thousands(*n as f64),
-            held(ours),
-            held(bare),
-            secs(ours),
-            secs(bare),
-            bytes(per(ours)),
-            bytes(per(bare)),
-            ratio(per(ours), per(bare)),
-            p99(spread(ours)),
-            p99(spread(bare)),
-            ratio(spread(ours).map(|l| l.p99_us as f64), spread(bare).map(|l| l.p99_us as f64)),
-            p99(bare.and_then(|r| r.report.latency)),
-        );
+        let floor = r.find("capacity", FLOOR, *n);
+        let floor_spread = floor.map(|f| (f.report.spread, f.report.kernel_spread));
+        let floor_cpu = floor.and_then(|f| f.report.cpu_us_per_event());
+        for server in SERVERS {
+            let Some(run) = r.find("capacity", server, *n) else { continue };
+            let report = &run.report;
+            let (spread, kernel_spread) = (report.spread, report.kernel_spread);
+            let cpu = report.cpu_us_per_event();
+            let publish_receive = match (report.latency, report.kernel_latency) {
+                (None, None) => "–".to_owned(),
+                (user, kernel) => format!("{} / {}", p99(user), p99(kernel)),
+            };
+            let _ = writeln!(
+                w,
+                "| {} | {server} | {} | {:.2} s | {} | {} | {} | {} | {} | {} | {} | {} | {} | {publish_receive} |",
+                thousands(*n as f64),
+                thousands(report.connections.held as f64),
+                report.connections.connect_secs,
+                bytes(report.server_rss.and_then(|s| s.per_connection_bytes)),
+                p50(spread),
+                x_floor(p50_us(spread), p50_us(floor_spread.and_then(|f| f.0))),
+                p99(spread),
+                x_floor(p99_us(spread), p99_us(floor_spread.and_then(|f| f.0))),
+                p99(kernel_spread),
+                x_floor(p99_us(kernel_spread), p99_us(floor_spread.and_then(|f| f.1))),
+                cpu_us(cpu),
+                x_floor(cpu, floor_cpu),
+            );
+        }
     }
     if let Some(chart) = chart {
         let _ = writeln!(w, "\n![spread p99 and server RSS per stream against the number of streams]({chart})");
@@ -218,75 +300,151 @@ fn capacity(w: &mut String, r: &Results, chart: Option<&str>) {
     }
 }
 
-/// One row per fan-out scenario: ours, bare and the ratio for deliveries/s and p99, and the streams ended.
+fn cpu_us(v: Option<f64>) -> String {
+    v.map_or("–".into(), |us| format!("{us:.2} µs"))
+}
+
+/// The fan-out scenarios and how each is driven, in the order the table shows them.
+const FANOUT_ROWS: [(&str, &str); 4] = [
+    ("capacity", "generator, 1 event/s"),
+    ("fanout-tick-max", "generator every 1 ms (as fast as it can)"),
+    ("fanout-publish-1s", "`POST` 1 event/s"),
+    ("fanout-publish-max", "`POST` as fast as answered, 4 publishers"),
+];
+
+/// The streams a fan-out scenario is shown at: the capacity sweep's 10,000-stream point (or its largest below
+/// that), the others' largest.
+fn fanout_count(r: &Results, scenario: &str) -> Option<u64> {
+    let counts = r.connection_counts(scenario);
+    if scenario == "capacity" {
+        counts.iter().copied().filter(|&n| n <= 10_000).max()
+    } else {
+        counts.last().copied()
+    }
+}
+
+/// One row per fan-out scenario and server: deliveries/s, CPU per delivery, p50 and p99 by both clocks, each with
+/// its ratio to the floor's in the same scenario.
 fn fanout(w: &mut String, r: &Results) {
-    let rows = [
-        ("capacity", "generator, 1 event/s"),
-        ("fanout-tick-max", "generator every 1 ms (as fast as it can)"),
-        ("fanout-publish-1s", "`POST` 1 event/s"),
-        ("fanout-publish-max", "`POST` as fast as answered, 4 publishers"),
-    ];
     let _ = writeln!(w, "\n### Fan-out: one topic, many subscribers\n");
     let _ = writeln!(
         w,
-        "| drive | streams held: ours / bare (of N) | deliveries/s: ours | bare | ours ÷ bare | server CPU per \
-         delivery: ours | bare | ours ÷ bare | p99 (kind): ours | bare | ours ÷ bare | ended early: ours / bare | \
-         published: ours / bare |"
+        "Each server's figures with their ratio to the floor's (`× floor`) in the same scenario of the same run. A \
+         latency is compared like with like: ours' generator readings carry no send time, so its spread is set \
+         against the floor's spread (marked \"spread\").\n"
     );
-    let _ = writeln!(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
-    for (scenario, drive) in rows {
-        let counts = r.connection_counts(scenario);
-        // The capacity sweep contributes its 10,000-stream point (or its largest below that).
-        let n = if scenario == "capacity" {
-            counts.iter().copied().filter(|&n| n <= 10_000).max()
-        } else {
-            counts.last().copied()
-        };
-        let Some(n) = n else { continue };
-        let (ours, bare) = (r.find(scenario, OURS, n), r.find(scenario, BARE, n));
-        let rate = |run: Option<&Run>| run.map(|r| r.report.events_per_sec);
-        let lat = |run: Option<&Run>| run.and_then(headline_latency);
-        let show =
-            |l: Option<(Latency, &str)>| l.map_or("–".into(), |(l, kind)| format!("{} ({kind})", micros(l.p99_us)));
-        // Ratios only compare like with like.
-        let lat_ratio = match (lat(ours), lat(bare)) {
-            (Some((a, ka)), Some((b, kb))) if ka == kb => ratio(Some(a.p99_us as f64), Some(b.p99_us as f64)),
-            (Some((a, _)), _) => {
-                ratio(Some(a.p99_us as f64), bare.and_then(|b| b.report.spread).map(|l| l.p99_us as f64)) + " (spread)"
-            }
-            _ => "–".into(),
-        };
-        let ended = |run: Option<&Run>| run.map_or("–".into(), |r| thousands(r.report.connections.ended as f64));
-        let held = |run: Option<&Run>| run.map_or("–".into(), |r| thousands(r.report.connections.held as f64));
-        let cpu = |run: Option<&Run>| run.and_then(|r| r.report.cpu_us_per_event());
-        let show_cpu = |v: Option<f64>| v.map_or("–".into(), |us| format!("{us:.2} µs"));
-        let published = |run: Option<&Run>| match run {
-            None => "–".into(),
-            Some(r) => r.report.publish.as_ref().map_or("generator".into(), |p| format!("{}/s", thousands(p.per_sec))),
-        };
-        let _ = writeln!(
-            w,
-            "| {drive} | {} / {} (of {}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} |",
-            held(ours),
-            held(bare),
-            thousands(n as f64),
-            rate(ours).map_or("not run".into(), thousands),
-            rate(bare).map_or("not run".into(), thousands),
-            ratio(rate(ours), rate(bare)),
-            show_cpu(cpu(ours)),
-            show_cpu(cpu(bare)),
-            ratio(cpu(ours), cpu(bare)),
-            show(lat(ours)),
-            show(lat(bare)),
-            lat_ratio,
-            ended(ours),
-            ended(bare),
-            published(ours),
-            published(bare),
-        );
+    let _ = writeln!(
+        w,
+        "| drive | server | streams held (of N) | ended early | deliveries/s | × floor | server CPU per delivery | \
+         × floor | p50 (kind) | × floor | p99 | × floor | p99, kernel clock | × floor | published |"
+    );
+    let _ = writeln!(
+        w,
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    );
+    for (scenario, drive) in FANOUT_ROWS {
+        let Some(n) = fanout_count(r, scenario) else { continue };
+        let floor = r.find(scenario, FLOOR, n);
+        for server in SERVERS {
+            let Some(run) = r.find(scenario, server, n) else { continue };
+            let report = &run.report;
+            let kind = headline_kind(run);
+            let (user, kernel) = kind.map_or((None, None), |k| k.of(run));
+            let (floor_user, floor_kernel) = match (kind, floor) {
+                (Some(k), Some(f)) => k.of(f),
+                _ => (None, None),
+            };
+            let rate = Some(report.events_per_sec);
+            let cpu = report.cpu_us_per_event();
+            let published =
+                report.publish.as_ref().map_or("generator".into(), |p| format!("{}/s", thousands(p.per_sec)));
+            let _ = writeln!(
+                w,
+                "| {drive} | {server} | {} (of {}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {published} |",
+                thousands(report.connections.held as f64),
+                thousands(n as f64),
+                thousands(report.connections.ended as f64),
+                thousands(report.events_per_sec),
+                x_floor(rate, floor.map(|f| f.report.events_per_sec)),
+                cpu_us(cpu),
+                x_floor(cpu, floor.and_then(|f| f.report.cpu_us_per_event())),
+                kind.map_or("–".into(), |k| format!("{} ({})", p50(user), k.label())),
+                x_floor(p50_us(user), p50_us(floor_user)),
+                p99(user),
+                x_floor(p99_us(user), p99_us(floor_user)),
+                p99(kernel),
+                x_floor(p99_us(kernel), p99_us(floor_kernel)),
+            );
+        }
     }
     fanout_goal(w, r);
     p99_goal(w, r);
+    floor_goals(w, r);
+}
+
+/// Issue 14's goals against the floor: at 10,000 streams and `POST` 1 event/s, ours' p99 (kernel clock when
+/// measured) and CPU per delivery at most 1.3 × the floor's; at full speed (generator every 1 ms) ours' deliveries/s
+/// at least 0.8 × the floor's. A run with fewer streams (quick mode) is shown at its own count, and says so.
+fn floor_goals(w: &mut String, r: &Results) {
+    let mut lines = Vec::new();
+    let at = |n: u64| {
+        if n == 10_000 {
+            String::new()
+        } else {
+            format!(" (at {} streams; the goal is at 10,000)", thousands(n as f64))
+        }
+    };
+    let verdict = |ok: bool| if ok { "met" } else { "missed" };
+    if let Some(n) = fanout_count(r, "fanout-publish-1s") {
+        if let (Some(ours), Some(floor)) = (r.find("fanout-publish-1s", OURS, n), r.find("fanout-publish-1s", FLOOR, n))
+        {
+            let (ours_l, floor_l, clock) = match (ours.report.kernel_latency, floor.report.kernel_latency) {
+                (Some(a), Some(b)) => (Some(a), Some(b), "kernel clock"),
+                _ => (ours.report.latency, floor.report.latency, "user-space clock"),
+            };
+            if let (Some(a), Some(b)) = (ours_l, floor_l) {
+                let x = a.p99_us as f64 / b.p99_us.max(1) as f64;
+                lines.push(format!(
+                    "p99 publish→receive with `POST` 1 event/s ({clock}): ours {}, the floor {} (×{x:.2}; goal ≤ ×1.3): {}{}",
+                    micros(a.p99_us),
+                    micros(b.p99_us),
+                    verdict(x <= 1.3),
+                    at(n)
+                ));
+            }
+            if let (Some(a), Some(b)) = (ours.report.cpu_us_per_event(), floor.report.cpu_us_per_event()) {
+                let x = a / b;
+                lines.push(format!(
+                    "server CPU per delivery with `POST` 1 event/s: ours {a:.2} µs, the floor {b:.2} µs (×{x:.2}; goal ≤ \
+                     ×1.3): {}{}",
+                    verdict(x <= 1.3),
+                    at(n)
+                ));
+            }
+        }
+    }
+    if let Some(n) = fanout_count(r, "fanout-tick-max") {
+        if let (Some(ours), Some(floor)) = (r.find("fanout-tick-max", OURS, n), r.find("fanout-tick-max", FLOOR, n)) {
+            let (a, b) = (ours.report.events_per_sec, floor.report.events_per_sec);
+            if b > 0.0 {
+                let x = a / b;
+                lines.push(format!(
+                    "deliveries/s at full speed (generator every 1 ms): ours {}, the floor {} (×{x:.2}; goal ≥ ×0.8): {}{}",
+                    thousands(a),
+                    thousands(b),
+                    verdict(x >= 0.8),
+                    at(n)
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(w, "\nGoals against the floor (issue 14):\n");
+    for line in lines {
+        let _ = writeln!(w, "- {line}.");
+    }
 }
 
 /// The goal "p99 under 50 ms at 10,000 subscribers and 1 event/s": judged on publish→receive when the run had the
@@ -344,32 +502,44 @@ fn fanout_goal(w: &mut String, r: &Results) {
 }
 
 fn publish(w: &mut String, r: &Results) {
-    let (ours, bare) = (r.find("publish-throughput", OURS, 10), r.find("publish-throughput", BARE, 10));
-    if ours.is_none() && bare.is_none() {
+    let run = |server| r.find("publish-throughput", server, 10);
+    if SERVERS.iter().all(|&server| run(server).is_none()) {
         return;
     }
     let _ = writeln!(w, "\n### Publish throughput: `POST /events/{{topic}}`, 16 publishers, 10 subscribers\n");
-    let _ = writeln!(w, "| | ours | bare | ours ÷ bare |\n| --- | ---: | ---: | ---: |");
-    let per_sec = |run: Option<&Run>| run.and_then(|r| r.report.publish.as_ref()).map(|p| p.per_sec);
-    let req_p99 = |run: Option<&Run>| run.and_then(|r| r.report.publish.as_ref()).and_then(|p| p.latency);
+    let _ = writeln!(
+        w,
+        "| | floor | bare | ours | bare × floor | ours × floor | ours ÷ bare |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let per_sec = |server| run(server).and_then(|r| r.report.publish.as_ref()).map(|p| p.per_sec);
+    let req_p99 =
+        |server| run(server).and_then(|r| r.report.publish.as_ref()).and_then(|p| p.latency).map(|l| l.p99_us);
     let show = |v: Option<f64>| v.map_or("not run".into(), thousands);
     let _ = writeln!(
         w,
-        "| publishes/s (2xx) | {} | {} | {} |",
-        show(per_sec(ours)),
-        show(per_sec(bare)),
-        ratio(per_sec(ours), per_sec(bare))
+        "| publishes/s (2xx) | {} | {} | {} | {} | {} | {} |",
+        show(per_sec(FLOOR)),
+        show(per_sec(BARE)),
+        show(per_sec(OURS)),
+        ratio(per_sec(BARE), per_sec(FLOOR)),
+        ratio(per_sec(OURS), per_sec(FLOOR)),
+        ratio(per_sec(OURS), per_sec(BARE))
     );
+    let us = |server| req_p99(server).map(|v| v as f64);
+    let show_us = |server| req_p99(server).map_or("–".into(), micros);
     let _ = writeln!(
         w,
-        "| request p99 | {} | {} | {} |",
-        p99(req_p99(ours)),
-        p99(req_p99(bare)),
-        ratio(req_p99(ours).map(|l| l.p99_us as f64), req_p99(bare).map(|l| l.p99_us as f64))
+        "| request p99 | {} | {} | {} | {} | {} | {} |",
+        show_us(FLOOR),
+        show_us(BARE),
+        show_us(OURS),
+        ratio(us(BARE), us(FLOOR)),
+        ratio(us(OURS), us(FLOOR)),
+        ratio(us(OURS), us(BARE))
     );
     let failed =
-        |run: Option<&Run>| run.and_then(|r| r.report.publish.as_ref()).map_or("–".into(), |p| p.failed.to_string());
-    let _ = writeln!(w, "| failed publishes | {} | {} | |", failed(ours), failed(bare));
+        |server| run(server).and_then(|r| r.report.publish.as_ref()).map_or("–".into(), |p| p.failed.to_string());
+    let _ = writeln!(w, "| failed publishes | {} | {} | {} | | | |", failed(FLOOR), failed(BARE), failed(OURS));
 }
 
 fn bundle(w: &mut String, r: &Results) {
@@ -501,7 +671,7 @@ fn minimal_apps(w: &mut String, r: &Results) {
 }
 
 fn commands(w: &mut String, r: &Results) {
-    let _ = writeln!(w, "\n### Commands\n\n```sh\ncargo xtask bench            # everything, then rewrites this section\ncargo xtask bench --quick    # a smoke run: smaller, shorter; writes target/bench/ only\ncargo xtask bench --report   # re-renders this section from bench/results.json\ncargo xtask bench --only-bundle  # the bundle sizes alone (demo, minimal apps); writes target/bench/ only\n```\n");
+    let _ = writeln!(w, "\n### Commands\n\n```sh\ncargo xtask bench            # everything, then rewrites this section\ncargo xtask bench --quick    # a smoke run: smaller, shorter; writes target/bench/ only\ncargo xtask bench --report   # re-renders this section from bench/results.json\ncargo xtask bench --only-bundle  # the bundle sizes alone (demo, minimal apps); writes target/bench/ only\ncargo xtask bench --only-servers # the server scenarios alone (floor, bare, ours); writes target/bench/ only\n```\n");
     if r.runs.is_empty() {
         return;
     }
@@ -568,6 +738,8 @@ mod tests {
                 events_per_sec: n as f64,
                 latency: latency.then(|| l(2 * spread_p99_us)),
                 spread: Some(l(spread_p99_us)),
+                kernel_latency: None,
+                kernel_spread: None,
                 publish: (scenario == "publish-throughput").then(|| Publish {
                     url: "u".into(),
                     ok: 5_000,
@@ -578,8 +750,108 @@ mod tests {
                 }),
                 server_rss: Some(Rss::new(1_000, 1_000 + rss_kib, 0, n)),
                 server_cpu_secs: Some(n as f64 / 1e4),
+                spawned: None,
             },
         }
+    }
+
+    /// `run` with kernel-clock figures at half its user-space ones, as a load generator with `SO_TIMESTAMPNS`
+    /// reports them.
+    fn with_kernel(mut run: Run) -> Run {
+        let half = |l: Latency| Latency { p99_us: l.p99_us / 2, max_us: l.max_us / 2, ..l };
+        run.report.kernel_latency = run.report.latency.map(half);
+        run.report.kernel_spread = run.report.spread.map(half);
+        run
+    }
+
+    /// Results with the floor: every run of [`results`] with kernel figures, the floor's capacity run (spread p99
+    /// 10 ms), and the scenarios issue 14's goals are judged on.
+    fn results_with_floor() -> Results {
+        let mut results = results();
+        let mut fastest = run("fanout-tick-max", OURS, 10_000, 100, 1_000, false);
+        fastest.report.events_per_sec = 7_000.0;
+        results.runs.extend([
+            run("capacity", FLOOR, 10_000, 0, 10_000, true),
+            run("fanout-publish-1s", FLOOR, 10_000, 0, 20_000, true),
+            run("fanout-publish-1s", OURS, 10_000, 100, 30_000, true),
+            run("fanout-tick-max", FLOOR, 10_000, 0, 1_000, true),
+            fastest,
+        ]);
+        results.runs = results.runs.into_iter().map(with_kernel).collect();
+        results
+    }
+
+    #[test]
+    fn every_server_figure_is_set_against_the_floor_of_the_same_scenario() {
+        let md = render(&results_with_floor(), None);
+        // Capacity: spread p50, p99 (both clocks) and CPU per delivery, each × the floor's at 10,000 streams.
+        assert!(
+            md.contains(
+                "| 10,000 | floor | 10,000 | 1.50 s | 0 B | 1 µs | ×1.00 | 10.0 ms | ×1.00 | 5.0 ms | ×1.00 | 10.00 µs | \
+                 ×1.00 | 20.0 ms / 10.0 ms |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| 10,000 | sse-live | 10,000 | 1.50 s | 1,024 B | 1 µs | ×1.00 | 30.0 ms | ×3.00 | 15.0 ms | ×3.00 | \
+                 10.00 µs | ×1.00 | – |"
+            ),
+            "{md}"
+        );
+        // Fan-out: ours' generator has only a spread, set against the floor's spread; bare's publish→receive
+        // against the floor's publish→receive.
+        assert!(
+            md.contains(
+                "| generator, 1 event/s | sse-live | 10,000 (of 10,000) | 0 | 10,000 | ×1.00 | 10.00 µs | ×1.00 | \
+                 1 µs (spread) | ×1.00 | 30.0 ms | ×3.00 | 15.0 ms | ×3.00 | generator |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| generator, 1 event/s | bare axum | 10,000 (of 10,000) | 0 | 10,000 | ×1.00 | 10.00 µs | ×1.00 | \
+                 1 µs (publish→receive) | ×1.00 | 40.0 ms | ×2.00 | 20.0 ms | ×2.00 | generator |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| generator every 1 ms (as fast as it can) | sse-live | 10,000 (of 10,000) | 0 | 7,000 | ×0.70 |"
+            ),
+            "{md}"
+        );
+        // Issue 14's goals, judged on the kernel clock where both runs have it.
+        assert!(
+            md.contains(
+                "- p99 publish→receive with `POST` 1 event/s (kernel clock): ours 30.0 ms, the floor 20.0 ms (×1.50; \
+                 goal ≤ ×1.3): missed."
+            ),
+            "{md}"
+        );
+        assert!(md.contains("ours 10.00 µs, the floor 10.00 µs (×1.00; goal ≤ ×1.3): met."), "{md}");
+        assert!(md.contains("ours 7,000, the floor 10,000 (×0.70; goal ≥ ×0.8): missed."), "{md}");
+        // The floor is on the chart.
+        let svg = crate::bench::chart::render(&results_with_floor()).unwrap();
+        assert_eq!(svg.matches("<polyline").count(), 6, "two panels, three servers each");
+        assert!(svg.contains(">floor</text>"));
+    }
+
+    #[test]
+    fn results_from_before_the_floor_render_with_dashes_for_its_ratios() {
+        let md = render(&results(), None);
+        assert!(
+            md.contains(
+                "| 10,000 | sse-live | 10,000 | 1.50 s | 1,024 B | 1 µs | – | 30.0 ms | – | – | – | 10.00 µs | – | – |"
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("| 10,000 | floor |") && !md.contains("Goals against the floor"), "{md}");
+        // The committed results were written before the floor and the kernel clock: they still render.
+        let committed = std::fs::read_to_string(crate::workspace_root().join("bench/results.json")).unwrap();
+        let committed: Results = serde_json::from_str(&committed).unwrap();
+        let md = render(&committed, None);
+        assert!(md.contains("| 10,000 | sse-live | 10,000 |"), "{md}");
     }
 
     fn results() -> Results {
@@ -710,21 +982,25 @@ mod tests {
     }
 
     #[test]
-    fn the_tables_show_ours_bare_their_ratio_and_the_goals() {
+    fn the_tables_show_each_server_and_the_goals() {
         let md = render(&results(), Some("bench/chart.svg"));
-        assert!(md.contains("| 10,000 | 10,000 / 10,000 | 1.50 s / 1.50 s | 1,024 B | 2,048 B | ×0.50 | 30.0 ms | 20.0 ms | ×1.50 | 40.0 ms |"), "{md}");
+        assert!(md.contains("| 10,000 | bare axum | 10,000 | 1.50 s | 2,048 B | 1 µs | – | 20.0 ms | – | – | – | 10.00 µs | – | 40.0 ms / – |"), "{md}");
         assert!(md.contains("50,000 streams × 1,024 B = 49 MiB"), "{md}");
         assert!(md.contains("ours meets it"), "{md}");
         assert!(md.contains("spread p99 is 30.0 ms (under 50 ms: met)"), "{md}");
-        // Bare's headline latency is publish→receive, ours only has the spread: the ratio says it compares spreads.
+        // Bare's headline latency is publish→receive, ours only has the spread.
         assert!(
             md.contains(
-                "| generator, 1 event/s | 10,000 / 10,000 (of 10,000) | 10,000 | 10,000 | ×1.00 | 10.00 µs | 10.00 µs | \
-                 ×1.00 | 30.0 ms (spread) | 40.0 ms (publish→receive) | ×1.50 (spread) | 0 / 0 | generator / generator |"
+                "| generator, 1 event/s | sse-live | 10,000 (of 10,000) | 0 | 10,000 | – | 10.00 µs | – | 1 µs (spread) \
+                 | – | 30.0 ms | – | – | – | generator |"
             ),
             "{md}"
         );
-        assert!(md.contains("| publishes/s (2xx) | not run | 500 | – |"), "{md}");
+        assert!(
+            md.contains("| bare axum | 10,000 (of 10,000) | 0 | 10,000 | – | 10.00 µs | – | 1 µs (publish→receive) |"),
+            "{md}"
+        );
+        assert!(md.contains("| publishes/s (2xx) | not run | 500 | not run | – | – | – |"), "{md}");
         assert!(md.contains("| **total** | 230.0 KiB | 89.0 KiB | **68.0 KiB** |"), "{md}");
         assert!(md.contains("70 KiB brotli in all: met"), "{md}");
         assert!(md.contains("![spread p99"), "{md}");

@@ -1,14 +1,15 @@
-//! `cargo xtask bench [--quick] [--report] [--no-parser] [--no-bundle] [--only-bundle]`: the benchmarks of issue 7,
-//! rerunnable by anyone with one command.
+//! `cargo xtask bench [--quick] [--report] [--no-parser] [--no-bundle] [--only-bundle] [--only-servers]`: the
+//! benchmarks of issues 7 and 14, rerunnable by anyone with one command.
 //!
-//! Builds the release servers and load generator, runs every [`scenarios`] scenario against our server and the bare
-//! axum peer (each run its own server process), measures the release client's bundle ([`bundle`]), runs the parser's
+//! Builds the release servers and load generator, runs every [`scenarios`] scenario against the floor server, the
+//! bare axum peer and ours (each run its own server process), measures the release client's bundle ([`bundle`]), runs the parser's
 //! criterion bench (full mode), and writes everything to `target/bench/` as JSON ([`results`]). A full run then
 //! commits its figures to `bench/results.json` and `bench/chart.svg` ([`chart`]) and re-renders the generated part of
 //! BENCHMARKS.md from them ([`markdown`]); `--quick` (a smoke run of a couple of minutes) writes `target/bench/`
 //! only. `--report` re-renders BENCHMARKS.md and the chart from `bench/results.json` without running anything.
 //! The bundle part also builds the minimal app three ways ([`minimal`]); `--only-bundle` runs the bundle part
-//! alone (no servers, no parser) and, like `--quick`, writes `target/bench/` only.
+//! alone (no servers, no parser) and, like `--quick`, writes `target/bench/` only; `--only-servers` runs the server
+//! scenarios alone (no bundle, ingest or parser) and also writes `target/bench/` only.
 
 mod bundle;
 mod chart;
@@ -36,6 +37,7 @@ struct Options {
     no_bundle: bool,
     no_ingest: bool,
     only_bundle: bool,
+    only_servers: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -48,11 +50,18 @@ fn parse(args: &[String]) -> Result<Options> {
             "--no-bundle" => options.no_bundle = true,
             "--no-ingest" => options.no_ingest = true,
             "--only-bundle" => options.only_bundle = true,
+            "--only-servers" => options.only_servers = true,
             other => return Err(format!("cargo xtask bench: unknown flag {other:?} (see cargo xtask help)")),
         }
     }
     if options.no_bundle && options.only_bundle {
         return Err("cargo xtask bench: --no-bundle and --only-bundle contradict each other".to_owned());
+    }
+    if options.only_servers && options.only_bundle {
+        return Err("cargo xtask bench: --only-servers and --only-bundle contradict each other".to_owned());
+    }
+    if options.only_servers {
+        (options.no_bundle, options.no_ingest, options.no_parser) = (true, true, true);
     }
     Ok(options)
 }
@@ -115,7 +124,7 @@ pub fn run(args: &[String]) -> Result {
     if let Some(svg) = &chart {
         write(&out.join("chart.svg"), svg)?;
     }
-    if options.quick || options.only_bundle {
+    if options.quick || options.only_bundle || options.only_servers {
         let md = markdown::render(&results, chart.as_ref().map(|_| "chart.svg"));
         write(&out.join(format!("BENCHMARKS.{}.md", mode(&options))), &md)?;
         println!(
@@ -157,6 +166,7 @@ fn servers(quick: bool, out: &Path, logs: &Path, notes: &mut Vec<String>) -> Res
     let binaries = scenarios::Binaries {
         ours,
         bare: release.join("bare-sse-server"),
+        floor: release.join("floor-sse-server"),
         loadgen: release.join("sse-loadgen"),
         ours_publishes,
         logs: logs.to_path_buf(),
@@ -164,7 +174,7 @@ fn servers(quick: bool, out: &Path, logs: &Path, notes: &mut Vec<String>) -> Res
     if !ours_publishes {
         notes.push(
             "This build of sse-live-server has no `POST /events/{topic}` (no `--publish-key` flag): the publish \
-             scenarios ran against the bare server only, and ours' fan-out latency is the spread alone."
+             scenarios ran against the floor and the bare server only, and ours' fan-out latency is the spread alone."
                 .to_owned(),
         );
     }
@@ -188,6 +198,10 @@ fn servers(quick: bool, out: &Path, logs: &Path, notes: &mut Vec<String>) -> Res
 fn mode(options: &Options) -> &'static str {
     if options.only_bundle {
         "bundle-only"
+    } else if options.only_servers && options.quick {
+        "quick-servers-only"
+    } else if options.only_servers {
+        "servers-only"
     } else if options.quick {
         "quick"
     } else {
@@ -234,5 +248,18 @@ mod tests {
         assert!(parse(&args(&["--fast"])).unwrap_err().contains("--fast"));
         assert_eq!(parse(&args(&["--only-bundle"])).unwrap(), Options { only_bundle: true, ..Options::default() });
         assert!(parse(&args(&["--only-bundle", "--no-bundle"])).unwrap_err().contains("contradict"));
+        assert_eq!(
+            parse(&args(&["--quick", "--only-servers"])).unwrap(),
+            Options {
+                quick: true,
+                only_servers: true,
+                no_bundle: true,
+                no_ingest: true,
+                no_parser: true,
+                ..Options::default()
+            }
+        );
+        assert_eq!(mode(&parse(&args(&["--quick", "--only-servers"])).unwrap()), "quick-servers-only");
+        assert!(parse(&args(&["--only-servers", "--only-bundle"])).unwrap_err().contains("contradict"));
     }
 }

@@ -7,6 +7,10 @@ use sse_live_bench::report::Report;
 pub const OURS: &str = "sse-live";
 /// The bare axum peer.
 pub const BARE: &str = "bare axum";
+/// The floor: threads and one `write(2)` per stream, no runtime, no HTTP library (absent from results of before it).
+pub const FLOOR: &str = "floor";
+/// Every server, in the order each scenario runs them.
+pub const SERVERS: [&str; 3] = [FLOOR, BARE, OURS];
 
 /// One whole `cargo xtask bench` run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,7 +64,7 @@ pub struct Machine {
 pub struct Run {
     /// The scenario's name (`capacity`, `fanout-max`, ...).
     pub scenario: String,
-    /// [`OURS`] or [`BARE`].
+    /// [`OURS`], [`BARE`] or [`FLOOR`].
     pub server: String,
     /// The server's command line.
     pub server_command: String,

@@ -7,11 +7,11 @@ use std::process::Command;
 
 use sse_live_bench::report::Report;
 
-use super::results::{Run, BARE, OURS};
+use super::results::{Run, FLOOR, OURS, SERVERS};
 use crate::server::RunningServer;
 use crate::Result;
 
-/// The bearer key both servers are started with for the publish scenarios.
+/// The bearer key every server is started with for the publish scenarios.
 const PUBLISH_KEY: &str = "bench-key";
 
 /// What drives the events of a scenario.
@@ -59,6 +59,8 @@ pub struct Binaries {
     pub ours: PathBuf,
     /// `bare-sse-server`.
     pub bare: PathBuf,
+    /// `floor-sse-server`.
+    pub floor: PathBuf,
     /// `sse-loadgen`.
     pub loadgen: PathBuf,
     /// Whether `sse-live-server` has `--publish-key` (and so `POST /events/{topic}`).
@@ -67,11 +69,12 @@ pub struct Binaries {
     pub logs: PathBuf,
 }
 
-/// Runs `scenario` against both servers (ours only where it can take part) and returns the runs.
+/// Runs `scenario` against the floor, the bare peer and ours (ours only where it can take part), one after the
+/// other, and returns the runs.
 pub fn run(scenario: &Scenario, binaries: &Binaries) -> Result<Vec<Run>> {
     let mut runs = Vec::new();
     for &connections in &scenario.connections {
-        for server in [OURS, BARE] {
+        for server in SERVERS {
             if server == OURS && matches!(scenario.drive, Drive::Publish { .. }) && !binaries.ours_publishes {
                 continue;
             }
@@ -118,10 +121,16 @@ fn run_one(scenario: &Scenario, server: &str, connections: usize, binaries: &Bin
 /// `--max-streams` and `--max-streams-per-ip` for our server: above every scenario's stream count.
 const STREAM_LIMIT: &str = "1000000";
 
-/// The server's command for `drive`, and the path of the stream to open on it.
+/// The server's command for `drive`, and the path of the stream to open on it. The floor takes the bare peer's
+/// flags (`--tick`, `--publish-key`) and runs one fan-out thread per core.
 fn server_command(server: &str, drive: Drive, binaries: &Binaries) -> (Command, &'static str) {
     let ours = server == OURS;
-    let mut command = Command::new(if ours { &binaries.ours } else { &binaries.bare });
+    let binary = match server {
+        OURS => &binaries.ours,
+        FLOOR => &binaries.floor,
+        _ => &binaries.bare,
+    };
+    let mut command = Command::new(binary);
     command.args(["--listen", "127.0.0.1:0"]);
     if ours {
         // Warnings (a client cut off for lagging, no built client) would flood the log at full speed.
@@ -170,6 +179,18 @@ fn describe(command: &Command) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::results::BARE;
+
+    fn binaries() -> Binaries {
+        Binaries {
+            ours: "/x/sse-live-server".into(),
+            bare: "/x/bare-sse-server".into(),
+            floor: "/x/floor-sse-server".into(),
+            loadgen: "/x/sse-loadgen".into(),
+            ours_publishes: true,
+            logs: "/x/logs".into(),
+        }
+    }
 
     #[test]
     fn quick_mode_scales_every_scenario_down() {
@@ -185,13 +206,7 @@ mod tests {
 
     #[test]
     fn our_server_is_started_with_limits_above_every_scenario() {
-        let binaries = Binaries {
-            ours: "/x/sse-live-server".into(),
-            bare: "/x/bare-sse-server".into(),
-            loadgen: "/x/sse-loadgen".into(),
-            ours_publishes: true,
-            logs: "/x/logs".into(),
-        };
+        let binaries = binaries();
         let most = plan(false).iter().flat_map(|s| s.connections.clone()).max().unwrap();
         for drive in [Drive::Tick("1s"), Drive::Publish { rate: "1", concurrency: 1 }] {
             let (command, _) = server_command(OURS, drive, &binaries);
@@ -201,6 +216,18 @@ mod tests {
                 assert!(args[at + 1].parse::<usize>().unwrap() >= most, "{flag} {} < {most} streams", args[at + 1]);
             }
         }
+    }
+
+    #[test]
+    fn the_floor_is_driven_exactly_as_the_bare_peer() {
+        let binaries = binaries();
+        for drive in [Drive::Tick("1ms"), Drive::Publish { rate: "max", concurrency: 4 }] {
+            let (floor, floor_path) = server_command(FLOOR, drive, &binaries);
+            let (bare, bare_path) = server_command(BARE, drive, &binaries);
+            assert_eq!(describe(&floor).replace("floor-sse-server", "bare-sse-server"), describe(&bare));
+            assert_eq!(floor_path, bare_path);
+        }
+        assert_eq!(SERVERS[0], FLOOR, "the floor runs first in each scenario");
     }
 
     #[test]
