@@ -10,10 +10,11 @@
 //!   against plain JavaScript, the parser), written to `target/bench/` and BENCHMARKS.md. Never part of `test`.
 //!
 //! Modules: [`tools`] installs and checks the toolchain, [`step`] runs commands and reports them,
-//! [`server`] starts a real server and stops it, [`demo`], [`test`] and [`bench`] are the commands.
+//! [`precompress`] writes the `.br` and `.gz` of the built client, [`server`] starts a real server and stops it, [`demo`], [`test`] and [`bench`] are the commands.
 
 mod bench;
 mod demo;
+mod precompress;
 mod server;
 mod step;
 mod test;
