@@ -25,6 +25,8 @@ async fn time_health(server: &TestServer, last: u8) -> Duration {
 
 #[tokio::test]
 async fn half_sent_requests_from_one_address_lock_nobody_out_and_are_closed_after_the_header_timeout() {
+    // 1,000 connections at both ends in this process: more than a default soft limit of 1,024 descriptors.
+    rlimit::increase_nofile_limit(u64::MAX).unwrap();
     let header_timeout = Duration::from_secs(4);
     let server = TestServer::start(&["--header-timeout", "4s", "--max-connections-per-ip", "2000"]).await;
     let baseline = time_health(&server, 3).await;
