@@ -23,12 +23,43 @@ pub struct Summary {
     pub files: usize,
     /// Their bytes.
     pub raw: u64,
-    /// `.br` files written, and the bytes of the smallest variant of every file (what a brotli client loads).
+    /// `.br` files written.
     pub brotli_files: usize,
+    /// The bytes a client taking brotli loads: each file's `.br`, or the file where there is none.
     pub brotli: u64,
-    /// `.gz` files written, and the bytes of the smallest gzip-or-raw variant of every file.
+    /// `.gz` files written.
     pub gzip_files: usize,
+    /// The bytes a client taking gzip (not brotli) loads.
     pub gzip: u64,
+}
+
+/// `cargo xtask precompress [DIR]`: [`precompress`] on `DIR` (default: `dist/` in the workspace), with a summary.
+pub fn run(args: &[String]) -> Result {
+    let dir = match args {
+        [] => crate::workspace_root().join("dist"),
+        [dir] => PathBuf::from(dir),
+        _ => return Err("usage: cargo xtask precompress [DIR]".to_owned()),
+    };
+    let summary = precompress(&dir)?;
+    println!("{}", summary.describe(&dir));
+    Ok(())
+}
+
+impl Summary {
+    /// One line: how many files, and the bytes of each encoding.
+    pub fn describe(&self, dir: &Path) -> String {
+        format!(
+            "precompressed {} files in {} ({} bytes): {} .br ({} bytes for a brotli client), {} .gz ({} bytes for \
+             a gzip client)",
+            self.files,
+            dir.display(),
+            self.raw,
+            self.brotli_files,
+            self.brotli,
+            self.gzip_files,
+            self.gzip
+        )
+    }
 }
 
 /// Writes `NAME.br` and `NAME.gz` beside every compressible file under `dir` (recursively) where they are smaller.

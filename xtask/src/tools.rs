@@ -108,16 +108,7 @@ pub fn trunk_build_release(tools: &ClientTools) -> Result {
     )?;
     let dist = workspace_root().join("dist");
     let summary = crate::precompress::precompress(&dist)?;
-    println!(
-        "    precompressed {} files in {} ({} bytes): {} .br ({} bytes for a brotli client), {} .gz ({} bytes)",
-        summary.files,
-        dist.display(),
-        summary.raw,
-        summary.brotli_files,
-        summary.brotli,
-        summary.gzip_files,
-        summary.gzip
-    );
+    println!("    {}", summary.describe(&dist));
     Ok(())
 }
 
