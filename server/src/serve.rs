@@ -13,7 +13,8 @@
 //!   long without a new one. A request is in progress until its response body is dropped, so an open event stream
 //!   is never idle.
 //! - **At the descriptor limit anyway** (descriptors taken by something else): `accept` failing with `EMFILE` is
-//!   logged once and retried when one of our connections closes, or after a second; never in a busy loop.
+//!   logged (at most once a minute) and retried when one of our connections closes, or after a second; never in a
+//!   busy loop.
 //!
 //! Every connection also gets the send timeout (see [`crate::listener`]), and every request the peer's address as
 //! [`ConnectInfo<ClientAddr>`](crate::listener::ClientAddr) and the client's as [`ClientIp`] (behind a trusted
@@ -108,11 +109,11 @@ impl Server {
     /// to close (each is shut down gracefully; streams end on the same token).
     pub async fn run(self, router: Router, shutdown: CancellationToken) {
         let connections = TaskTracker::new();
-        let mut accept_failed = false;
+        let mut accept_errors = AcceptErrors::default();
         loop {
             let accepted = tokio::select! {
                 () = shutdown.cancelled() => break,
-                accepted = self.accept(&mut accept_failed) => accepted,
+                accepted = self.accept(&mut accept_errors) => accepted,
             };
             let connection = serve_connection(
                 accepted,
@@ -131,7 +132,7 @@ impl Server {
 
     /// The next connection within the caps: waits for a place, accepts, and closes (and skips) connections from an
     /// address at its cap.
-    async fn accept(&self, failed: &mut bool) -> Accepted {
+    async fn accept(&self, errors: &mut AcceptErrors) -> Accepted {
         loop {
             let place = match self.places.clone().acquire_owned().await {
                 Ok(place) => place,
@@ -142,14 +143,7 @@ impl Server {
                 Ok(accepted) => accepted,
                 Err(error) if is_connection_error(&error) => continue,
                 Err(error) => {
-                    if !*failed {
-                        *failed = true;
-                        tracing::error!(
-                            %error,
-                            "cannot accept connections; retrying when one closes (--max-connections is above what \
-                             the open-file limit allows, or something else holds descriptors)"
-                        );
-                    }
+                    errors.failed(&error);
                     drop(place);
                     tokio::select! {
                         () = self.closed.notified() => {}
@@ -158,9 +152,6 @@ impl Server {
                     continue;
                 }
             };
-            if std::mem::take(failed) {
-                tracing::info!("accepting connections again");
-            }
             let ip = peer.ip().to_canonical();
             let slot = if self.settings.is_trusted_proxy(ip) {
                 None
@@ -179,6 +170,33 @@ impl Server {
                 Place { _place: place, _slot: slot, closed: self.closed.clone(), metrics: self.metrics.clone() };
             self.metrics.open_connections.inc();
             return Accepted { stream, peer, place };
+        }
+    }
+}
+
+/// How long the accept loop stays quiet about failing accepts after saying so.
+const ACCEPT_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Failed accepts, logged at most once a [`ACCEPT_ERROR_LOG_INTERVAL`] (at the limit, accepts fail and succeed in
+/// turn as connections come and go).
+#[derive(Debug, Default)]
+struct AcceptErrors {
+    logged: Option<Instant>,
+    unlogged: u64,
+}
+
+impl AcceptErrors {
+    fn failed(&mut self, error: &io::Error) {
+        self.unlogged += 1;
+        if self.logged.is_none_or(|at| at.elapsed() >= ACCEPT_ERROR_LOG_INTERVAL) {
+            tracing::error!(
+                %error,
+                failures = self.unlogged,
+                "cannot accept connections; retrying when one closes (--max-connections is above what the open-file \
+                 limit allows, or something else holds descriptors); next report in a minute at the earliest"
+            );
+            self.logged = Some(Instant::now());
+            self.unlogged = 0;
         }
     }
 }

@@ -4,12 +4,13 @@
 mod common;
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::raw::{client_from, closes_within, connect_from, get, loopback, try_get};
 use common::{EventStream, TestServer, KEY, PATIENCE};
 use futures_util::future::join_all;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -116,6 +117,123 @@ fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// The server binary, run with an open-file limit of `fd_limit` (soft and hard) and `args`; its stderr collected.
+struct LimitedServer {
+    child: tokio::process::Child,
+    addr: std::net::SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl LimitedServer {
+    async fn start(fd_limit: u64, args: &[&str]) -> Self {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sse-live-server"));
+        command
+            .args(["--listen", "127.0.0.1:0", "--random-interval", "100ms", "--header-timeout", "1h"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: between fork and exec the closure only calls setrlimit(2), which is async-signal-safe.
+        unsafe {
+            command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, fd_limit, fd_limit));
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        tokio::spawn({
+            let stderr = stderr.clone();
+            async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut text = stderr.lock().unwrap();
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+        });
+        let mut line = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut line))
+            .await
+            .expect("no listening line")
+            .unwrap();
+        let addr = line.trim().strip_prefix("sse-live-server listening on http://").unwrap().parse().unwrap();
+        Self { child, addr, stderr }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `n` streams of random numbers from 127.0.0.2.
+    async fn streams(&self, n: usize) -> Vec<EventStream> {
+        let client = client_from(loopback(2));
+        let mut streams = Vec::new();
+        for _ in 0..n {
+            let response = client.get(self.url("/stream-random-numbers")).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            streams.push(EventStream::from_response(response));
+        }
+        streams
+    }
+
+    /// `n` connections that send nothing, from eight addresses (each under its cap).
+    async fn flood(&self, n: u64) -> Vec<TcpStream> {
+        let mut flood = Vec::new();
+        for i in 0..n {
+            flood.push(connect_from(loopback(10 + (i % 8) as u8), self.addr).await);
+        }
+        flood
+    }
+
+    /// A new client from 127.0.0.4 asks for `/healthz` now; it must be answered within [`PATIENCE`] after `leave`
+    /// runs (the flood closing).
+    async fn newcomer_gets_in_after(&self, leave: impl FnOnce()) {
+        let mut newcomer = connect_from(loopback(4), self.addr).await;
+        newcomer.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        leave();
+        let mut answer = [0; 12];
+        tokio::time::timeout(PATIENCE, newcomer.read_exact(&mut answer))
+            .await
+            .expect("the newcomer never got in")
+            .unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200");
+    }
+
+    /// CPU time the server has used (user and system), from `/proc`.
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id().unwrap())).unwrap();
+        // Fields after the command name (which ends with ')'): utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        let per_second: u64 = std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+            .unwrap_or(100);
+        Duration::from_millis(ticks * 1000 / per_second)
+    }
+
+    /// CPU time the server uses in the next `wall`.
+    async fn cpu_used_in(&self, wall: Duration) -> Duration {
+        let start = self.cpu_time();
+        tokio::time::sleep(wall).await;
+        let used = self.cpu_time() - start;
+        eprintln!("the server used {used:?} of CPU in {wall:?}");
+        used
+    }
+
+    async fn stop(mut self) -> String {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let text = self.stderr.lock().unwrap().clone();
+        text
+    }
+}
+
 #[tokio::test]
 async fn at_the_open_file_limit_streams_flow_files_are_served_and_new_clients_get_in_once_others_leave() {
     const FD_LIMIT: u64 = 128;
@@ -123,53 +241,13 @@ async fn at_the_open_file_limit_streams_flow_files_are_served_and_new_clients_ge
     let dist = tempfile::tempdir().unwrap();
     let page = "<!doctype html><title>at the limit</title>";
     std::fs::write(dist.path().join("index.html"), page).unwrap();
+    let server = LimitedServer::start(FD_LIMIT, &["--dist", dist.path().to_str().unwrap()]).await;
 
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_sse-live-server"));
-    command
-        .args(["--listen", "127.0.0.1:0", "--random-interval", "100ms", "--header-timeout", "1h", "--dist"])
-        .arg(dist.path())
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    // SAFETY: between fork and exec the closure only calls setrlimit(2), which is async-signal-safe.
-    unsafe {
-        command.pre_exec(|| rlimit::setrlimit(rlimit::Resource::NOFILE, FD_LIMIT, FD_LIMIT));
-    }
-    let mut child = command.spawn().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text).await;
-        text
-    });
-    let mut line = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    tokio::time::timeout(Duration::from_secs(30), tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut line))
-        .await
-        .expect("no listening line")
-        .unwrap();
-    let addr: std::net::SocketAddr =
-        line.trim().strip_prefix("sse-live-server listening on http://").unwrap().parse().unwrap();
-    let url = |path: &str| format!("http://{addr}{path}");
-
-    // A keep-alive connection made first, and ten streams.
-    let mut kept = connect_from(loopback(3), addr).await;
+    // A keep-alive connection made first, ten streams, then more connections than the process has descriptors.
+    let mut kept = connect_from(loopback(3), server.addr).await;
     assert_eq!(get(&mut kept, "/healthz").await.status, 200);
-    let streams_client = client_from(loopback(2));
-    let mut streams = Vec::new();
-    for _ in 0..10 {
-        let response = streams_client.get(url("/stream-random-numbers")).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        streams.push(EventStream::from_response(response));
-    }
-
-    // More connections than the process has descriptors, from eight addresses (each under its cap).
-    let mut flood: Vec<TcpStream> = Vec::new();
-    for i in 0..FD_LIMIT + 24 {
-        flood.push(connect_from(loopback(10 + (i % 8) as u8), addr).await);
-    }
+    let mut streams = server.streams(10).await;
+    let flood = server.flood(FD_LIMIT + 24).await;
     let deadline = Instant::now() + PATIENCE;
     loop {
         let text = String::from_utf8(get(&mut kept, "/metrics").await.body).unwrap();
@@ -188,18 +266,41 @@ async fn at_the_open_file_limit_streams_flow_files_are_served_and_new_clients_ge
     assert_eq!((index.status, String::from_utf8(index.body).unwrap().as_str()), (200, page));
 
     // A newcomer waits in the kernel's queue, and gets in once the flood leaves.
-    let mut newcomer = connect_from(loopback(4), addr).await;
-    newcomer.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
-    drop(flood);
-    let mut answer = [0; 12];
-    tokio::time::timeout(PATIENCE, newcomer.read_exact(&mut answer)).await.expect("the newcomer never got in").unwrap();
-    assert_eq!(&answer, b"HTTP/1.1 200");
+    server.newcomer_gets_in_after(|| drop(flood)).await;
     for stream in &mut streams {
         stream.events(1).await;
     }
-
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
-    let stderr = stderr.await.unwrap();
+    let stderr = server.stop().await;
     assert!(!stderr.contains("Too many open files"), "the server ran out of descriptors:\n{stderr}");
+}
+
+#[tokio::test]
+async fn past_the_open_file_limit_accept_waits_without_spinning_and_says_so_once_a_minute() {
+    // --max-connections above what the descriptors allow: accept itself fails (EMFILE).
+    const FD_LIMIT: u64 = 64;
+    let server = LimitedServer::start(FD_LIMIT, &["--max-connections", "100000", "--dist", "/nonexistent"]).await;
+    let mut streams = server.streams(5).await;
+    let before = server.cpu_used_in(Duration::from_secs(2)).await;
+    let flood = server.flood(FD_LIMIT + 24).await;
+    let deadline = Instant::now() + PATIENCE;
+    while !server.stderr.lock().unwrap().contains("cannot accept connections") {
+        assert!(Instant::now() < deadline, "accept never failed:\n{}", server.stderr.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Waiting, not retrying in a loop: no more CPU than serving the streams took before the flood (a busy loop
+    // takes what the machine gives it: a whole core when idle, a quarter of one seen on a loaded 2-core machine).
+    let waiting = server.cpu_used_in(Duration::from_secs(2)).await;
+    let margin = Duration::from_secs(2) / 20;
+    assert!(
+        waiting < before + margin,
+        "the server used {waiting:?} of CPU in 2 s while it could not accept ({before:?} before)"
+    );
+    for stream in &mut streams {
+        stream.events(2).await;
+    }
+
+    server.newcomer_gets_in_after(|| drop(flood)).await;
+    let stderr = server.stop().await;
+    assert_eq!(stderr.matches("cannot accept connections").count(), 1, "said once (a minute apart at most):\n{stderr}");
 }
