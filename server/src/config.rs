@@ -4,7 +4,7 @@
 //! durations take humantime syntax (`100ms`, `5s`, `1m 30s`).
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -93,6 +93,41 @@ pub struct Config {
     #[arg(long, env = "SSE_LIVE_MAX_STREAMS_PER_IP", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_streams_per_ip: u32,
 
+    /// The most connections open at once (event streams and plain requests alike). When they are all taken the
+    /// server stops accepting until one closes (new clients wait in the kernel's queue), so it never runs out of
+    /// file descriptors. Default: the process's open-file limit minus a reserve for files and Redis (a tenth of the
+    /// limit, plus 32).
+    #[arg(long, env = "SSE_LIVE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+
+    /// The most connections open at once from one client IP address; a connection beyond it is closed at once,
+    /// without an answer. Trusted proxies (`--trusted-proxy`) are exempt.
+    #[arg(long, env = "SSE_LIVE_MAX_CONNECTIONS_PER_IP", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_ip: u32,
+
+    /// A connection must send a complete request head (request line and headers) within this long of its opening,
+    /// or of the first byte of a later request; otherwise it is closed.
+    #[arg(long, env = "SSE_LIVE_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// A keep-alive connection with no request in progress is closed after this long without a new request. A
+    /// connection whose response is still going on (an open event stream) is never idle.
+    #[arg(long, env = "SSE_LIVE_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// A reverse proxy whose requests carry the client's address (repeatable; an address or a CIDR block such as
+    /// `10.0.0.0/8`; the env twin is comma-separated). For a request from one of them the client address used by
+    /// the per-address limits and the logs is the rightmost address in `--client-ip-header` that is not a trusted
+    /// proxy; a missing or malformed header leaves the proxy's own address.
+    #[arg(long = "trusted-proxy", env = "SSE_LIVE_TRUSTED_PROXY", value_name = "ADDR_OR_CIDR", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// The header trusted proxies put the client's address in: `x-forwarded-for` or `forwarded` (RFC 7239). Only
+    /// this one is read: the proxy must set it or append to it, so that a client cannot forge the hop the proxy
+    /// added.
+    #[arg(long, env = "SSE_LIVE_CLIENT_IP_HEADER", value_enum, default_value_t = ClientIpHeader::XForwardedFor)]
+    pub client_ip_header: ClientIpHeader,
+
     /// The most topics the server holds at once (published to, or subscribed to); a request that needs a new one
     /// beyond it gets 503. Bounds the memory anonymous subscribers can make the server use.
     #[arg(long, env = "SSE_LIVE_MAX_TOPICS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
@@ -159,6 +194,12 @@ impl Default for Config {
             max_body: 64 * 1024,
             max_streams: 10_000,
             max_streams_per_ip: 64,
+            max_connections: None,
+            max_connections_per_ip: 256,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            trusted_proxies: Vec::new(),
+            client_ip_header: ClientIpHeader::XForwardedFor,
             max_topics: 10_000,
             max_topics_per_stream: 16,
             jwt_secret: None,
@@ -203,6 +244,45 @@ fn parse_explicit_bool(s: &str) -> Result<bool, String> {
         "false" | "0" | "" => Ok(false),
         other => Err(format!("{other:?} is neither true/1 nor false/0")),
     }
+}
+
+/// The header a trusted proxy names the client in (`--client-ip-header`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientIpHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2` (nginx's `$proxy_add_x_forwarded_for`).
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
+}
+
+/// Parses an address (`10.0.0.1`, `::1`) as a one-address network, or a CIDR block (`10.0.0.0/8`).
+fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    match s.parse::<IpAddr>() {
+        Ok(ip) => Ok(ipnet::IpNet::from(ip)),
+        Err(_) => s
+            .parse::<ipnet::IpNet>()
+            .map(|net| net.trunc())
+            .map_err(|_| format!("{s:?} is neither an IP address nor a CIDR block (such as 10.0.0.0/8 or fd00::/8)")),
+    }
+}
+
+impl Config {
+    /// `--max-connections`, or its default: the open-file limit (`RLIMIT_NOFILE`, soft) minus a reserve of a tenth
+    /// of it plus 32 descriptors, for files served, Redis and the runtime; at least 1.
+    pub fn max_connections(&self) -> u32 {
+        self.max_connections.unwrap_or_else(|| {
+            let limit = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+            connections_for_fd_limit(limit)
+        })
+    }
+}
+
+/// The default `--max-connections` for an open-file limit of `limit` (see [`Config::max_connections`]).
+pub fn connections_for_fd_limit(limit: u64) -> u32 {
+    let limit = limit.min(u64::from(u32::MAX));
+    let reserve = limit / 10 + 32;
+    u32::try_from(limit.saturating_sub(reserve).max(1)).unwrap_or(u32::MAX)
 }
 
 /// Parses a humantime duration and refuses zero (a zero interval would make a generator or timer spin).
@@ -337,6 +417,44 @@ mod tests {
         assert_eq!(config.demo_token_ttl, expected.demo_token_ttl);
         assert_eq!(config.demo_jobs, expected.demo_jobs);
         assert_eq!(config.job_step, expected.job_step);
+        assert_eq!(config.max_connections, expected.max_connections);
+        assert_eq!(config.max_connections_per_ip, expected.max_connections_per_ip);
+        assert_eq!(config.header_timeout, expected.header_timeout);
+        assert_eq!(config.idle_timeout, expected.idle_timeout);
+        assert_eq!(config.trusted_proxies, expected.trusted_proxies);
+        assert_eq!(config.client_ip_header, expected.client_ip_header);
+    }
+
+    #[test]
+    fn the_connection_cap_defaults_to_the_fd_limit_minus_a_reserve() {
+        assert_eq!(connections_for_fd_limit(1024), 1024 - 102 - 32);
+        assert_eq!(connections_for_fd_limit(65_536), 65_536 - 6_553 - 32);
+        assert_eq!(connections_for_fd_limit(10), 1, "never zero");
+        assert_eq!(connections_for_fd_limit(u64::MAX), u32::MAX - u32::MAX / 10 - 32);
+        assert_eq!(parse(&["--max-connections", "7"]).unwrap().max_connections(), 7);
+        let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+        assert_eq!(parse(&[]).unwrap().max_connections(), connections_for_fd_limit(soft));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let config = parse(&[
+            "--trusted-proxy",
+            "10.0.0.1",
+            "--trusted-proxy",
+            "192.168.0.0/16,fd00::/8",
+            "--trusted-proxy",
+            "::1",
+        ])
+        .unwrap();
+        let shown: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.1/32", "192.168.0.0/16", "fd00::/8", "::1/128"]);
+        assert_eq!(parse(&["--trusted-proxy", "10.1.2.3/8"]).unwrap().trusted_proxies[0].to_string(), "10.0.0.0/8");
+        for bad in ["nginx", "10.0.0.0/33", "10.0.0", ""] {
+            assert!(parse(&["--trusted-proxy", bad]).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(parse(&["--client-ip-header", "forwarded"]).unwrap().client_ip_header, ClientIpHeader::Forwarded);
+        assert!(parse(&["--client-ip-header", "x-real-ip"]).is_err());
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //!
 //! Modules, from the outside in:
 //! - [`config`]: command-line flags with `SSE_LIVE_*` environment twins.
+//! - [`serve`]: the accept loop: connection caps in all and per address, header and idle timeouts, hyper's
+//!   HTTP/1.1 per connection, graceful shutdown.
 //! - [`listener`]: TCP with a send timeout (clients that stop reading are cut off) and the client's address.
+//! - [`forwarded`]: the client's address behind a trusted proxy (`X-Forwarded-For`, `Forwarded`).
 //! - [`routes`]: one module per route: [`routes::events`] (`/events/...`), [`routes::publish`],
 //!   [`routes::stream`] (the demo's aliases), [`routes::health`], [`routes::metrics`], [`routes::demo_token`],
 //!   `routes::test_routes` (with the cargo feature `test-routes`), [`routes::client`] (the page, and the fallback
@@ -37,17 +40,19 @@ pub mod backplane;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod forwarded;
 pub mod generators;
 pub mod hub;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod routes;
+pub mod serve;
 pub mod shutdown;
 pub mod sse;
 pub mod state;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::io;
 
 use axum::extract::DefaultBodyLimit;
@@ -80,7 +85,14 @@ pub fn app(state: AppState) -> Router {
     let router = if state.config.test_routes { router.merge(routes::test_routes::router()) } else { router };
     let cors = cors::layer(&state.config.allow_origins, state.config.test_routes);
     // 5xx answers are logged as warnings: the only expected one is "client not built", which is not an outage.
-    let trace = TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::WARN));
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+            // The client as the limits see it: behind a trusted proxy, the address the proxy names.
+            let client = request.extensions().get::<listener::ClientIp>().and_then(|ip| ip.0);
+            let client = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+            tracing::debug_span!("request", method = %request.method(), uri = %request.uri(), %client)
+        })
+        .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN));
     let router = router.fallback(routes::client::serve).with_state(state).layer(trace);
     match cors {
         Some(cors) => router.layer(cors),
@@ -97,8 +109,9 @@ pub fn app(state: AppState) -> Router {
 /// (so clients reconnect elsewhere or later) and the generators stop; connections that are still open after
 /// `--drain-timeout` are abandoned. Returns once the server has stopped.
 ///
-/// Connections go through a [`listener::SendTimeoutListener`] (`--send-timeout`), and handlers see the client's
-/// address as [`listener::ClientAddr`].
+/// Connections are accepted and served by [`serve::Server`] (`--max-connections`, `--max-connections-per-ip`,
+/// `--header-timeout`, `--idle-timeout`, `--send-timeout`), and handlers see the client's address as
+/// [`listener::ClientAddr`] and [`listener::ClientIp`].
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -121,7 +134,6 @@ pub async fn run(
     }
     let token = tokio_util::sync::CancellationToken::new();
     let drain = config.drain_timeout;
-    let send_timeout = config.send_timeout;
     let mut state = AppState::new(config, token.clone());
     state.connect_redis().await.map_err(|error| {
         io::Error::other(format!(
@@ -130,7 +142,7 @@ pub async fn run(
         ))
     })?;
     let reader = state.backplane.clone().map(|backplane| tokio::spawn(backplane.read(token.clone())));
-    let listener = listener::SendTimeoutListener::new(listener, send_timeout, state.metrics.send_timeouts.clone());
+    let server = serve::Server::new(listener, &state.config, state.metrics.clone());
     let generators = generators::start(&state).await;
 
     let signal = {
@@ -143,19 +155,17 @@ pub async fn run(
             token.cancel();
         }
     };
-    let service = app(state).into_make_service_with_connect_info::<listener::ClientAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(signal);
+    let server = async {
+        tokio::join!(signal, server.run(app(state), token.clone()));
+    };
     let deadline = async {
         token.cancelled().await;
         tokio::time::sleep(drain).await;
     };
-    let result = tokio::select! {
-        result = server.into_future() => result,
-        () = deadline => {
-            tracing::warn!(?drain, "connections still open after the drain timeout; stopping anyway");
-            Ok(())
-        }
-    };
+    tokio::select! {
+        () = server => {}
+        () = deadline => tracing::warn!(?drain, "connections still open after the drain timeout; stopping anyway"),
+    }
     token.cancel();
     if let Some(reader) = reader {
         if let Err(error) = reader.await {
@@ -167,5 +177,5 @@ pub async fn run(
             tracing::error!(%error, "a generator task failed");
         }
     }
-    result
+    Ok(())
 }

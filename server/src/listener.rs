@@ -10,6 +10,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_io_timeout::TimeoutWriter;
+
+use crate::serve::Activity;
 
 /// A TCP listener whose connections time out when a write is stuck for `send_timeout`.
 #[derive(Debug)]
@@ -43,13 +46,7 @@ impl Listener for SendTimeoutListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         let (stream, addr) = Listener::accept(&mut self.inner).await;
-        // Events are small and must go out at once.
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-        let mut writer = TimeoutWriter::new(stream);
-        writer.set_timeout(Some(self.send_timeout));
-        (Connection { inner: Box::pin(writer), timeouts: self.timeouts.clone(), timed_out: false }, addr)
+        (Connection::new(stream, self.send_timeout, self.timeouts.clone(), None), addr)
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -63,9 +60,31 @@ pub struct Connection {
     inner: Pin<Box<TimeoutWriter<TcpStream>>>,
     timeouts: Counter,
     timed_out: bool,
+    /// Told of every read, for the header and idle timeouts (see [`crate::serve`]).
+    activity: Option<Arc<Activity>>,
 }
 
 impl Connection {
+    fn new(stream: TcpStream, send_timeout: Duration, timeouts: Counter, activity: Option<Arc<Activity>>) -> Self {
+        // Events are small and must go out at once.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        let mut writer = TimeoutWriter::new(stream);
+        writer.set_timeout(Some(send_timeout));
+        Self { inner: Box::pin(writer), timeouts, timed_out: false, activity }
+    }
+
+    /// `stream` with the send timeout, telling `activity` of every read.
+    pub(crate) fn tracked(
+        stream: TcpStream,
+        send_timeout: Duration,
+        timeouts: Counter,
+        activity: Arc<Activity>,
+    ) -> Self {
+        Self::new(stream, send_timeout, timeouts, Some(activity))
+    }
+
     fn count<T>(&mut self, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if let Poll::Ready(Err(error)) = &result {
             if error.kind() == io::ErrorKind::TimedOut && !self.timed_out {
@@ -80,7 +99,14 @@ impl Connection {
 
 impl AsyncRead for Connection {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        self.inner.as_mut().poll_read(cx, buf)
+        let before = buf.filled().len();
+        let result = self.inner.as_mut().poll_read(cx, buf);
+        if let (Some(activity), Poll::Ready(Ok(()))) = (&self.activity, &result) {
+            if buf.filled().len() > before {
+                activity.bytes_read();
+            }
+        }
+        result
     }
 }
 
@@ -123,7 +149,8 @@ impl Connected<IncomingStream<'_, SendTimeoutListener>> for ClientAddr {
     }
 }
 
-/// The client's IP address when the server knows it (it does when served by [`crate::run`]).
+/// The client's IP address when the server knows it (it does when served by [`crate::run`]): the peer's address, or
+/// behind a trusted proxy the address the proxy names (see [`crate::forwarded`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub Option<IpAddr>);
 
@@ -131,6 +158,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ip) = parts.extensions.get::<ClientIp>() {
+            return Ok(*ip);
+        }
         Ok(Self(parts.extensions.get::<ConnectInfo<ClientAddr>>().map(|info| info.0 .0.ip())))
     }
 }

@@ -16,6 +16,8 @@
 //! | `sse_live_lagged_total` | counter | streams closed because their client fell further behind than `--client-buffer` |
 //! | `sse_live_send_timeouts_total` | counter | connections closed because the client read nothing for `--send-timeout` |
 //! | `sse_live_tokens_expired_total` | counter | private streams closed with `event: expired` |
+//! | `sse_live_open_connections` | gauge | TCP connections open now (streams and plain requests; `--max-connections`) |
+//! | `sse_live_connections_closed_total{reason}` | counter | connections the server closed: `header_timeout`, `idle_timeout`, `too_many_per_ip` (`--max-connections-per-ip`, closed when accepted) |
 //! | `sse_live_rejected_total{reason}` | counter | stream requests refused: `bad_request`, `not_found`, `unauthorized`, `forbidden`, `too_many_streams`, `too_many_streams_per_ip`, `too_many_topics` |
 
 use std::fmt;
@@ -26,6 +28,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use sse_live_protocol::wire::ResetReason;
+
+use crate::serve::CloseReason;
 
 /// The content type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -70,6 +74,9 @@ pub struct Metrics {
     /// Private streams closed on token expiry.
     pub tokens_expired: Counter,
     rejected: ByReason,
+    /// TCP connections open now.
+    pub open_connections: Gauge,
+    connections_closed: ByReason,
     /// With `--redis-url`: 1 while Redis answers, 0 while it is lost (always 0 without Redis).
     pub redis_connected: Gauge,
     /// With `--redis-url`: times the reader reconnected to Redis after losing it.
@@ -94,6 +101,8 @@ impl Metrics {
             rejected: ByReason::default(),
             redis_connected: Gauge::default(),
             redis_reconnects: Counter::default(),
+            open_connections: Gauge::default(),
+            connections_closed: ByReason::default(),
         };
         registry.register("open_streams", "Event streams open now", metrics.open_streams.clone());
         registry.register("events_published", "Events published", metrics.published.clone());
@@ -119,12 +128,21 @@ impl Metrics {
             "Reconnections to Redis after losing it",
             metrics.redis_reconnects.clone(),
         );
+        registry.register("open_connections", "TCP connections open now", metrics.open_connections.clone());
+        registry.register(
+            "connections_closed",
+            "Connections the server closed (timeouts, per-address cap), by reason",
+            metrics.connections_closed.clone(),
+        );
         // Every known series exists from the start, at 0, so that rates and alerts work before the first event.
         for reason in RESET_REASONS {
             let _ = metrics.resets.get_or_create(&[("reason", reason.code())]);
         }
         for reason in REJECT_REASONS {
             let _ = metrics.rejected.get_or_create(&[("reason", reason)]);
+        }
+        for reason in CloseReason::ALL {
+            let _ = metrics.connections_closed.get_or_create(&[("reason", reason.code())]);
         }
         Self { registry, ..metrics }
     }
@@ -137,6 +155,11 @@ impl Metrics {
     /// Counts one refused stream request; `reason` is one of the codes in the module docs.
     pub fn rejected(&self, reason: &'static str) {
         self.rejected.get_or_create(&[("reason", reason)]).inc();
+    }
+
+    /// Counts one connection the server closed.
+    pub fn connection_closed(&self, reason: CloseReason) {
+        self.connections_closed.get_or_create(&[("reason", reason.code())]).inc();
     }
 
     /// The metrics as OpenMetrics text.

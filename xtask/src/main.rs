@@ -5,15 +5,17 @@
 //! - `cargo xtask test`: installs what is missing, then runs every check and test: fmt, clippy (native and
 //!   wasm32), the native tests, the release build of the client, and the browser tests in headless Chromium
 //!   against a real server.
+//! - `cargo xtask precompress [DIR]`: the `.br` and `.gz` of a client built by hand (default `dist/`).
 //! - `cargo xtask bench [--quick]`: the benchmarks (server capacity, fan-out and publishing against a bare axum
 //!   peer, bundle size of the demo and of a minimal app built three ways, client ingest in headless Chromium
 //!   against plain JavaScript, the parser), written to `target/bench/` and BENCHMARKS.md. Never part of `test`.
 //!
 //! Modules: [`tools`] installs and checks the toolchain, [`step`] runs commands and reports them,
-//! [`server`] starts a real server and stops it, [`demo`], [`test`] and [`bench`] are the commands.
+//! [`precompress`] writes the `.br` and `.gz` of the built client, [`server`] starts a real server and stops it, [`demo`], [`test`] and [`bench`] are the commands.
 
 mod bench;
 mod demo;
+mod precompress;
 mod server;
 mod step;
 mod test;
@@ -29,6 +31,8 @@ commands:
   demo [-- FLAGS]   build the client (release) and run the server that serves it; FLAGS go to sse-live-server
                     (for example: cargo xtask demo -- --listen 0.0.0.0:8080)
   test              install what is missing, then fmt, clippy, native tests, release build, browser tests
+  precompress [DIR] write the .br and .gz of a client built by hand (`trunk build --release`) beside its files,
+                    for the server to send (DIR: dist); demo, test and bench do it after their own build
   bench [FLAGS]     the benchmarks: our server against a bare axum peer and the floor (threads and write(2))
                     (capacity, fan-out, publishing), the client's bundle size and its ingest in headless
                     Chromium against plain JavaScript, the parser; JSON in target/bench/, into BENCHMARKS.md
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("precompress") => precompress::run(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

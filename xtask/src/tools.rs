@@ -96,6 +96,7 @@ pub fn browser_test_env<'c>(
         .env("SSE_LIVE_TEST_SERVER", server_url)
 }
 
+/// `trunk build --release` into `dist/`, then the `.br` and `.gz` of its files (see [`crate::precompress`]).
 pub fn trunk_build_release(tools: &ClientTools) -> Result {
     step::run(
         "building the client in release with trunk (size profile, wasm-opt -Oz; a cold build takes ~7 minutes)",
@@ -104,7 +105,11 @@ pub fn trunk_build_release(tools: &ClientTools) -> Result {
             .current_dir(workspace_root())
             .env("PATH", &tools.path)
             .env("TRUNK_SKIP_VERSION_CHECK", "true"),
-    )
+    )?;
+    let dist = workspace_root().join("dist");
+    let summary = crate::precompress::precompress(&dist)?;
+    println!("    {}", summary.describe(&dist));
+    Ok(())
 }
 
 /// Debian's chromium and chromium-driver, for the browser tests.

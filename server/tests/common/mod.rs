@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod raw;
 pub mod redis_server;
 
 use std::collections::VecDeque;

@@ -118,7 +118,8 @@ fn run_one(scenario: &Scenario, server: &str, connections: usize, binaries: &Bin
     Ok(Run { scenario: scenario.name.to_owned(), server: server.to_owned(), server_command, loadgen_command, report })
 }
 
-/// `--max-streams` and `--max-streams-per-ip` for our server: above every scenario's stream count.
+/// `--max-streams`, `--max-streams-per-ip`, `--max-connections` and `--max-connections-per-ip` for our server: above
+/// every scenario's stream count.
 const STREAM_LIMIT: &str = "1000000";
 
 /// The server's command for `drive`, and the path of the stream to open on it. The floor takes the bare peer's
@@ -136,8 +137,10 @@ fn server_command(server: &str, drive: Drive, binaries: &Binaries) -> (Command, 
         // Warnings (a client cut off for lagging, no built client) would flood the log at full speed.
         command.env("RUST_LOG", "error");
         command.args(["--dist", &binaries.logs.join("no-dist").to_string_lossy(), "--random-interval", "1h"]);
-        // The defaults (10,000 streams, 64 per address) protect a deployment; a capacity run measures past them.
+        // The defaults (10,000 streams, 64 per address; connections: the open-file limit minus a reserve, 256 per
+        // address) protect a deployment; a capacity run measures past them.
         command.args(["--max-streams", STREAM_LIMIT, "--max-streams-per-ip", STREAM_LIMIT]);
+        command.args(["--max-connections", STREAM_LIMIT, "--max-connections-per-ip", STREAM_LIMIT]);
     }
     match (drive, ours) {
         (Drive::Tick(interval), true) => {
@@ -211,7 +214,7 @@ mod tests {
         for drive in [Drive::Tick("1s"), Drive::Publish { rate: "1", concurrency: 1 }] {
             let (command, _) = server_command(OURS, drive, &binaries);
             let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-            for flag in ["--max-streams", "--max-streams-per-ip"] {
+            for flag in ["--max-streams", "--max-streams-per-ip", "--max-connections", "--max-connections-per-ip"] {
                 let at = args.iter().position(|a| a == flag).unwrap_or_else(|| panic!("{flag} missing: {args:?}"));
                 assert!(args[at + 1].parse::<usize>().unwrap() >= most, "{flag} {} < {most} streams", args[at + 1]);
             }
