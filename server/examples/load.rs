@@ -120,7 +120,9 @@ async fn main() {
                 let now = Instant::now();
                 for parsed in out.drain(..) {
                     if let Parsed::Event(event) = parsed {
-                        let id: u64 = event.last_event_id.parse().unwrap_or(0);
+                        // Ids are `<sequence>@<epoch>`: the sequence is the publish order.
+                        let sequence = event.last_event_id.split('@').next().unwrap_or("");
+                        let id: u64 = sequence.parse().unwrap_or(0);
                         if let Some(at) = published.lock().unwrap().get(id as usize).copied().flatten() {
                             mine.push(now - at);
                         }

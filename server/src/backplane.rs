@@ -11,11 +11,13 @@
 //! - **Publishing** (every publisher goes through [`AppState::publish`](crate::AppState::publish): `POST
 //!   /events/{topic}`, the generators, the jobs) runs one script in Redis: `INCR` the topic's counter to `N`, then
 //!   `XADD` the event as stream entry `N-0` with `MAXLEN ~ --history`. The topic's history lives in Redis.
-//! - **Ids**: the SSE `id:` of that event is `N`, the same on every instance because Redis hands it out. It stays a
-//!   plain decimal per-topic number, so `Last-Event-ID` parsing ([`LastEventId`](crate::hub::LastEventId)) and the
-//!   composite `topic:id` positions of multi-topic streams ([`crate::hub::position`]) are unchanged, and stream
-//!   entry `N-0` is found from the id without a lookup. (Redis's own `<ms>-<seq>` ids would have made our ids
-//!   opaque strings and the positions longer, for nothing.)
+//! - **Ids**: the SSE `id:` of that event is `N@<epoch>` ([`crate::hub::epoch`]): `N` is the same on every
+//!   instance because Redis hands it out, and the epoch is stored in Redis (`SET sse-live:epoch <random> NX`, read
+//!   back after every connection, so every instance shares it). A Redis that comes back empty has no epoch any
+//!   more: the first instance to reconnect sets a new one, and every instance starts its topics over in it (their
+//!   subscribers get `event: reset`, reason `restarted`; a client's id of the old epoch gets the same), instead of
+//!   taking the new `1, 2, ...` for events its clients have already seen. Stream entry `N-0` is found from the id
+//!   without a lookup.
 //! - **Reading**: each instance runs one task ([`Backplane::read`]) that `XREAD BLOCK`s on the streams of the
 //!   topics it follows, from the last id it read of each, and delivers what comes into the local hub
 //!   ([`Hub::deliver`]), which fans out to local clients exactly as without Redis. Local delivery only ever comes
@@ -29,9 +31,9 @@
 //!   5 s) and reads on from the last id it had, so nothing published is lost. `/healthz` (`redis`) and `/metrics`
 //!   (`sse_live_redis_connected`, `sse_live_redis_reconnects`) show the state.
 //!
-//! Keys: `sse-live:{<topic>}` (the stream) and `sse-live:{<topic>}:id` (the counter); the braces keep both in one
-//! cluster slot. Redis must persist its data (`appendonly yes`) for ids to survive a Redis restart: a Redis that
-//! comes back empty starts ids at 1 again, which instances that read further would ignore.
+//! Keys: `sse-live:{<topic>}` (the stream) and `sse-live:{<topic>}:id` (the counter), the braces keeping both in
+//! one cluster slot; `sse-live:epoch`. Redis should persist its data (`appendonly yes`) so that ids survive a Redis
+//! restart; one that comes back empty costs every client a `reset` (reason `restarted`), and the events it lost.
 //!
 //! Topics are followed until the instance stops (bounded by `--max-topics`); a waking reader reconnects, so
 //! subscribing to a topic no client of this instance had before costs one Redis connection setup.
@@ -41,12 +43,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Client, RedisResult};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::hub::{Hub, TopicName};
+use crate::hub::{Epoch, Hub, TopicName};
 use crate::metrics::Metrics;
 
 /// Appends one event: `KEYS[1]` the stream, `KEYS[2]` the counter; `ARGV` the history size, the event type (empty
@@ -63,6 +65,8 @@ const BLOCK: Duration = Duration::from_secs(1);
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
 /// The most entries one `XREAD` returns per stream.
 const READ_COUNT: usize = 1024;
+/// The key holding the epoch of every id (see [`crate::hub::epoch`]).
+const EPOCH_KEY: &str = "sse-live:epoch";
 
 /// One instance's link to Redis: publishes to topic streams and reads the followed ones into the hub.
 pub struct Backplane {
@@ -96,7 +100,9 @@ impl Backplane {
     pub async fn connect(url: &str, hub: Hub, history: usize, metrics: Arc<Metrics>) -> RedisResult<Arc<Self>> {
         let client = Client::open(url)?;
         let mut probe = client.get_multiplexed_async_connection_with_config(&connection_config()).await?;
-        redis::cmd("PING").query_async::<()>(&mut probe).await?;
+        let epoch = shared_epoch(&mut probe).await?;
+        hub.set_epoch(&epoch);
+        tracing::info!(epoch, "connected to Redis");
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
             .set_response_timeout(Some(Duration::from_secs(2)))
@@ -139,16 +145,11 @@ impl Backplane {
             if self.followed().contains_key(topic) {
                 continue;
             }
-            let result = redis::cmd("XREVRANGE")
-                .arg(stream_key(topic))
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(self.history)
-                .query_async::<Vec<Entry>>(&mut self.commands.clone())
-                .await;
+            let result = load(&mut self.commands.clone(), topic, self.history).await;
             self.observe(&result);
-            let entries = result?;
+            let (epoch, entries) = result?;
+            // The entries are of this epoch: a Redis that came back empty is noticed here at the latest.
+            self.adopt_epoch(&epoch);
             for (id, fields) in entries.iter().rev() {
                 self.deliver(topic, id, fields);
             }
@@ -175,7 +176,12 @@ impl Backplane {
             let conn = match &mut connection {
                 Some(conn) => conn,
                 None => match self.client.get_multiplexed_async_connection_with_config(&connection_config()).await {
-                    Ok(conn) => {
+                    Ok(mut conn) => {
+                        if let Err(error) = self.sync_epoch(&mut conn).await {
+                            tracing::warn!(%error, "cannot read the epoch from Redis; trying again");
+                            lost = true;
+                            continue;
+                        }
                         if std::mem::take(&mut lost) {
                             self.metrics.redis_reconnects.inc();
                             tracing::info!("reconnected to Redis; reading on from the last ids read");
@@ -243,6 +249,25 @@ impl Backplane {
         }
     }
 
+    /// Reads the shared epoch (setting one if Redis has none: it is new, or came back empty); when it is not the
+    /// hub's, every topic starts over in it and is read again from the start of its stream.
+    async fn sync_epoch(&self, conn: &mut MultiplexedConnection) -> RedisResult<()> {
+        let name = shared_epoch(conn).await?;
+        self.adopt_epoch(&name);
+        Ok(())
+    }
+
+    /// Makes `name`, read from Redis, the hub's epoch; when it is new, every topic starts over in it and is read
+    /// again from the start of its stream.
+    fn adopt_epoch(&self, name: &str) {
+        // Under the lock of `followed`, so that no position of the old epoch is kept.
+        let mut followed = self.followed();
+        if let Some(epoch) = self.hub.set_epoch(name) {
+            tracing::warn!(%epoch, "Redis has a new epoch (it lost its data): every topic starts over");
+            followed.values_mut().for_each(|position| "0-0".clone_into(position));
+        }
+    }
+
     /// Delivers one stream entry of `topic` to the hub.
     fn deliver(&self, topic: &TopicName, id: &str, fields: &[String]) {
         let Some(event) = parse_entry(id, fields) else {
@@ -278,6 +303,41 @@ fn connection_config() -> AsyncConnectionConfig {
     AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(1)))
         .set_response_timeout(Some(BLOCK + Duration::from_secs(2)))
+}
+
+/// The epoch stored in Redis: set to a random one if there is none (`SET NX`), then read back, so that every
+/// instance gets the same. A value that is not a valid epoch name is an error.
+async fn shared_epoch(conn: &mut impl ConnectionLike) -> RedisResult<String> {
+    let (name,): (Option<String>,) = epoch_pipe().query_async(conn).await?;
+    valid_epoch(name)
+}
+
+/// `SET` the epoch if there is none, then `GET` it.
+fn epoch_pipe() -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic().cmd("SET").arg(EPOCH_KEY).arg(Epoch::random_name()).arg("NX").ignore().cmd("GET").arg(EPOCH_KEY);
+    pipe
+}
+
+/// The last `history` entries of `topic`'s stream, newest first, with the epoch they belong to (read in one
+/// transaction).
+async fn load(conn: &mut impl ConnectionLike, topic: &TopicName, history: usize) -> RedisResult<(String, Vec<Entry>)> {
+    let mut pipe = epoch_pipe();
+    pipe.cmd("XREVRANGE").arg(stream_key(topic)).arg("+").arg("-").arg("COUNT").arg(history);
+    let (name, entries): (Option<String>, Vec<Entry>) = pipe.query_async(conn).await?;
+    Ok((valid_epoch(name)?, entries))
+}
+
+/// The epoch read from Redis, if it is a valid one.
+fn valid_epoch(name: Option<String>) -> RedisResult<String> {
+    match name {
+        Some(name) if Epoch::is_valid(&name) => Ok(name),
+        other => Err(redis::RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "the epoch key holds no valid epoch",
+            format!("{EPOCH_KEY} = {other:?}"),
+        ))),
+    }
 }
 
 /// `XREAD` (`BLOCK`ing for `block` when given) on the streams of `positions`, after each one's id: the entries, by

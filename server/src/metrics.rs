@@ -12,7 +12,7 @@
 //! | `sse_live_events_delivered_total` | counter | events written to streams, replayed or live |
 //! | `sse_live_replays_total` | counter | streams that resumed from a `Last-Event-ID` without a reset |
 //! | `sse_live_replayed_events_total` | counter | events sent from the history |
-//! | `sse_live_resets_total{reason}` | counter | `event: reset` notices: `expired`, `unknown`, `invalid`, `lagged` |
+//! | `sse_live_resets_total{reason}` | counter | `event: reset` notices: `expired`, `unknown`, `invalid`, `restarted`, `lagged` |
 //! | `sse_live_lagged_total` | counter | streams closed because their client fell further behind than `--client-buffer` |
 //! | `sse_live_send_timeouts_total` | counter | connections closed because the client read nothing for `--send-timeout` |
 //! | `sse_live_tokens_expired_total` | counter | private streams closed with `event: expired` |
@@ -33,8 +33,8 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 type ByReason = Family<[(&'static str, &'static str); 1], Counter>;
 
 /// The `reason` labels of `sse_live_resets_total`.
-pub const RESET_REASONS: [ResetReason; 4] =
-    [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Lagged];
+pub const RESET_REASONS: [ResetReason; 5] =
+    [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Restarted, ResetReason::Lagged];
 
 /// The `reason` labels of `sse_live_rejected_total` (the codes of [`ApiError::reason`](crate::error::ApiError::reason)
 /// a stream request can end in).

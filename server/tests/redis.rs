@@ -7,7 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::redis_server::RedisServer;
-use common::{client, event_id, ids, json_body, EventStream, TestServer, KEY, PATIENCE};
+use common::{client, event_id, ids, json_body, position, split_id, EventStream, TestServer, KEY, PATIENCE};
+use sse_live_protocol::wire::{Reset, ResetReason};
+use sse_live_protocol::Event;
 
 /// An instance on `redis` that accepts publishing with [`KEY`].
 async fn instance(redis: &RedisServer) -> TestServer {
@@ -44,10 +46,12 @@ async fn an_event_published_on_one_instance_reaches_a_subscriber_of_another() {
     assert_eq!(events[0].data, r#"{"n":1}"#);
     // A multi-topic stream on A sees B's events with composite ids that mean the same on every instance.
     let mut on_a = EventStream::open(&a.url("/events?topic=news&topic=other"), &[]).await;
-    assert_eq!(on_a.next_event().await.last_event_id, "news:2,other:0", "the latest event first");
+    let epoch = split_id(&events[0]).1.to_owned();
+    let latest = on_a.next_event().await;
+    assert_eq!(latest.last_event_id, format!("news:2,other:0@{epoch}"), "the latest event first; one epoch for all");
     b.publish("other", "7").await;
     let event = on_a.next_event().await;
-    assert_eq!((event.event_type.as_str(), event.last_event_id.as_str()), ("other", "news:2,other:1"));
+    assert_eq!((event.event_type.as_str(), position(&event)), ("other", "news:2,other:1"));
     assert_eq!(health(&a).await["redis"], "connected");
     assert_eq!(a.metric("sse_live_redis_connected").await, 1.0);
 }
@@ -149,4 +153,58 @@ async fn with_redis_optional_an_unreachable_redis_means_local_topics_only() {
     let mut stream = EventStream::open(&server.url("/events/news"), &[]).await;
     assert_eq!(server.publish("news", "1").await, 1);
     assert_eq!(event_id(&stream.next_event().await), 1);
+}
+
+/// Publishes `body` to `topic` on `server` until it is accepted (Redis may still be coming back); returns the id.
+async fn publish_eventually(server: &TestServer, topic: &str, body: &str) -> u64 {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let response = server.post(topic, body).await;
+        if response.status() == 201 {
+            return json_body(response).await["id"].as_u64().unwrap();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "publishing stayed {}", response.status());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Asserts that `event` is `event: reset` with `reason`.
+fn assert_reset(event: &Event, reason: ResetReason) {
+    assert_eq!(event.event_type, "reset", "{event:?}");
+    assert_eq!(serde_json::from_str::<Reset>(&event.data).unwrap(), Reset::new(reason), "{event:?}");
+}
+
+#[tokio::test]
+async fn a_redis_restarted_empty_resets_streams_and_old_ids_instead_of_matching_its_new_events() {
+    let mut redis = RedisServer::start().await;
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let mut on_a = EventStream::open(&a.url("/events/t"), &[]).await;
+    for n in 1..=5 {
+        b.publish("t", &n.to_string()).await;
+    }
+    let before = on_a.events(5).await;
+    assert_eq!(ids(&before), [1, 2, 3, 4, 5]);
+    let old = before[4].last_event_id.clone();
+
+    redis.restart_empty().await;
+    // The new Redis counts from 1 again.
+    for n in 1..=3 {
+        assert_eq!(publish_eventually(&b, "t", &format!("\"new {n}\"")).await, n);
+    }
+    // The stream that stayed open on A is told, then gets the new events (not skipped as already seen).
+    assert_reset(&on_a.next_event().await, ResetReason::Restarted);
+    let after = on_a.events(3).await;
+    assert_eq!(ids(&after), [1, 2, 3]);
+    assert_eq!(after[0].data, "\"new 1\"");
+    let new_epoch = split_id(&after[0]).1.to_owned();
+    assert_ne!(new_epoch, split_id(&before[0]).1, "a new epoch");
+
+    // A client coming back with an id of the old Redis, on either instance, gets a reset and the new history.
+    for server in [&a, &b] {
+        let mut again = EventStream::open(&server.url("/events/t"), &[("last-event-id", old.as_bytes())]).await;
+        assert_reset(&again.next_event().await, ResetReason::Restarted);
+        let history = again.events(3).await;
+        assert_eq!(ids(&history), [1, 2, 3], "never the old run's events, nor a silent match of 5 in the new one");
+        assert!(history.iter().all(|e| split_id(e).1 == new_epoch), "{history:?}");
+    }
 }

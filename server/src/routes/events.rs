@@ -9,7 +9,8 @@
 //! 4. with `--redis-url`, topics this instance does not read yet are followed (503 with `Retry-After` while Redis
 //!    is lost; see [`crate::backplane`]);
 //! 5. the topics are subscribed to (503 with `Retry-After` when new ones would pass `--max-topics`), resuming after
-//!    the client's last event id (see [`crate::hub::feed`]).
+//!    the client's last event id (see [`crate::hub::feed`]; ids are `<sequence>@<epoch>`, see
+//!    [`crate::hub::epoch`]).
 //!
 //! Refusals are counted in `sse_live_rejected_total{reason}`.
 
@@ -69,12 +70,16 @@ impl StreamRequest {
         let expires_in = auth::authorize_subscriber(state.tokens.as_ref(), token.as_deref(), &topics)?;
         let permit = state.limits.acquire(self.ip)?;
         let raw = raw_last_event_id(headers, query);
-        let last: Vec<LastEventId> = match layout {
-            Layout::Single => vec![raw.as_deref().map_or(LastEventId::Absent, LastEventId::parse)],
-            Layout::Multi => position::resume_points(raw.as_deref(), &topics),
-        };
         state.follow(&topics).await?;
-        let subscriptions = state.hub.subscribe(&topics, &last)?;
+        let mut last = Vec::new();
+        // The client's id is read in the epoch of the subscription, under the hub's lock.
+        let subscriptions = state.hub.subscribe_with(&topics, |epoch| {
+            last = match layout {
+                Layout::Single => vec![raw.as_deref().map_or(LastEventId::Absent, |v| LastEventId::resolve(v, epoch))],
+                Layout::Multi => position::resume_points(raw.as_deref(), &topics, epoch),
+            };
+            last.clone()
+        })?;
         let resumed =
             subscriptions.iter().zip(&last).any(|(s, l)| s.replay.reset.is_none() && matches!(l, LastEventId::Id(_)));
         if resumed {
@@ -86,7 +91,7 @@ impl StreamRequest {
     }
 }
 
-/// `GET /events/{topic}`: one topic's events, `id:` being the topic's own ids.
+/// `GET /events/{topic}`: one topic's events, `id:` being the topic's own ids (`41@k3f9x2`).
 pub async fn one(
     State(state): State<AppState>,
     topic: Result<Path<String>, PathRejection>,

@@ -3,7 +3,8 @@
 //!
 //! Where the client resumes comes from the `Last-Event-ID` header (sent by browsers when they reconnect) or the
 //! `lastEventId` query parameter (for a page that reconnects by itself); the header wins when both are given.
-//! [`History::replay`](crate::hub::History::replay) decides what is sent before live events.
+//! [`History::replay`](crate::hub::History::replay) decides what is sent before live events; ids are
+//! `<sequence>@<epoch>` ([`crate::hub::epoch`]).
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -56,8 +57,9 @@ pub fn raw_last_event_id(headers: &HeaderMap, query: &[(String, String)]) -> Opt
     from_header.or_else(|| query.iter().find(|(key, _)| key == LAST_EVENT_ID_PARAM).map(|(_, value)| value.clone()))
 }
 
-/// The client's last event id on a single-topic stream (see [`raw_last_event_id`]): anything but a plain decimal
-/// number is an invalid id, not an error.
+/// The client's last event id (see [`raw_last_event_id`]) read as a plain decimal number, as the test routes'
+/// own ids are; anything else is an invalid id, not an error. The hub's ids (`41@k3f9x2`) are read with
+/// [`LastEventId::resolve`] instead.
 pub fn last_event_id(headers: &HeaderMap, query: &[(String, String)]) -> LastEventId {
     raw_last_event_id(headers, query).as_deref().map_or(LastEventId::Absent, LastEventId::parse)
 }
