@@ -74,6 +74,8 @@ pub struct Metrics {
     pub redis_connected: Gauge,
     /// With `--redis-url`: times the reader reconnected to Redis after losing it.
     pub redis_reconnects: Counter,
+    /// With `--redis-url`: topics this instance reads from Redis now.
+    pub redis_followed_topics: Gauge,
 }
 
 impl Metrics {
@@ -94,6 +96,7 @@ impl Metrics {
             rejected: ByReason::default(),
             redis_connected: Gauge::default(),
             redis_reconnects: Counter::default(),
+            redis_followed_topics: Gauge::default(),
         };
         registry.register("open_streams", "Event streams open now", metrics.open_streams.clone());
         registry.register("events_published", "Events published", metrics.published.clone());
@@ -118,6 +121,11 @@ impl Metrics {
             "redis_reconnects",
             "Reconnections to Redis after losing it",
             metrics.redis_reconnects.clone(),
+        );
+        registry.register(
+            "redis_followed_topics",
+            "Topics this instance reads from Redis (--redis-url)",
+            metrics.redis_followed_topics.clone(),
         );
         // Every known series exists from the start, at 0, so that rates and alerts work before the first event.
         for reason in RESET_REASONS {

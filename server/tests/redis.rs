@@ -208,3 +208,146 @@ async fn a_redis_restarted_empty_resets_streams_and_old_ids_instead_of_matching_
         assert!(history.iter().all(|e| split_id(e).1 == new_epoch), "{history:?}");
     }
 }
+
+/// `/readyz`: the status and the body.
+async fn readiness(server: &TestServer) -> (u16, serde_json::Value) {
+    let response = client().get(server.url("/readyz")).send().await.unwrap();
+    (response.status().as_u16(), json_body(response).await)
+}
+
+/// Polls `/readyz` until it answers `status`.
+async fn wait_for_readiness(server: &TestServer, status: u16) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (now, body) = readiness(server).await;
+        if now == status {
+            return body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/readyz stayed {now} {body}, expected {status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn refused_requests_follow_nothing_and_a_new_topic_does_not_reconnect_the_reader() {
+    let redis = RedisServer::start().await;
+    let mut conn = redis.connection().await;
+    let a = TestServer::start(&["--redis-url", &redis.url(), "--publish-key", KEY, "--jwt-secret", "s"]).await;
+    let b = instance(&redis).await;
+    // A follows one topic and has used its connections.
+    let mut first = EventStream::open(&a.url("/events/first"), &[]).await;
+    b.publish("first", "1").await;
+    assert_eq!(event_id(&first.next_event().await), 1);
+    assert_eq!(a.metric("sse_live_redis_followed_topics").await, 1.0);
+    let connections = redis.connections_received(&mut conn).await;
+
+    // Requests that are refused follow nothing: unknown aliases, a private topic without a token.
+    for n in 0..5 {
+        let response = client().get(a.url(&format!("/e/no-such-topic-{n}"))).send().await.unwrap();
+        assert_eq!(response.status(), 404);
+    }
+    let private = client().get(a.url("/events/private/secrets")).send().await.unwrap();
+    assert_eq!(private.status(), 401);
+    // A new topic is read at once, on the same connections.
+    let mut second = EventStream::open(&a.url("/events/second"), &[]).await;
+    b.publish("second", "1").await;
+    assert_eq!(event_id(&second.next_event().await), 1);
+    b.publish("first", "2").await;
+    assert_eq!(event_id(&first.next_event().await), 2, "the first topic is still read");
+
+    assert_eq!(a.metric("sse_live_redis_followed_topics").await, 2.0, "first and second, nothing else");
+    assert_eq!(redis.connections_received(&mut conn).await, connections, "no new connection to Redis");
+    assert_eq!(a.metric("sse_live_redis_reconnects_total").await, 0.0);
+}
+
+#[tokio::test]
+async fn follows_are_bounded_and_let_go_after_the_grace_period() {
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let args =
+        ["--redis-url", url.as_str(), "--publish-key", KEY, "--max-topics", "2", "--redis-follow-grace", "200ms"];
+    let a = TestServer::start(&args).await;
+    let x = EventStream::open(&a.url("/events/x"), &[]).await;
+    let _y = EventStream::open(&a.url("/events/y"), &[]).await;
+    assert_eq!((x.status.as_u16(), a.metric("sse_live_redis_followed_topics").await), (200, 2.0));
+    let refused = client().get(a.url("/events/z")).send().await.unwrap();
+    assert_eq!(refused.status(), 503, "a third topic passes --max-topics");
+    assert_eq!(a.metric("sse_live_redis_followed_topics").await, 2.0, "and is not followed");
+
+    drop(x);
+    a.wait_for_metric("sse_live_redis_followed_topics", 1.0).await;
+    let mut z = EventStream::open(&a.url("/events/z"), &[]).await;
+    assert_eq!(z.status, 200, "room again once x is let go");
+    a.publish("z", "1").await;
+    assert_eq!(event_id(&z.next_event().await), 1);
+}
+
+#[tokio::test]
+async fn a_gap_in_a_topics_ids_sends_a_reset_to_its_subscribers() {
+    let redis = RedisServer::start().await;
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let mut on_a = EventStream::open(&a.url("/events/t"), &[]).await;
+    for n in 1..=3 {
+        b.publish("t", &n.to_string()).await;
+    }
+    let seen = on_a.events(3).await;
+    assert_eq!(ids(&seen), [1, 2, 3]);
+    // Entries 4 to 9 were trimmed (MAXLEN ~) before A read them: the next entry A reads is 10.
+    let mut conn = redis.connection().await;
+    let _: () = redis::cmd("SET").arg("sse-live:{t}:id").arg(10).query_async(&mut conn).await.unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg("sse-live:{t}")
+        .arg("10-0")
+        .arg("t")
+        .arg("")
+        .arg("d")
+        .arg("\"after the gap\"")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_reset(&on_a.next_event().await, ResetReason::Expired);
+    let after = on_a.next_event().await;
+    assert_eq!((event_id(&after), after.data.as_str()), (10, "\"after the gap\""));
+    // A client that stopped before the gap is told too.
+    let last = seen[2].last_event_id.clone();
+    let mut again = EventStream::open(&a.url("/events/t"), &[("last-event-id", last.as_bytes())]).await;
+    assert_reset(&again.next_event().await, ResetReason::Expired);
+    assert_eq!(event_id(&again.next_event().await), 10);
+}
+
+#[tokio::test]
+async fn with_redis_optional_an_instance_joins_redis_when_it_comes_up() {
+    let mut redis = RedisServer::not_started();
+    let a = TestServer::start(&["--redis-url", &redis.url(), "--redis-optional", "--publish-key", KEY]).await;
+    let (status, body) = readiness(&a).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "degraded");
+    assert!(body["reason"].as_str().unwrap().contains("has not been reached yet"), "{body}");
+    let mut on_a = EventStream::open(&a.url("/events/t"), &[]).await;
+    assert_eq!(a.publish("t", "\"local\"").await, 1, "its own topics meanwhile");
+    assert_eq!(on_a.next_event().await.data, "\"local\"");
+
+    redis.restart().await;
+    assert_eq!(wait_for_readiness(&a, 200).await, serde_json::json!({"status": "ready"}));
+    assert_eq!(health(&a).await["redis"], "connected");
+    let b = instance(&redis).await;
+    b.publish("t", "\"shared\"").await;
+    assert_reset(&on_a.next_event().await, ResetReason::Restarted);
+    let shared = on_a.next_event().await;
+    assert_eq!((event_id(&shared), shared.data.as_str()), (1, "\"shared\""), "B's event, through Redis");
+}
+
+#[tokio::test]
+async fn readyz_answers_503_while_redis_is_lost() {
+    let mut redis = RedisServer::start().await;
+    let a = instance(&redis).await;
+    assert_eq!(readiness(&a).await, (200, serde_json::json!({"status": "ready"})));
+    redis.stop();
+    let body = wait_for_readiness(&a, 503).await;
+    assert_eq!(body["status"], "degraded");
+    assert!(body["reason"].as_str().unwrap().contains("unreachable"), "{body}");
+    let health = client().get(a.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "alive all the same");
+    redis.restart().await;
+    wait_for_readiness(&a, 200).await;
+}

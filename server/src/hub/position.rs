@@ -12,8 +12,8 @@
 //! Reading one back: a topic of the stream missing from it starts like a new client (its latest event); a topic in
 //! it that the stream does not carry is ignored (the client changed its topics); a position of another epoch resets
 //! the topics it names with an id other than 0 (reason `restarted`); 0 means "nothing seen yet" in any epoch, and
-//! a position without an epoch is accepted when every id in it is 0 (`a:0,b:0`: the whole history of each); a value that is not such a list at all is invalid for every topic (each
-//! gets `event: reset`, reason `invalid`).
+//! a position without an epoch is accepted when every id in it is 0 (`a:0,b:0`: the whole history of each); a value
+//! that is not such a list at all is invalid for every topic (each gets `event: reset`, reason `invalid`).
 
 use std::collections::HashMap;
 

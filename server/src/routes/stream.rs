@@ -39,12 +39,9 @@ pub async fn random_numbers(State(state): State<AppState>, request: StreamReques
 }
 
 async fn existing(state: &AppState, request: &StreamRequest, name: &str) -> Result<Response, ApiError> {
-    let unknown = || ApiError::UnknownTopic(name.to_owned());
-    let topic = TopicName::parse(name).map_err(|_| unknown())?;
-    // With Redis, a topic exists once its stream has events: following loads them.
-    state.follow(std::slice::from_ref(&topic)).await?;
-    state.hub.topic(name).ok_or_else(unknown)?;
-    request.open(state, vec![topic], Layout::Single).await
+    let topic = TopicName::parse(name).map_err(|_| ApiError::UnknownTopic(name.to_owned()))?;
+    // Whether it exists is checked after the token and before anything is followed (with Redis: its stream).
+    request.open(state, vec![topic], Layout::Single, true).await
 }
 
 /// The client's last event id as sent: the `Last-Event-ID` header if present and not blank, else the first
