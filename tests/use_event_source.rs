@@ -64,7 +64,9 @@ async fn hook_reaches_open_and_decodes_each_message_into_the_callers_type() {
     let raw = message.get_untracked().expect("the raw message is kept too");
     assert_eq!(raw.event_type, "message");
     assert_eq!(serde_json::from_str::<TemperatureReading>(&raw.data).unwrap(), reading);
-    assert!(raw.last_event_id.parse::<u64>().is_ok(), "events carry numeric ids: {:?}", raw.last_event_id);
+    // The server's ids are `<sequence>@<epoch>`.
+    let (sequence, epoch) = raw.last_event_id.split_once('@').unwrap_or_default();
+    assert!(sequence.parse::<u64>().is_ok() && !epoch.is_empty(), "events carry ids: {:?}", raw.last_event_id);
     assert_eq!(error.get_untracked(), None);
     owner.cleanup();
 }

@@ -18,7 +18,9 @@ const BADGE: &str = "document.querySelector('.temperature .badge')?.dataset.stat
 const BADGE_TEXT: &str = "document.querySelector('.temperature .badge')?.textContent ?? null";
 const SENTENCE: &str = "(e => e && !e.hidden ? e.textContent : null)(document.querySelector('.temperature .error'))";
 const POINTS: &str = "Number(document.querySelector('.temperature .line-chart')?.dataset.points ?? 0)";
-const LAST_ID: &str = "Number(document.querySelector('.temperature .reading')?.dataset.lastEventId || 0)";
+/// The sequence number of the last event id (ids are `<sequence>@<epoch>`).
+const LAST_ID: &str =
+    "Number((document.querySelector('.temperature .reading')?.dataset.lastEventId || '0').split('@')[0])";
 
 fn is_str(value: &Value) -> bool {
     value.is_string()

@@ -97,6 +97,10 @@ pub enum ResetReason {
     Unknown,
     /// The id is not one the server hands out. The whole history follows.
     Invalid,
+    /// The id belongs to another run of the server (or to a Redis that has since lost its data): the events after
+    /// it cannot be known. Also sent to open streams when the server's Redis comes back empty or an instance joins
+    /// Redis late. The whole history follows (on an open stream: every event from then on).
+    Restarted,
     /// The client read too slowly and fell further behind than its buffer: the stream ends right after this notice;
     /// reconnect with [`Reset::resume_from`] as `Last-Event-ID` to replay what was missed.
     Lagged,
@@ -106,12 +110,14 @@ pub enum ResetReason {
 }
 
 impl ResetReason {
-    /// The reason's code on the wire (`expired`, `unknown`, `invalid`, `lagged`; `other` for unknown ones).
+    /// The reason's code on the wire (`expired`, `unknown`, `invalid`, `restarted`, `lagged`; `other` for unknown
+    /// ones).
     pub fn code(self) -> &'static str {
         match self {
             Self::Expired => "expired",
             Self::Unknown => "unknown",
             Self::Invalid => "invalid",
+            Self::Restarted => "restarted",
             Self::Lagged => "lagged",
             Self::Other => "other",
         }
@@ -197,6 +203,7 @@ pub struct DemoToken {
 pub struct Published {
     /// The topic published to.
     pub topic: String,
-    /// The event's id in that topic.
+    /// The event's sequence number in that topic (its SSE `id:` is `<id>@<epoch>` on servers since ids carry an
+    /// epoch).
     pub id: u64,
 }

@@ -163,10 +163,16 @@ pub struct Config {
     #[arg(long, env = "SSE_LIVE_REDIS_URL", value_name = "URL", value_parser = parse_secret)]
     pub redis_url: Option<Secret>,
 
-    /// With `--redis-url`: when Redis cannot be reached at start, serve this instance's own topics only (as
-    /// without `--redis-url`; `/healthz` says so) instead of exiting.
+    /// With `--redis-url`: when Redis cannot be reached at start, serve this instance's own topics (as without
+    /// `--redis-url`; `/readyz` answers 503 meanwhile) and keep trying; once Redis answers, join it (open streams
+    /// get `event: reset`, reason `restarted`, and go on with the shared topics).
     #[arg(long, env = "SSE_LIVE_REDIS_OPTIONAL", value_parser = BoolishValueParser::new(), requires = "redis_url")]
     pub redis_optional: bool,
+
+    /// With `--redis-url`: how long an instance keeps reading a topic from Redis after its last subscriber here left
+    /// (a client that reconnects within it resumes without a reload).
+    #[arg(long, env = "SSE_LIVE_REDIS_FOLLOW_GRACE", default_value = "30s", value_parser = parse_duration_or_zero)]
+    pub redis_follow_grace: Duration,
 
     /// The time between two steps (5 %) of a demo job: 20 steps make the whole job.
     #[arg(long, env = "SSE_LIVE_JOB_STEP", default_value = "150ms", value_parser = parse_duration)]
@@ -208,6 +214,7 @@ impl Default for Config {
             demo_jobs: false,
             redis_url: None,
             redis_optional: false,
+            redis_follow_grace: Duration::from_secs(30),
             job_step: Duration::from_millis(150),
         }
     }

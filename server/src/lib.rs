@@ -9,14 +9,15 @@
 //! - [`listener`]: TCP with a send timeout (clients that stop reading are cut off) and the client's address.
 //! - [`forwarded`]: the client's address behind a trusted proxy (`X-Forwarded-For`, `Forwarded`).
 //! - [`routes`]: one module per route: [`routes::events`] (`/events/...`), [`routes::publish`],
-//!   [`routes::stream`] (the demo's aliases), [`routes::health`], [`routes::metrics`], [`routes::demo_token`],
-//!   `routes::test_routes` (with the cargo feature `test-routes`), [`routes::client`] (the page, and the fallback
-//!   for everything else).
+//!   [`routes::stream`] (the demo's aliases), [`routes::health`] (`/healthz`, `/readyz`), [`routes::metrics`],
+//!   [`routes::demo_token`], `routes::test_routes` (with the cargo feature `test-routes`), [`routes::client`] (the
+//!   page, and the fallback for everything else).
 //! - [`sse`]: the event-stream response: headers, `retry:` with jitter, keep-alives, the end on shutdown or token
 //!   expiry, the guards a stream owns.
 //! - [`hub`]: topics: names, ids, bounded history, broadcast, replay after `Last-Event-ID`, multi-topic positions,
 //!   each connection's feed.
-//! - [`backplane`]: `--redis-url`: topics shared by several instances through Redis Streams.
+//! - [`backplane`]: where topics are shared: this process, or (`--redis-url`) several instances through Redis
+//!   Streams; `/readyz` reads its state.
 //! - [`auth`]: the publisher key and subscriber tokens (JWT) for private topics.
 //! - [`limits`]: `--max-streams` and `--max-streams-per-ip`, held for the life of a stream.
 //! - [`metrics`]: Prometheus metrics.
@@ -64,13 +65,15 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 pub use config::Config;
 pub use state::AppState;
 
-/// The router: the stream and publish routes, `/healthz`, `/metrics`, `/demo-token`, the test routes when enabled
-/// (and compiled in), the client as fallback, tracing, and CORS when origins are allowed. Generators are not started here (see
+/// The router: the stream and publish routes, `/healthz`, `/readyz`, `/metrics`, `/demo-token`, the test routes when
+/// enabled (and compiled in), the client as fallback, tracing, and CORS when origins are allowed. Generators are not
+/// started here (see
 /// [`run`]).
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body as usize;
     let router = Router::new()
         .route("/healthz", get(routes::health::health))
+        .route("/readyz", get(routes::health::ready))
         .route("/metrics", get(routes::metrics::metrics))
         .route("/demo-token", get(routes::demo_token::demo_token))
         .route("/jobs", post(routes::jobs::start))
@@ -141,7 +144,7 @@ pub async fn run(
              this instance's topics only"
         ))
     })?;
-    let reader = state.backplane.clone().map(|backplane| tokio::spawn(backplane.read(token.clone())));
+    let reader = state.backplane.spawn_reader(token.clone());
     let server = serve::Server::new(listener, &state.config, state.metrics.clone());
     let generators = generators::start(&state).await;
 

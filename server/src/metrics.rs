@@ -12,7 +12,7 @@
 //! | `sse_live_events_delivered_total` | counter | events written to streams, replayed or live |
 //! | `sse_live_replays_total` | counter | streams that resumed from a `Last-Event-ID` without a reset |
 //! | `sse_live_replayed_events_total` | counter | events sent from the history |
-//! | `sse_live_resets_total{reason}` | counter | `event: reset` notices: `expired`, `unknown`, `invalid`, `lagged` |
+//! | `sse_live_resets_total{reason}` | counter | `event: reset` notices: `expired`, `unknown`, `invalid`, `restarted`, `lagged` |
 //! | `sse_live_lagged_total` | counter | streams closed because their client fell further behind than `--client-buffer` |
 //! | `sse_live_send_timeouts_total` | counter | connections closed because the client read nothing for `--send-timeout` |
 //! | `sse_live_tokens_expired_total` | counter | private streams closed with `event: expired` |
@@ -37,8 +37,8 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 type ByReason = Family<[(&'static str, &'static str); 1], Counter>;
 
 /// The `reason` labels of `sse_live_resets_total`.
-pub const RESET_REASONS: [ResetReason; 4] =
-    [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Lagged];
+pub const RESET_REASONS: [ResetReason; 5] =
+    [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Restarted, ResetReason::Lagged];
 
 /// The `reason` labels of `sse_live_rejected_total` (the codes of [`ApiError::reason`](crate::error::ApiError::reason)
 /// a stream request can end in).
@@ -81,6 +81,8 @@ pub struct Metrics {
     pub redis_connected: Gauge,
     /// With `--redis-url`: times the reader reconnected to Redis after losing it.
     pub redis_reconnects: Counter,
+    /// With `--redis-url`: topics this instance reads from Redis now.
+    pub redis_followed_topics: Gauge,
 }
 
 impl Metrics {
@@ -103,6 +105,7 @@ impl Metrics {
             redis_reconnects: Counter::default(),
             open_connections: Gauge::default(),
             connections_closed: ByReason::default(),
+            redis_followed_topics: Gauge::default(),
         };
         registry.register("open_streams", "Event streams open now", metrics.open_streams.clone());
         registry.register("events_published", "Events published", metrics.published.clone());
@@ -133,6 +136,10 @@ impl Metrics {
             "connections_closed",
             "Connections the server closed (timeouts, per-address cap), by reason",
             metrics.connections_closed.clone(),
+        registry.register(
+            "redis_followed_topics",
+            "Topics this instance reads from Redis (--redis-url)",
+            metrics.redis_followed_topics.clone(),
         );
         // Every known series exists from the start, at 0, so that rates and alerts work before the first event.
         for reason in RESET_REASONS {

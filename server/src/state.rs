@@ -6,7 +6,8 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::TokenKeys;
-use crate::backplane::Backplane;
+pub use crate::backplane::RedisState;
+use crate::backplane::{Backplane, FollowGuard};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::{Hub, TopicName};
@@ -32,33 +33,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The demo's jobs (`POST /jobs`).
     pub jobs: Arc<Jobs>,
-    /// The link to Redis with `--redis-url` (see [`crate::backplane`]); `None`: topics are this process's own.
-    pub backplane: Option<Arc<Backplane>>,
-}
-
-/// Where topics live, as `/healthz` tells it (`redis`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RedisState {
-    /// No `--redis-url`: in this process only.
-    Off,
-    /// `--redis-optional` and Redis could not be reached at start: this instance's own topics only.
-    LocalOnly,
-    /// In Redis, which answers.
-    Connected,
-    /// In Redis, which is lost for now (reconnecting).
-    Disconnected,
-}
-
-impl RedisState {
-    /// The word `/healthz` uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Off => "off",
-            Self::LocalOnly => "unavailable-serving-local-only",
-            Self::Connected => "connected",
-            Self::Disconnected => "disconnected",
-        }
-    }
+    /// Where topics are shared: this process only, or Redis with `--redis-url` (see [`crate::backplane`]).
+    pub backplane: Backplane,
 }
 
 impl AppState {
@@ -70,43 +46,25 @@ impl AppState {
         let tokens =
             config.jwt_secret.as_ref().map(|secret| TokenKeys::new(secret).accept_demo_tokens(config.demo_auth));
         let metrics = Arc::new(Metrics::new());
-        Self { config: Arc::new(config), hub, metrics, limits, tokens, shutdown, jobs: Arc::default(), backplane: None }
+        let backplane = Backplane::Local(hub.clone());
+        Self { config: Arc::new(config), hub, metrics, limits, tokens, shutdown, jobs: Arc::default(), backplane }
     }
 
     /// Connects to `--redis-url` when given. An unreachable Redis is an error, unless `--redis-optional`: then the
-    /// state stays local (and says so in [`redis_state`](Self::redis_state)).
+    /// instance serves its own topics and joins Redis once it answers (see [`crate::backplane`]).
     pub async fn connect_redis(&mut self) -> Result<(), redis::RedisError> {
-        let Some(url) = &self.config.redis_url else { return Ok(()) };
-        let history = self.config.history as usize;
-        match Backplane::connect(url.expose(), self.hub.clone(), history, self.metrics.clone()).await {
-            Ok(backplane) => {
-                self.backplane = Some(backplane);
-                Ok(())
-            }
-            Err(error) if self.config.redis_optional => {
-                tracing::warn!(%error, "cannot reach Redis (--redis-optional): serving this instance's topics only");
-                Ok(())
-            }
-            Err(error) => Err(error),
-        }
+        self.backplane = Backplane::connect(&self.config, self.hub.clone(), self.metrics.clone()).await?;
+        Ok(())
     }
 
     /// Where topics live now.
     pub fn redis_state(&self) -> RedisState {
-        match (&self.backplane, self.config.redis_url.is_some()) {
-            (Some(b), _) if b.is_connected() => RedisState::Connected,
-            (Some(_), _) => RedisState::Disconnected,
-            (None, true) => RedisState::LocalOnly,
-            (None, false) => RedisState::Off,
-        }
+        self.backplane.redis_state()
     }
 
-    /// Makes sure `topics` are read from Redis before subscribing to them (nothing without Redis).
-    pub async fn follow(&self, topics: &[TopicName]) -> Result<(), ApiError> {
-        match &self.backplane {
-            Some(backplane) => Ok(backplane.follow(topics).await?),
-            None => Ok(()),
-        }
+    /// Has `topics` read from Redis while the guard lives (nothing without Redis).
+    pub async fn follow(&self, topics: &[TopicName]) -> Result<FollowGuard, ApiError> {
+        self.backplane.follow(topics).await
     }
 
     /// How many event streams are open.
@@ -129,10 +87,7 @@ impl AppState {
         event_type: Option<&str>,
         data: &str,
     ) -> Result<u64, ApiError> {
-        let id = match &self.backplane {
-            Some(backplane) => backplane.publish(topic, event_type, data).await?,
-            None => self.hub.publish_event(topic, event_type, data)?,
-        };
+        let id = self.backplane.publish(topic, event_type, data).await?;
         self.metrics.published.inc();
         tracing::trace!(%topic, id, "published");
         Ok(id)

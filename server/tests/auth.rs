@@ -187,7 +187,7 @@ async fn a_demo_token_publishes_to_its_own_channels_only() {
     let published = post("users/ada/inbox", &demo.token).await.unwrap();
     assert_eq!(published.status(), 201);
     let event = inbox.next_event().await;
-    assert_eq!((event.data.as_str(), event.last_event_id.as_str()), (r#"{"text":"hello"}"#, "1"));
+    assert_eq!((event.data.as_str(), common::event_id(&event)), (r#"{"text":"hello"}"#, 1));
 
     let (status, error) = status_and_error(post("users/bob/inbox", &demo.token).await.unwrap()).await;
     assert_eq!((status, error.as_str()), (403, "the token may not publish to the topic \"users/bob/inbox\""));

@@ -34,13 +34,15 @@ async fn a_reconnecting_client_gets_every_missed_event_exactly_once() {
         server.publish("news", &i.to_string()).await;
     }
     let mut first = EventStream::open(&server.url("/events/news?lastEventId=0"), &[]).await;
-    assert_eq!(ids(&first.events(3).await), [1, 2, 3]);
+    let seen = first.events(3).await;
+    assert_eq!(ids(&seen), [1, 2, 3]);
+    let last = seen[2].last_event_id.clone();
     drop(first);
     for i in 4..=8 {
         server.publish("news", &i.to_string()).await;
     }
 
-    let mut again = EventStream::open(&server.url("/events/news"), &[("last-event-id", b"3")]).await;
+    let mut again = EventStream::open(&server.url("/events/news"), &[("last-event-id", last.as_bytes())]).await;
     let replayed = again.events(5).await;
     assert_eq!(ids(&replayed), [4, 5, 6, 7, 8]);
     assert_eq!(data(&replayed), ["4", "5", "6", "7", "8"]);
@@ -58,7 +60,8 @@ async fn an_id_older_than_the_history_gets_a_reset_then_the_history() {
     for i in 1..=6 {
         server.publish("news", &i.to_string()).await;
     }
-    let mut stream = EventStream::open(&server.url("/events/news"), &[("last-event-id", b"1")]).await;
+    let first = format!("1@{}", server.epoch("news").await);
+    let mut stream = EventStream::open(&server.url("/events/news"), &[("last-event-id", first.as_bytes())]).await;
     let reset = stream.next_event().await;
     assert_eq!(reset.event_type, "reset");
     let reset: Reset = serde_json::from_str(&reset.data).unwrap();
@@ -86,7 +89,8 @@ async fn the_demo_topics_are_the_same_under_every_alias() {
         let mut a = EventStream::open(&server.url(path), &[]).await;
         let mut b = EventStream::open(&server.url(alias), &[]).await;
         let (a, b) = (a.next_event().await, b.next_event().await);
-        assert_eq!((a.last_event_id.as_str(), &a.data), ("1", &b.data), "{path} and {alias}: the same event");
+        assert_eq!((&a.last_event_id, &a.data), (&b.last_event_id, &b.data), "{path} and {alias}: the same event");
+        assert_eq!(common::event_id(&a), 1);
     }
     assert_eq!(server.metric("sse_live_events_published_total").await, 2.0, "the generators publish like anyone");
 }
@@ -144,14 +148,16 @@ async fn reconnecting_again_and_again_while_events_pour_in_loses_and_repeats_not
     // A client that reads a few events, drops the connection, and comes back with its last id, until it has all.
     let mut seen: Vec<u64> = Vec::new();
     let mut connections = 0;
+    // `0` at first: the whole history.
+    let mut last = "0".to_owned();
     while seen.last() != Some(&total) {
-        let last = seen.last().copied().unwrap_or(0).to_string();
         let mut stream = EventStream::open(&server.url("/events/flood"), &[("last-event-id", last.as_bytes())]).await;
         connections += 1;
         for _ in 0..7 {
             let event = stream.next_event().await;
             assert_eq!(event.event_type, "message", "no reset: {event:?}");
             seen.push(common::event_id(&event));
+            last.clone_from(&event.last_event_id);
             if seen.last() == Some(&total) {
                 break;
             }
@@ -160,4 +166,44 @@ async fn reconnecting_again_and_again_while_events_pour_in_loses_and_repeats_not
     publisher.await.unwrap();
     assert_eq!(seen, (1..=total).collect::<Vec<_>>(), "every event exactly once, in order");
     assert!(connections > 10, "it really reconnected ({connections} connections)");
+}
+
+#[tokio::test]
+async fn an_id_from_another_run_of_the_server_gets_a_reset_never_the_new_runs_events() {
+    let mut first = server(&[]).await;
+    for i in 1..=50 {
+        first.publish("t", &i.to_string()).await;
+    }
+    let mut stream = EventStream::open(&first.url("/events/t?lastEventId=0"), &[]).await;
+    let events = stream.events(50).await;
+    assert_eq!(ids(&events), (1..=50).collect::<Vec<_>>());
+    let fortieth = events[39].last_event_id.clone();
+    let old_epoch = common::split_id(&events[39]).1.to_owned();
+    drop(stream);
+    first.shut_down().await.unwrap().unwrap();
+
+    // The server restarts (topics in the process: everything is new) and publishes 45 events.
+    let second = server(&[]).await;
+    for i in 1..=45 {
+        second.publish("t", &format!("\"second {i}\"")).await;
+    }
+    let mut again = EventStream::open(&second.url("/events/t"), &[("last-event-id", fortieth.as_bytes())]).await;
+    let reset = again.next_event().await;
+    assert_eq!((reset.event_type.as_str(), reset.data.as_str()), ("reset", r#"{"reason":"restarted"}"#));
+    let history = again.events(45).await;
+    assert_eq!(ids(&history), (1..=45).collect::<Vec<_>>(), "the new run's whole history, not 41..45 as a sequel");
+    assert_eq!(history[0].data, "\"second 1\"");
+    assert!(history.iter().all(|e| common::split_id(e).1 != old_epoch), "a new epoch: {:?}", history[0]);
+
+    // A multi-topic position of the old run resets the topics it names; the others start like a new client.
+    let position = format!("t:40,u:0@{old_epoch}");
+    second.publish("u", "\"u1\"").await;
+    let mut multi =
+        EventStream::open(&second.url("/events?topic=t&topic=u"), &[("last-event-id", position.as_bytes())]).await;
+    let reset = multi.next_event().await;
+    assert_eq!((reset.event_type.as_str(), reset.data.as_str()), ("reset", r#"{"reason":"restarted","topic":"t"}"#));
+    let replay = multi.events(46).await;
+    assert_eq!(common::position(&replay[44]), "t:45,u:0");
+    assert_eq!((replay[45].event_type.as_str(), common::position(&replay[45])), ("u", "t:45,u:1"));
+    assert_eq!(second.metric(r#"sse_live_resets_total{reason="restarted"}"#).await, 2.0);
 }

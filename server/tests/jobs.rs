@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{client, json_body, EventStream, TestServer};
+use common::{client, ids, json_body, EventStream, TestServer};
 use sse_live_protocol::{JobProgress, JobStarted};
 
 #[tokio::test]
@@ -35,8 +35,7 @@ async fn a_job_counts_to_100_and_ends_with_an_end_event() {
         })
         .collect();
     assert_eq!(percents, (0..=100).step_by(5).collect::<Vec<u8>>());
-    let ids: Vec<String> = events.iter().map(|e| e.last_event_id.clone()).collect();
-    assert_eq!(ids, (1..=22).map(|id| id.to_string()).collect::<Vec<_>>(), "contiguous ids, the end included");
+    assert_eq!(ids(&events), (1..=22).collect::<Vec<_>>(), "contiguous ids, the end included");
     assert_eq!((events[21].event_type.as_str(), events[21].data.as_str()), ("end", "done"));
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{client, json_body, EventStream, TestServer, KEY};
+use common::{client, json_body, position, split_id, EventStream, TestServer, KEY};
 use sse_live_protocol::wire::{Reset, ResetReason};
 use sse_live_protocol::{Event, Parsed};
 
@@ -13,8 +13,11 @@ async fn server(extra: &[&str]) -> TestServer {
     TestServer::start(&args).await
 }
 
+/// Each event's topic, position (without the epoch, which must be the same for all) and data.
 fn summary(events: &[Event]) -> Vec<(String, String, String)> {
-    events.iter().map(|e| (e.event_type.clone(), e.last_event_id.clone(), e.data.clone())).collect()
+    let epochs: Vec<&str> = events.iter().map(|e| split_id(e).1).collect();
+    assert!(epochs.windows(2).all(|pair| pair[0] == pair[1]), "one epoch: {epochs:?}");
+    events.iter().map(|e| (e.event_type.clone(), position(e).to_owned(), e.data.clone())).collect()
 }
 
 fn triple(topic: &str, id: &str, data: &str) -> (String, String, String) {
@@ -42,8 +45,9 @@ async fn a_reconnect_with_the_composite_id_gets_every_missed_event_of_every_topi
     let mut first = EventStream::open(&url, &[]).await;
     server.publish("a", r#""a1""#).await;
     server.publish("b", r#""b1""#).await;
-    let last = first.events(2).await.pop().unwrap().last_event_id;
-    assert_eq!(last, "a:1,b:1");
+    let last_event = first.events(2).await.pop().unwrap();
+    let (epoch, last) = (split_id(&last_event).1.to_owned(), last_event.last_event_id.clone());
+    assert_eq!(last, format!("a:1,b:1@{epoch}"));
     drop(first);
 
     for (topic, data) in [("a", "a2"), ("b", "b2"), ("a", "a3"), ("c", "not subscribed"), ("b", "b3")] {
@@ -65,7 +69,7 @@ async fn a_reconnect_with_the_composite_id_gets_every_missed_event_of_every_topi
     assert_eq!(again.next().await, Some(Parsed::Comment("keep-alive".into())));
 
     // The same id as a query parameter (a page reconnecting by itself) resumes the same way.
-    let query = server.url("/events?topic=a&topic=b&lastEventId=a%3A3%2Cb%3A3");
+    let query = server.url(&format!("/events?topic=a&topic=b&lastEventId=a%3A3%2Cb%3A3%40{epoch}"));
     let mut by_query = EventStream::open(&query, &[]).await;
     assert_eq!(summary(&by_query.events(1).await), [triple("b", "a:3,b:4", r#""b4""#)]);
 }
@@ -77,7 +81,9 @@ async fn a_topic_missing_from_the_id_starts_new_and_a_malformed_id_resets_every_
     server.publish("a", r#""a2""#).await;
     server.publish("b", r#""b1""#).await;
     // b was not in the client's stream before: it gets b's latest event like a new client.
-    let mut added = EventStream::open(&server.url("/events?topic=a&topic=b"), &[("last-event-id", b"a:2")]).await;
+    let a2 = format!("a:2@{}", server.epoch("a").await);
+    let mut added =
+        EventStream::open(&server.url("/events?topic=a&topic=b"), &[("last-event-id", a2.as_bytes())]).await;
     assert_eq!(summary(&added.events(1).await), [triple("b", "a:2,b:1", r#""b1""#)]);
 
     let mut bad = EventStream::open(&server.url("/events?topic=a&topic=b"), &[("last-event-id", b"7")]).await;

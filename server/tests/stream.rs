@@ -47,7 +47,7 @@ async fn the_first_temperature_arrives_at_once() {
     let waited = started.elapsed();
     assert!(waited < Duration::from_secs(2), "the first reading took {waited:?}");
 
-    assert_eq!((event.event_type.as_str(), event.last_event_id.as_str()), ("message", "1"));
+    assert_eq!((event.event_type.as_str(), event_id(&event)), ("message", 1));
     let reading: TemperatureReading = serde_json::from_str(&event.data).unwrap();
     assert!((17.0..=26.0).contains(&reading.temperature), "{reading:?}");
     assert_eq!((reading.temperature * 100.0).round() / 100.0, reading.temperature, "rounded to 0.01");
@@ -110,10 +110,10 @@ async fn replays_after(resume: Resume) {
     let mut observer = EventStream::open(&server.url("/stream-random-numbers"), &[]).await;
     observer.read_until_id(last + 5).await;
 
-    let last_text = last.to_string();
+    let last_text = format!("{last}@{}", server.epoch("random-numbers").await);
     let (url, headers): (String, Vec<(&str, &[u8])>) = match resume {
         Resume::Header => (server.url("/stream-random-numbers"), vec![("last-event-id", last_text.as_bytes())]),
-        Resume::Query => (server.url(&format!("/stream-random-numbers?lastEventId={last}")), vec![]),
+        Resume::Query => (server.url(&format!("/stream-random-numbers?lastEventId={last_text}")), vec![]),
         Resume::Both => {
             (server.url("/stream-random-numbers?lastEventId=1"), vec![("last-event-id", last_text.as_bytes())])
         }
@@ -147,7 +147,9 @@ async fn an_id_older_than_the_history_gets_a_reset_then_the_whole_history() {
     let mut observer = EventStream::open(&server.url("/stream-random-numbers"), &[]).await;
     observer.read_until_id(30).await;
 
-    let mut stream = EventStream::open(&server.url("/stream-random-numbers"), &[("last-event-id", b"2")]).await;
+    let two = format!("2@{}", server.epoch("random-numbers").await);
+    let mut stream =
+        EventStream::open(&server.url("/stream-random-numbers"), &[("last-event-id", two.as_bytes())]).await;
     assert_eq!(stream.next().await, Some(RETRY_3S));
     let reset = stream.next_event().await;
     assert_eq!((reset.event_type.as_str(), reset.data.as_str()), ("reset", r#"{"reason":"expired"}"#));
@@ -161,11 +163,17 @@ async fn an_id_older_than_the_history_gets_a_reset_then_the_whole_history() {
 #[tokio::test]
 async fn invalid_or_unknown_ids_get_a_reset_then_the_whole_history() {
     let server = TestServer::start(&["--temperature-interval", "60s", "--keep-alive", "100ms"]).await;
-    let cases: [(&str, &[u8], &str); 5] = [
+    let epoch = server.epoch("temperatures").await;
+    let (unknown, other_run) =
+        (format!("99@{epoch}"), format!("1@{}", if epoch == "aaaaaa" { "bbbbbb" } else { "aaaaaa" }));
+    let cases: [(&str, &[u8], &str); 8] = [
         ("/e/temperatures", b"abc", "invalid"),
         ("/e/temperatures", b"\xff\xfe", "invalid"),
         ("/e/temperatures", b"-1", "invalid"),
-        ("/e/temperatures", b"99", "unknown"),
+        ("/e/temperatures", b"1", "invalid"),
+        ("/e/temperatures", b"1@BAD", "invalid"),
+        ("/e/temperatures", unknown.as_bytes(), "unknown"),
+        ("/e/temperatures", other_run.as_bytes(), "restarted"),
         ("/e/temperatures?lastEventId=%zz", b"", "invalid"),
     ];
     for (path, id, reason) in cases {
@@ -185,7 +193,8 @@ async fn invalid_or_unknown_ids_get_a_reset_then_the_whole_history() {
 #[tokio::test]
 async fn a_client_that_is_up_to_date_gets_no_replay() {
     let server = TestServer::start(&["--temperature-interval", "60s", "--keep-alive", "100ms"]).await;
-    let mut stream = EventStream::open(&server.url("/e/temperatures"), &[("last-event-id", b"1")]).await;
+    let one = format!("1@{}", server.epoch("temperatures").await);
+    let mut stream = EventStream::open(&server.url("/e/temperatures"), &[("last-event-id", one.as_bytes())]).await;
     assert_eq!(stream.next().await, Some(RETRY_3S));
     for _ in 0..2 {
         assert_eq!(stream.next().await, Some(Parsed::Comment("keep-alive".into())), "no event 1 again");

@@ -4,10 +4,16 @@
 
 mod common;
 
-use common::{client, ids, EventStream, TestServer};
+use common::{client, EventStream, TestServer};
 use sse_live_protocol::{parse_events, Event, Parsed, TemperatureReading};
 use sse_live_server::routes::test_routes::VECTORS;
 use time::OffsetDateTime;
+
+/// The ids of `events`: the test routes number their events plainly (`1`, `2`, ...), unlike the hub's
+/// `<sequence>@<epoch>`.
+fn ids(events: &[Event]) -> Vec<u64> {
+    events.iter().map(|e| e.last_event_id.parse().unwrap_or_else(|_| panic!("not a plain number: {e:?}"))).collect()
+}
 
 async fn test_server() -> TestServer {
     TestServer::start(&["--test-routes", "--keep-alive", "100ms", "--allow-origin", "http://a.test"]).await

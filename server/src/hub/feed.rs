@@ -5,16 +5,22 @@
 //! below it are duplicates of the replay and are skipped. When a topic's live queue overtakes the client (more
 //! than `--client-buffer` events behind), the feed sends `event: reset` with reason `lagged` and the id to resume
 //! from, and ends: the client reconnects with that id and gets the rest from the history.
+//!
+//! Every notice carries its epoch (see [`super::epoch`]): the feed skips what is older than the epoch it is in,
+//! and a newer one (Redis came back empty) resets every topic of the stream (`restarted`) and starts them from
+//! nothing in the new epoch.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::stream::{self, BoxStream, SelectAll, Stream, StreamExt};
 use sse_live_protocol::wire::{Reset, ResetReason, RESET_EVENT};
 use sse_live_protocol::EventBuilder;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::epoch::Epoch;
 use super::history::StoredEvent;
+use super::topic::Live;
 use super::{position, Subscription};
 use crate::metrics::Metrics;
 
@@ -35,8 +41,18 @@ pub struct Feed {
     metrics: Arc<Metrics>,
 }
 
-/// What a live receiver yields: an event, or how many events the client missed.
-type Live = (usize, Result<StoredEvent, u64>);
+/// What a live receiver yields: a notice, or how many the client missed.
+type Received = (usize, Result<Live, u64>);
+
+/// What the feed does with one live notice.
+enum Step {
+    /// Nothing to send (a duplicate, or a notice of an epoch already handled).
+    Skip,
+    /// Send this and go on.
+    Send(Bytes),
+    /// Send this and end the stream.
+    End(Bytes),
+}
 
 impl Feed {
     /// A feed over `subscriptions` (in the order of their topics in composite ids), counting into `metrics`.
@@ -45,17 +61,21 @@ impl Feed {
     }
 
     /// The frames, in order: a `reset` per topic that needs one, each topic's replay, then live events until the
-    /// client falls behind (a final `reset`, reason `lagged`) or every topic goes away.
+    /// client falls behind (a final `reset`, reason `lagged`) or every topic goes away. A new epoch while the
+    /// stream is open (Redis came back empty) sends a `reset` (reason `restarted`) for every topic and goes on
+    /// from the new epoch's first events; a gap in a topic's ids sends a `reset` (reason `expired`) for it.
     pub fn into_stream(self) -> impl Stream<Item = Bytes> + Send + 'static {
         let Self { layout, subscriptions, metrics } = self;
+        let epoch = subscriptions.first().map_or_else(Epoch::random, |s| s.replay.epoch.clone());
         let mut writer = Writer {
             layout,
             topics: subscriptions.iter().map(|s| s.topic.as_str().to_owned()).collect(),
             positions: subscriptions.iter().map(|s| s.replay.start()).collect(),
+            epoch,
+            metrics,
         };
         let mut head = Vec::new();
         for (topic, reason) in subscriptions.iter().filter_map(|s| Some((s.topic.as_str(), s.replay.reset?))) {
-            metrics.reset(reason);
             head.extend(writer.reset(topic, reason, false));
         }
         for (index, s) in subscriptions.iter().enumerate() {
@@ -63,40 +83,21 @@ impl Feed {
                 writer.positions[index] = event.id;
                 head.extend(writer.event(index, event));
             }
-            metrics.replayed.inc_by(s.replay.events.len() as u64);
-            metrics.delivered.inc_by(s.replay.events.len() as u64);
+            writer.metrics.replayed.inc_by(s.replay.events.len() as u64);
+            writer.metrics.delivered.inc_by(s.replay.events.len() as u64);
         }
-        let lives: SelectAll<BoxStream<'static, Live>> =
+        let lives: SelectAll<BoxStream<'static, Received>> =
             stream::select_all(subscriptions.into_iter().enumerate().map(|(index, s)| live(index, s)));
-        let state = (lives, writer, metrics, false);
-        let live = stream::unfold(state, |(mut lives, mut writer, metrics, ended)| async move {
+        let live = stream::unfold((lives, writer, false), |(mut lives, mut writer, ended)| async move {
             if ended {
                 return None;
             }
             loop {
                 let (index, received) = lives.next().await?;
-                match received {
-                    Ok(event) if event.id <= writer.positions[index] => continue,
-                    Ok(event) => {
-                        writer.positions[index] = event.id;
-                        let Some(frame) = writer.event(index, &event) else { continue };
-                        metrics.delivered.inc();
-                        return Some((frame, (lives, writer, metrics, false)));
-                    }
-                    Err(skipped) => {
-                        let topic = writer.topics[index].clone();
-                        let resume_from = writer.resume_from();
-                        tracing::info!(
-                            topic,
-                            skipped,
-                            resume_from,
-                            "a client fell behind its buffer; telling it to reconnect and closing its stream"
-                        );
-                        metrics.lagged.inc();
-                        metrics.reset(ResetReason::Lagged);
-                        let frame = writer.reset(&topic, ResetReason::Lagged, true)?;
-                        return Some((frame, (lives, writer, metrics, true)));
-                    }
+                match writer.step(index, received) {
+                    Step::Skip => continue,
+                    Step::Send(frame) => return Some((frame, (lives, writer, false))),
+                    Step::End(frame) => return Some((frame, (lives, writer, true))),
                 }
             }
         });
@@ -104,12 +105,12 @@ impl Feed {
     }
 }
 
-/// A subscription's live events, tagged with its index. The lease is dropped after the receiver.
-fn live(index: usize, subscription: Subscription) -> BoxStream<'static, Live> {
+/// A subscription's live notices, tagged with its index. The lease is dropped after the receiver.
+fn live(index: usize, subscription: Subscription) -> BoxStream<'static, Received> {
     let (receiver, lease) = subscription.into_live();
     stream::unfold((receiver, lease), move |(mut receiver, lease)| async move {
         let received = match receiver.recv().await {
-            Ok(event) => Ok(event),
+            Ok(live) => Ok(live),
             Err(RecvError::Lagged(skipped)) => Err(skipped),
             Err(RecvError::Closed) => return None,
         };
@@ -122,17 +123,82 @@ fn live(index: usize, subscription: Subscription) -> BoxStream<'static, Live> {
 struct Writer {
     layout: Layout,
     topics: Vec<String>,
+    /// The sequence number of the last event given of each topic, in `epoch`.
     positions: Vec<u64>,
+    epoch: Epoch,
+    metrics: Arc<Metrics>,
 }
 
 impl Writer {
+    /// What to send for a live notice of topic `index`.
+    fn step(&mut self, index: usize, received: Result<Live, u64>) -> Step {
+        let generation = self.epoch.generation();
+        match received {
+            Ok(Live::Event(event)) if event.epoch.generation() < generation => Step::Skip,
+            Ok(Live::Event(event)) => {
+                let mut out = BytesMut::new();
+                if event.epoch.generation() > generation {
+                    out.extend(self.restart(event.epoch.clone()));
+                }
+                if event.id > self.positions[index] {
+                    self.positions[index] = event.id;
+                    if let Some(frame) = self.event(index, &event) {
+                        self.metrics.delivered.inc();
+                        out.extend(frame);
+                    }
+                }
+                if out.is_empty() {
+                    Step::Skip
+                } else {
+                    Step::Send(out.freeze())
+                }
+            }
+            Ok(Live::Reset { epoch, .. }) if epoch.generation() > generation => Step::Send(self.restart(epoch)),
+            Ok(Live::Reset { epoch, reason })
+                if epoch.generation() == generation && reason != ResetReason::Restarted =>
+            {
+                let topic = self.topics[index].clone();
+                self.reset(&topic, reason, false).map_or(Step::Skip, Step::Send)
+            }
+            Ok(Live::Reset { .. }) => Step::Skip,
+            Err(skipped) => {
+                let topic = self.topics[index].clone();
+                let resume_from = self.resume_from();
+                tracing::info!(
+                    topic,
+                    skipped,
+                    resume_from,
+                    "a client fell behind its buffer; telling it to reconnect and closing its stream"
+                );
+                self.metrics.lagged.inc();
+                self.reset(&topic, ResetReason::Lagged, true).map_or(Step::Skip, Step::End)
+            }
+        }
+    }
+
+    /// Moves to `epoch` (newer than the writer's): every topic starts from nothing, each with a `reset`
+    /// (`restarted`).
+    fn restart(&mut self, epoch: Epoch) -> Bytes {
+        self.epoch = epoch;
+        self.positions.iter_mut().for_each(|p| *p = 0);
+        let mut out = BytesMut::new();
+        for topic in self.topics.clone() {
+            out.extend(self.reset(&topic, ResetReason::Restarted, false));
+            if self.layout == Layout::Single {
+                break;
+            }
+        }
+        out.freeze()
+    }
+
     /// The id a client reconnects with to continue exactly here.
     fn resume_from(&self) -> String {
         match self.layout {
-            Layout::Single => self.positions.first().copied().unwrap_or(0).to_string(),
-            Layout::Multi => {
-                position::format(self.topics.iter().map(String::as_str).zip(self.positions.iter().copied()))
-            }
+            Layout::Single => self.epoch.id(self.positions.first().copied().unwrap_or(0)),
+            Layout::Multi => position::format(
+                self.topics.iter().map(String::as_str).zip(self.positions.iter().copied()),
+                &self.epoch,
+            ),
         }
     }
 
@@ -147,8 +213,9 @@ impl Writer {
         }
     }
 
-    /// `event: reset` for `topic`; with the id to resume from when the stream ends after it.
+    /// `event: reset` for `topic` (counted); with the id to resume from when the stream ends after it.
     fn reset(&self, topic: &str, reason: ResetReason, ending: bool) -> Option<Bytes> {
+        self.metrics.reset(reason);
         let reset = Reset {
             reason,
             topic: (self.layout == Layout::Multi).then(|| topic.to_owned()),
@@ -174,6 +241,10 @@ mod tests {
     use super::*;
     use crate::hub::{Hub, LastEventId, TopicName};
 
+    fn hub(history: usize, buffer: usize) -> Hub {
+        Hub::with_epoch(history, buffer, usize::MAX, Epoch::first("e").unwrap())
+    }
+
     fn names(list: &[&str]) -> Vec<TopicName> {
         list.iter().map(|n| TopicName::parse(n).unwrap()).collect()
     }
@@ -193,30 +264,30 @@ mod tests {
 
     #[tokio::test]
     async fn single_replay_then_live_without_gap() {
-        let hub = Hub::new(10, 10);
+        let hub = hub(10, 10);
         let t = &names(&["t"])[0];
         (1..=3).for_each(|i| drop(hub.publish(t, &i.to_string())));
         let mut stream = feed(&hub, Layout::Single, &["t"], &[LastEventId::Id(1)]);
         hub.publish(t, "4").unwrap();
-        let expected: Vec<String> = (2..=4).map(|i| format!("id: {i}\ndata: {i}\n\n")).collect();
+        let expected: Vec<String> = (2..=4).map(|i| format!("id: {i}@e\ndata: {i}\n\n")).collect();
         assert_eq!(take(&mut stream, 3).await, expected);
     }
 
     #[tokio::test]
     async fn single_reset_comes_first_without_a_topic() {
-        let hub = Hub::new(2, 10);
+        let hub = hub(2, 10);
         let t = &names(&["t"])[0];
         (1..=5).for_each(|i| drop(hub.publish(t, &i.to_string())));
         let mut stream = feed(&hub, Layout::Single, &["t"], &[LastEventId::Id(1)]);
         assert_eq!(
             take(&mut stream, 3).await,
-            ["event: reset\ndata: {\"reason\":\"expired\"}\n\n", "id: 4\ndata: 4\n\n", "id: 5\ndata: 5\n\n"]
+            ["event: reset\ndata: {\"reason\":\"expired\"}\n\n", "id: 4@e\ndata: 4\n\n", "id: 5@e\ndata: 5\n\n"]
         );
     }
 
     #[tokio::test]
     async fn multi_events_name_their_topic_and_carry_every_position() {
-        let hub = Hub::new(10, 10);
+        let hub = hub(10, 10);
         let [a, b] = [names(&["a"]).remove(0), names(&["b"]).remove(0)];
         hub.publish(&a, "a1").unwrap();
         hub.publish(&a, "a2").unwrap();
@@ -226,41 +297,78 @@ mod tests {
         assert_eq!(
             take(&mut stream, 3).await,
             [
-                "event: a\nid: a:2,b:0\ndata: a2\n\n",
-                "event: b\nid: a:2,b:1\ndata: b1\n\n",
-                "event: b\nid: a:2,b:2\ndata: b2\n\n",
+                "event: a\nid: a:2,b:0@e\ndata: a2\n\n",
+                "event: b\nid: a:2,b:1@e\ndata: b1\n\n",
+                "event: b\nid: a:2,b:2@e\ndata: b2\n\n",
             ]
         );
     }
 
     #[tokio::test]
     async fn a_client_that_falls_behind_gets_a_reset_with_its_resume_id_then_the_end() {
-        let hub = Hub::new(100, 2);
+        let hub = hub(100, 2);
         let t = &names(&["t"])[0];
         let mut stream = feed(&hub, Layout::Single, &["t"], &[LastEventId::Absent]);
         hub.publish(t, "1").unwrap();
-        assert_eq!(take(&mut stream, 1).await, ["id: 1\ndata: 1\n\n"]);
+        assert_eq!(take(&mut stream, 1).await, ["id: 1@e\ndata: 1\n\n"]);
         (2..=6).for_each(|i| drop(hub.publish(t, &i.to_string())));
         assert_eq!(
             take(&mut stream, 1).await,
-            ["event: reset\ndata: {\"reason\":\"lagged\",\"resumeFrom\":\"1\"}\n\n"]
+            ["event: reset\ndata: {\"reason\":\"lagged\",\"resumeFrom\":\"1@e\"}\n\n"]
         );
         assert!(stream.next().await.is_none(), "the stream ends after the reset");
     }
 
     #[tokio::test]
     async fn live_duplicates_of_the_replay_are_skipped() {
-        let hub = Hub::new(10, 10);
+        let hub = hub(10, 10);
         let t = &names(&["t"])[0];
         hub.publish(t, "1").unwrap();
         let mut subscription = hub.subscribe(&names(&["t"]), &[LastEventId::Id(0)]).unwrap().remove(0);
         // Event 1 arrives live too, as a receiver taken before the replay would see it.
         let (sender, receiver) = tokio::sync::broadcast::channel(8);
         subscription.receiver = receiver;
-        let event = |id: u64| StoredEvent { id, data: "x".into(), frame: Bytes::from(format!("id: {id}\n\n")) };
-        sender.send(event(1)).unwrap();
-        sender.send(event(2)).unwrap();
+        let epoch = Epoch::first("e").unwrap();
+        let event = |id: u64| StoredEvent {
+            id,
+            epoch: epoch.clone(),
+            data: "x".into(),
+            frame: Bytes::from(format!("id: {id}@e\n\n")),
+        };
+        sender.send(Live::Event(event(1))).unwrap();
+        sender.send(Live::Event(event(2))).unwrap();
         let mut stream = Feed::new(Layout::Single, vec![subscription], Arc::new(Metrics::new())).into_stream().boxed();
-        assert_eq!(take(&mut stream, 2).await, ["id: 1\ndata: 1\n\n", "id: 2\n\n"]);
+        assert_eq!(take(&mut stream, 2).await, ["id: 1@e\ndata: 1\n\n", "id: 2@e\n\n"]);
+    }
+
+    #[tokio::test]
+    async fn a_new_epoch_resets_every_topic_once_and_goes_on_from_its_first_events() {
+        let hub = hub(10, 10);
+        let [a, b] = [names(&["a"]).remove(0), names(&["b"]).remove(0)];
+        hub.publish(&a, "a1").unwrap();
+        hub.publish(&b, "b1").unwrap();
+        let mut stream = feed(&hub, Layout::Multi, &["a", "b"], &[LastEventId::Id(1), LastEventId::Id(1)]);
+        assert!(hub.set_epoch("f").is_some());
+        hub.publish(&b, "b-new").unwrap();
+        let frames = take(&mut stream, 2).await;
+        assert_eq!(
+            frames[0],
+            "event: reset\ndata: {\"reason\":\"restarted\",\"topic\":\"a\"}\n\n\
+             event: reset\ndata: {\"reason\":\"restarted\",\"topic\":\"b\"}\n\n"
+        );
+        assert_eq!(frames[1], "event: b\nid: a:0,b:1@f\ndata: b-new\n\n", "once, with positions from nothing");
+    }
+
+    #[tokio::test]
+    async fn a_gap_sends_an_expired_reset_and_the_stream_goes_on() {
+        let hub = hub(10, 10);
+        let t = &names(&["t"])[0];
+        hub.deliver(t, 1, None, "1").unwrap();
+        let mut stream = feed(&hub, Layout::Single, &["t"], &[LastEventId::Id(1)]);
+        hub.deliver(t, 5, None, "5").unwrap();
+        assert_eq!(
+            take(&mut stream, 2).await,
+            ["event: reset\ndata: {\"reason\":\"expired\"}\n\n", "id: 5@e\ndata: 5\n\n"]
+        );
     }
 }

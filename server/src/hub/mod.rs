@@ -1,6 +1,8 @@
 //! The hub: every topic the server streams, by name, created on first use.
 //!
 //! - [`name`]: what a topic may be called.
+//! - [`epoch`]: what ids belong to (one run of the server, or one life of its Redis), and the id format
+//!   `<sequence>@<epoch>`.
 //! - [`topic`]: one topic: the id counter, the broadcast sender, the history, publish and subscribe.
 //! - [`history`]: a topic's bounded history and what to replay after a `Last-Event-ID`.
 //! - [`position`]: the composite id of multi-topic streams.
@@ -11,6 +13,7 @@
 //! forgotten when its last subscriber leaves, so subscribing to random names costs nothing lasting. At most
 //! `--max-topics` exist at once ([`TooManyTopics`] beyond), which bounds what subscribers can make the server hold.
 
+pub mod epoch;
 pub mod feed;
 pub mod history;
 pub mod name;
@@ -24,10 +27,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use sse_live_protocol::EncodeError;
 use tokio::sync::broadcast;
 
+pub use epoch::Epoch;
 pub use feed::{Feed, Layout};
 pub use history::{History, LastEventId, Replay, StoredEvent};
 pub use name::{InvalidTopic, TopicName};
-pub use topic::Topic;
+pub use topic::{Live, Topic};
 
 /// The topics; cheap to clone (clones share them).
 #[derive(Debug, Clone)]
@@ -38,8 +42,8 @@ pub struct Hub {
 #[derive(Debug)]
 struct Shared {
     /// Held while publishing and subscribing, and while forgetting an idle topic, so that nobody publishes to or
-    /// subscribes to a topic that is being forgotten.
-    topics: Mutex<HashMap<String, Arc<Topic>>>,
+    /// subscribes to a topic that is being forgotten; and while the epoch changes.
+    topics: Mutex<Topics>,
     history: usize,
     buffer: usize,
     max_topics: usize,
@@ -69,8 +73,15 @@ pub enum PublishError {
     Encode(EncodeError),
 }
 
+/// The topics by name, and the epoch of their ids.
+#[derive(Debug)]
+struct Topics {
+    map: HashMap<String, Arc<Topic>>,
+    epoch: Epoch,
+}
+
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Topic>>> {
+    fn lock(&self) -> MutexGuard<'_, Topics> {
         self.topics.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -84,13 +95,13 @@ pub struct Subscription {
     /// What to send before live events.
     pub replay: Replay,
     // Dropped before the lease, so that the lease sees the topic without this subscriber.
-    receiver: broadcast::Receiver<StoredEvent>,
+    receiver: broadcast::Receiver<Live>,
     lease: Lease,
 }
 
 impl Subscription {
     /// The live receiver and the lease that forgets the topic when it is idle; the receiver must be dropped first.
-    pub(crate) fn into_live(self) -> (broadcast::Receiver<StoredEvent>, Lease) {
+    pub(crate) fn into_live(self) -> (broadcast::Receiver<Live>, Lease) {
         (self.receiver, self.lease)
     }
 }
@@ -105,27 +116,55 @@ pub(crate) struct Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         let mut topics = self.shared.lock();
-        if topics.get(&self.topic).is_some_and(|topic| topic.is_idle()) {
-            topics.remove(&self.topic);
+        if topics.map.get(&self.topic).is_some_and(|topic| topic.is_idle()) {
+            topics.map.remove(&self.topic);
         }
     }
 }
 
 impl Hub {
     /// An empty hub whose topics keep `history` events each and let a client fall `buffer` events behind, with no
-    /// limit on the number of topics.
+    /// limit on the number of topics, in a random epoch.
     pub fn new(history: usize, buffer: usize) -> Self {
         Self::with_max_topics(history, buffer, usize::MAX)
     }
 
     /// [`Hub::new`] holding at most `max_topics` topics at once.
     pub fn with_max_topics(history: usize, buffer: usize, max_topics: usize) -> Self {
-        Self { shared: Arc::new(Shared { topics: Mutex::default(), history, buffer, max_topics }) }
+        Self::with_epoch(history, buffer, max_topics, Epoch::random())
+    }
+
+    /// [`Hub::with_max_topics`] in `epoch`.
+    pub fn with_epoch(history: usize, buffer: usize, max_topics: usize, epoch: Epoch) -> Self {
+        let topics = Mutex::new(Topics { map: HashMap::new(), epoch });
+        Self { shared: Arc::new(Shared { topics, history, buffer, max_topics }) }
+    }
+
+    /// The epoch of the ids handed out now.
+    pub fn epoch(&self) -> Epoch {
+        self.shared.lock().epoch.clone()
+    }
+
+    /// Moves to the epoch named `name` unless it is the current one: every topic starts over (see
+    /// [`Topic::restart`]; subscribers get `event: reset`, reason `restarted`). Returns the new epoch when it
+    /// changed; `None` when it did not, or when `name` is not a valid epoch name.
+    pub fn set_epoch(&self, name: &str) -> Option<Epoch> {
+        let mut topics = self.shared.lock();
+        if topics.epoch.name() == name {
+            return None;
+        }
+        let epoch = topics.epoch.next(name)?;
+        topics.epoch = epoch.clone();
+        topics.map.retain(|_, topic| {
+            topic.restart(&epoch);
+            !topic.is_idle()
+        });
+        Some(epoch)
     }
 
     /// The topic called `name`, if it exists.
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
-        self.shared.lock().get(name).cloned()
+        self.shared.lock().map.get(name).cloned()
     }
 
     /// Publishes `data` to `topic` (creating it) and returns the event's id.
@@ -157,18 +196,37 @@ impl Hub {
     /// Forgets `topic` and its history: its subscribers' streams end (their receivers close once nothing else
     /// holds the topic). For topics with an end, such as the demo's jobs, once nobody needs them any more.
     pub fn forget(&self, topic: &TopicName) {
-        self.shared.lock().remove(topic.as_str());
+        self.shared.lock().map.remove(topic.as_str());
+    }
+
+    /// Forgets `topic` if nobody is subscribed to it (its history with it).
+    pub fn forget_unsubscribed(&self, topic: &TopicName) {
+        let mut topics = self.shared.lock();
+        if topics.map.get(topic.as_str()).is_some_and(|t| t.subscribers() == 0) {
+            topics.map.remove(topic.as_str());
+        }
     }
 
     /// Subscribes to each of `topics` (creating them), resuming each after the matching entry of `last`; nothing
     /// is created when they do not all fit.
     pub fn subscribe(&self, topics: &[TopicName], last: &[LastEventId]) -> Result<Vec<Subscription>, TooManyTopics> {
+        self.subscribe_with(topics, |_| last.to_vec())
+    }
+
+    /// [`Hub::subscribe`] with the resume points read by `resolve` in the current epoch, under the same lock, so
+    /// that the epoch cannot change in between.
+    pub fn subscribe_with(
+        &self,
+        topics: &[TopicName],
+        resolve: impl FnOnce(&Epoch) -> Vec<LastEventId>,
+    ) -> Result<Vec<Subscription>, TooManyTopics> {
         let mut map = self.shared.lock();
         // Checked before anything is made: dropping a subscription takes the lock held here.
         self.room_for(&map, topics)?;
+        let last = resolve(&map.epoch);
         let subscriptions = topics
             .iter()
-            .zip(last)
+            .zip(&last)
             .map(|(name, last)| {
                 let (replay, receiver) = self.entry(&mut map, name).subscribe(last);
                 let lease = Lease { shared: self.shared.clone(), topic: name.as_str().to_owned() };
@@ -178,10 +236,16 @@ impl Hub {
         Ok(subscriptions)
     }
 
+    /// Whether `names` would fit now (the ones that do not exist yet): checked before anything costly is done for
+    /// them, such as following them in Redis.
+    pub fn check_room(&self, names: &[TopicName]) -> Result<(), TooManyTopics> {
+        self.room_for(&self.shared.lock(), names)
+    }
+
     /// Whether the topics of `names` that do not exist yet fit.
-    fn room_for(&self, topics: &HashMap<String, Arc<Topic>>, names: &[TopicName]) -> Result<(), TooManyTopics> {
-        let new = names.iter().filter(|n| !topics.contains_key(n.as_str())).count();
-        if new > 0 && topics.len().saturating_add(new) > self.shared.max_topics {
+    fn room_for(&self, topics: &Topics, names: &[TopicName]) -> Result<(), TooManyTopics> {
+        let new = names.iter().filter(|n| !topics.map.contains_key(n.as_str())).count();
+        if new > 0 && topics.map.len().saturating_add(new) > self.shared.max_topics {
             return Err(TooManyTopics { max: self.shared.max_topics });
         }
         Ok(())
@@ -189,7 +253,7 @@ impl Hub {
 
     /// How many topics exist.
     pub fn len(&self) -> usize {
-        self.shared.lock().len()
+        self.shared.lock().map.len()
     }
 
     /// Whether no topic exists.
@@ -197,9 +261,10 @@ impl Hub {
         self.len() == 0
     }
 
-    fn entry(&self, topics: &mut HashMap<String, Arc<Topic>>, name: &TopicName) -> Arc<Topic> {
-        let new = || Arc::new(Topic::new(name.as_str(), self.shared.history, self.shared.buffer));
-        topics.entry(name.as_str().to_owned()).or_insert_with(new).clone()
+    fn entry(&self, topics: &mut Topics, name: &TopicName) -> Arc<Topic> {
+        let (history, buffer, epoch) = (self.shared.history, self.shared.buffer, &topics.epoch);
+        let new = || Arc::new(Topic::new(name.as_str(), history, buffer, epoch.clone()));
+        topics.map.entry(name.as_str().to_owned()).or_insert_with(new).clone()
     }
 }
 

@@ -3,10 +3,28 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
+use sse_live_protocol::wire::ResetReason;
 use sse_live_protocol::{EncodeError, EventBuilder};
 use tokio::sync::broadcast;
 
+use super::epoch::Epoch;
 use super::history::{History, LastEventId, Replay, StoredEvent};
+
+/// What a topic broadcasts to its live subscribers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Live {
+    /// An event.
+    Event(StoredEvent),
+    /// The ids do not go on from the last event: a new `epoch` began (reason `restarted`: Redis came back empty,
+    /// or the instance joined Redis late), or events were lost (reason `expired`: entries trimmed from Redis
+    /// before this instance read them). Subscribers send `event: reset` and go on with the events that follow.
+    Reset {
+        /// Why.
+        reason: ResetReason,
+        /// The epoch of the events that follow.
+        epoch: Epoch,
+    },
+}
 
 /// A named stream of events with increasing ids (1, 2, ...), a bounded history and live subscribers.
 #[derive(Debug)]
@@ -15,7 +33,7 @@ pub struct Topic {
     /// Live events. Its capacity is the per-connection buffer: how far one client may fall behind before it is told
     /// to reconnect (`event: reset`, reason `lagged`). It is one ring shared by every subscriber, so a topic's
     /// memory does not grow with its clients.
-    sender: broadcast::Sender<StoredEvent>,
+    sender: broadcast::Sender<Live>,
     /// Held while publishing and while subscribing, so a subscriber's replay and its live events meet exactly.
     inner: Mutex<Inner>,
 }
@@ -24,14 +42,15 @@ pub struct Topic {
 struct Inner {
     next_id: u64,
     history: History,
+    epoch: Epoch,
 }
 
 impl Topic {
-    /// A topic keeping `history` events (at least one) for replay, letting a client fall `buffer` events behind
-    /// (at least one).
-    pub fn new(name: &str, history: usize, buffer: usize) -> Self {
+    /// A topic in `epoch` keeping `history` events (at least one) for replay, letting a client fall `buffer` events
+    /// behind (at least one).
+    pub fn new(name: &str, history: usize, buffer: usize, epoch: Epoch) -> Self {
         let (sender, _) = broadcast::channel(buffer.max(1));
-        let inner = Mutex::new(Inner { next_id: 1, history: History::new(history.max(1)) });
+        let inner = Mutex::new(Inner { next_id: 1, history: History::new(history.max(1)), epoch });
         Self { name: name.to_owned(), sender, inner }
     }
 
@@ -52,39 +71,60 @@ impl Topic {
     }
 
     /// Adds an event whose id was handed out elsewhere (by Redis, see [`crate::backplane`]) and broadcasts it.
-    /// An id not newer than the topic's newest is ignored (`Ok(false)`), so delivering an event twice is harmless;
-    /// ids may jump (events trimmed from a stream before this instance read them).
+    /// An id not newer than the topic's newest is ignored (`Ok(false)`), so delivering an event twice is harmless.
+    /// An id that jumps past the next one (events trimmed from Redis before this instance read them) clears the
+    /// history, which cannot be continued from, and broadcasts a [`Live::Reset`] (`expired`) before the event.
     pub fn deliver(&self, id: u64, event_type: Option<&str>, data: &str) -> Result<bool, EncodeError> {
         let mut inner = self.lock();
         if id < inner.next_id {
             return Ok(false);
         }
+        if id > inner.next_id && inner.next_id > 1 {
+            tracing::warn!(topic = self.name, expected = inner.next_id, got = id, "events were lost: a gap in the ids");
+            inner.history.clear();
+            let _ = self.sender.send(Live::Reset { reason: ResetReason::Expired, epoch: inner.epoch.clone() });
+        }
         inner.next_id = id;
         self.append(&mut inner, event_type, data).map(|_| true)
+    }
+
+    /// Starts the topic over in `epoch`: the history is cleared, ids count from 1 again, and subscribers get a
+    /// [`Live::Reset`] (`restarted`).
+    pub fn restart(&self, epoch: &Epoch) {
+        let mut inner = self.lock();
+        inner.epoch = epoch.clone();
+        inner.next_id = 1;
+        inner.history.clear();
+        let _ = self.sender.send(Live::Reset { reason: ResetReason::Restarted, epoch: epoch.clone() });
     }
 
     /// Appends `data` as event `inner.next_id` to the history and broadcasts it.
     fn append(&self, inner: &mut Inner, event_type: Option<&str>, data: &str) -> Result<u64, EncodeError> {
         let id = inner.next_id;
-        let mut builder = EventBuilder::new().id(id.to_string()).data(data);
+        let mut builder = EventBuilder::new().id(inner.epoch.id(id)).data(data);
         if let Some(event_type) = event_type {
             builder = builder.event(event_type);
         }
         let frame = builder.build()?;
-        let event = StoredEvent { id, data: Arc::from(data), frame: Bytes::from(frame.into_bytes()) };
+        let event = StoredEvent {
+            id,
+            epoch: inner.epoch.clone(),
+            data: Arc::from(data),
+            frame: Bytes::from(frame.into_bytes()),
+        };
         inner.next_id += 1;
         inner.history.push(event.clone());
         // An error only means nobody is listening right now.
-        let _ = self.sender.send(event);
+        let _ = self.sender.send(Live::Event(event));
         Ok(id)
     }
 
-    /// Subscribes a client that last saw `last`: the live receiver is taken under the same lock as the replay, so
-    /// every event is either replayed or received live.
-    pub fn subscribe(&self, last: &LastEventId) -> (Replay, broadcast::Receiver<StoredEvent>) {
+    /// Subscribes a client that last saw `last` (resolved in the topic's epoch): the live receiver is taken under
+    /// the same lock as the replay, so every event is either replayed or received live.
+    pub fn subscribe(&self, last: &LastEventId) -> (Replay, broadcast::Receiver<Live>) {
         let inner = self.lock();
         let receiver = self.sender.subscribe();
-        (inner.history.replay(last), receiver)
+        (inner.history.replay(last, &inner.epoch), receiver)
     }
 
     /// How many clients are subscribed.
@@ -108,32 +148,65 @@ impl Topic {
 mod tests {
     use super::*;
 
+    fn e() -> Epoch {
+        Epoch::first("e").unwrap()
+    }
+
     #[test]
     fn ids_start_at_one_and_frames_carry_them() {
-        let topic = Topic::new("t", 4, 4);
+        let topic = Topic::new("t", 4, 4, e());
         assert_eq!(topic.publish("a").unwrap(), 1);
         assert_eq!(topic.publish("b\nc").unwrap(), 2);
         let (replay, _) = topic.subscribe(&LastEventId::Id(0));
         let frames: Vec<_> = replay.events.iter().map(|e| e.frame.clone()).collect();
-        assert_eq!(frames, [Bytes::from("id: 1\ndata: a\n\n"), Bytes::from("id: 2\ndata: b\ndata: c\n\n")]);
+        assert_eq!(frames, [Bytes::from("id: 1@e\ndata: a\n\n"), Bytes::from("id: 2@e\ndata: b\ndata: c\n\n")]);
         assert_eq!(&*replay.events[1].data, "b\nc");
     }
 
     #[test]
     fn delivered_ids_are_kept_and_older_ones_ignored() {
-        let topic = Topic::new("t", 4, 4);
-        assert!(topic.deliver(5, None, "a").unwrap());
+        let topic = Topic::new("t", 4, 4, e());
+        assert!(topic.deliver(5, None, "a").unwrap(), "the first event may start anywhere");
         assert!(!topic.deliver(5, None, "again").unwrap(), "a duplicate");
         assert!(!topic.deliver(3, None, "old").unwrap());
-        assert!(topic.deliver(9, Some("end"), "b").unwrap());
+        assert!(topic.deliver(6, Some("end"), "b").unwrap());
         let (replay, _) = topic.subscribe(&LastEventId::Id(4));
         let frames: Vec<_> = replay.events.iter().map(|e| e.frame.clone()).collect();
-        assert_eq!(frames, [Bytes::from("id: 5\ndata: a\n\n"), Bytes::from("event: end\nid: 9\ndata: b\n\n")]);
+        assert_eq!(frames, [Bytes::from("id: 5@e\ndata: a\n\n"), Bytes::from("event: end\nid: 6@e\ndata: b\n\n")]);
+    }
+
+    #[test]
+    fn a_gap_in_delivered_ids_clears_the_history_and_tells_subscribers() {
+        let topic = Topic::new("t", 4, 4, e());
+        topic.deliver(1, None, "a").unwrap();
+        let (_, mut receiver) = topic.subscribe(&LastEventId::Absent);
+        assert!(topic.deliver(9, None, "b").unwrap());
+        assert_eq!(receiver.try_recv().unwrap(), Live::Reset { reason: ResetReason::Expired, epoch: e() });
+        assert!(matches!(receiver.try_recv().unwrap(), Live::Event(StoredEvent { id: 9, .. })));
+        let (replay, _) = topic.subscribe(&LastEventId::Id(1));
+        assert_eq!(replay.reset, Some(ResetReason::Expired), "1 cannot be continued from: 2 to 8 are lost");
+        assert_eq!(replay.events.iter().map(|e| e.id).collect::<Vec<_>>(), [9]);
+    }
+
+    #[test]
+    fn a_restart_starts_the_ids_over_in_the_new_epoch() {
+        let topic = Topic::new("t", 4, 4, e());
+        topic.publish("a").unwrap();
+        let (_, mut receiver) = topic.subscribe(&LastEventId::Absent);
+        let next = e().next("f").unwrap();
+        topic.restart(&next);
+        assert_eq!(receiver.try_recv().unwrap(), Live::Reset { reason: ResetReason::Restarted, epoch: next.clone() });
+        assert_eq!(topic.publish("b").unwrap(), 1);
+        let (replay, _) = topic.subscribe(&LastEventId::Id(0));
+        assert_eq!(
+            replay.events.iter().map(|e| e.frame.clone()).collect::<Vec<_>>(),
+            [Bytes::from("id: 1@f\ndata: b\n\n")]
+        );
     }
 
     #[test]
     fn the_history_is_bounded() {
-        let topic = Topic::new("t", 3, 3);
+        let topic = Topic::new("t", 3, 3, e());
         (0..10).for_each(|_| drop(topic.publish("x")));
         let (replay, _) = topic.subscribe(&LastEventId::Invalid("x".into()));
         assert_eq!(replay.events.iter().map(|e| e.id).collect::<Vec<_>>(), [8, 9, 10]);
@@ -141,7 +214,7 @@ mod tests {
 
     #[test]
     fn a_topic_is_idle_without_subscribers_or_events() {
-        let topic = Topic::new("t", 3, 3);
+        let topic = Topic::new("t", 3, 3, e());
         assert!(topic.is_idle());
         let (_, receiver) = topic.subscribe(&LastEventId::Absent);
         assert!(!topic.is_idle());

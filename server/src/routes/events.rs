@@ -5,11 +5,16 @@
 //! 1. the topic names are checked (400);
 //! 2. private topics need a subscriber token (401 without one or with one that does not verify, 403 when it does
 //!    not cover the topic or has expired; see [`crate::auth`]);
-//! 3. a connection permit is taken (429 with `Retry-After` over `--max-streams` or `--max-streams-per-ip`);
-//! 4. with `--redis-url`, topics this instance does not read yet are followed (503 with `Retry-After` while Redis
-//!    is lost; see [`crate::backplane`]);
-//! 5. the topics are subscribed to (503 with `Retry-After` when new ones would pass `--max-topics`), resuming after
-//!    the client's last event id (see [`crate::hub::feed`]).
+//! 3. on the demo's aliases (`/e/{topic}`), the topic must exist (404);
+//! 4. a connection permit is taken (429 with `Retry-After` over `--max-streams` or `--max-streams-per-ip`);
+//! 5. new topics must fit in `--max-topics` (503 with `Retry-After`);
+//! 6. with `--redis-url`, topics this instance does not read yet are followed (503 with `Retry-After` while Redis
+//!    is lost, or beyond `--max-topics` followed; see [`crate::backplane`]), for as long as the stream lives;
+//! 7. the topics are subscribed to (503 again if new ones no longer fit), resuming after the client's last event id
+//!    (see [`crate::hub::feed`]; ids are `<sequence>@<epoch>`, see [`crate::hub::epoch`]).
+//!
+//! Nothing is followed before the checks that can refuse a request cheaply (2 to 5), so a request that is refused
+//! costs Redis nothing.
 //!
 //! Refusals are counted in `sse_live_rejected_total{reason}`.
 
@@ -21,6 +26,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use futures_util::StreamExt;
 
 use crate::auth;
 use crate::error::ApiError;
@@ -62,19 +68,38 @@ impl StreamRequest {
         }
     }
 
-    /// Opens a stream of `topics` laid out as `layout`, after the checks in the module docs.
-    pub async fn open(&self, state: &AppState, topics: Vec<TopicName>, layout: Layout) -> Result<Response, ApiError> {
+    /// Opens a stream of `topics` laid out as `layout`, after the checks in the module docs; with `existing`, only
+    /// of topics that exist (the demo's aliases; 404 otherwise).
+    pub async fn open(
+        &self,
+        state: &AppState,
+        topics: Vec<TopicName>,
+        layout: Layout,
+        existing: bool,
+    ) -> Result<Response, ApiError> {
         let (headers, query) = (&self.headers, self.query()?);
         let token = auth::subscriber_token(headers, query);
         let expires_in = auth::authorize_subscriber(state.tokens.as_ref(), token.as_deref(), &topics)?;
+        if existing {
+            for topic in &topics {
+                if !state.backplane.exists(topic).await? {
+                    return Err(ApiError::UnknownTopic(topic.as_str().to_owned()));
+                }
+            }
+        }
         let permit = state.limits.acquire(self.ip)?;
         let raw = raw_last_event_id(headers, query);
-        let last: Vec<LastEventId> = match layout {
-            Layout::Single => vec![raw.as_deref().map_or(LastEventId::Absent, LastEventId::parse)],
-            Layout::Multi => position::resume_points(raw.as_deref(), &topics),
-        };
-        state.follow(&topics).await?;
-        let subscriptions = state.hub.subscribe(&topics, &last)?;
+        state.hub.check_room(&topics)?;
+        let follows = state.follow(&topics).await?;
+        let mut last = Vec::new();
+        // The client's id is read in the epoch of the subscription, under the hub's lock.
+        let subscriptions = state.hub.subscribe_with(&topics, |epoch| {
+            last = match layout {
+                Layout::Single => vec![raw.as_deref().map_or(LastEventId::Absent, |v| LastEventId::resolve(v, epoch))],
+                Layout::Multi => position::resume_points(raw.as_deref(), &topics, epoch),
+            };
+            last.clone()
+        })?;
         let resumed =
             subscriptions.iter().zip(&last).any(|(s, l)| s.replay.reset.is_none() && matches!(l, LastEventId::Id(_)));
         if resumed {
@@ -82,11 +107,16 @@ impl StreamRequest {
         }
         let name = topics.iter().map(TopicName::as_str).collect::<Vec<_>>().join(",");
         let feed = Feed::new(layout, subscriptions, state.metrics.clone());
-        Ok(sse::response_with(state, &name, feed.into_stream(), Extras { permit: Some(permit), expires_in }))
+        // The stream holds its follows: they are let go when it ends.
+        let frames = feed.into_stream().map(move |frame| {
+            let _ = &follows;
+            frame
+        });
+        Ok(sse::response_with(state, &name, frames, Extras { permit: Some(permit), expires_in }))
     }
 }
 
-/// `GET /events/{topic}`: one topic's events, `id:` being the topic's own ids.
+/// `GET /events/{topic}`: one topic's events, `id:` being the topic's own ids (`41@k3f9x2`).
 pub async fn one(
     State(state): State<AppState>,
     topic: Result<Path<String>, PathRejection>,
@@ -95,7 +125,7 @@ pub async fn one(
     let open = async {
         let Path(topic) = topic?;
         let topic = TopicName::parse(&topic).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        request.open(&state, vec![topic], Layout::Single).await
+        request.open(&state, vec![topic], Layout::Single, false).await
     };
     counted(&state, open.await)
 }
@@ -118,7 +148,7 @@ pub async fn many(State(state): State<AppState>, request: StreamRequest) -> Resu
         if topics.len() > max {
             return Err(ApiError::BadRequest(format!("at most {max} topics per stream, not {}", topics.len())));
         }
-        request.open(&state, topics, Layout::Multi).await
+        request.open(&state, topics, Layout::Multi, false).await
     };
     counted(&state, open.await)
 }

@@ -192,9 +192,22 @@ impl EventStream {
     }
 }
 
-/// An event's id as a number (fails the test for an event without one).
+/// An event's sequence number: its id is `<sequence>@<epoch>` (fails the test for an event without such an id).
 pub fn event_id(event: &Event) -> u64 {
-    event.last_event_id.parse().unwrap_or_else(|_| panic!("event without a numeric id: {event:?}"))
+    let (sequence, epoch) = split_id(event);
+    assert!(!epoch.is_empty(), "an id without an epoch: {event:?}");
+    sequence.parse().unwrap_or_else(|_| panic!("event without a numeric sequence: {event:?}"))
+}
+
+/// An event's id split at the epoch: (`41`, `k3f9x2`) for `41@k3f9x2`, (`a:1,b:2`, `k3f9x2`) for a multi-topic
+/// position; fails the test for an id without `@`.
+pub fn split_id(event: &Event) -> (&str, &str) {
+    event.last_event_id.rsplit_once('@').unwrap_or_else(|| panic!("an id without an epoch: {event:?}"))
+}
+
+/// A multi-topic event's position without its epoch (`a:1,b:2` for `a:1,b:2@k3f9x2`).
+pub fn position(event: &Event) -> &str {
+    split_id(event).0
 }
 
 /// The ids of `events`.
@@ -228,6 +241,12 @@ impl TestServer {
         let response = self.post(topic, body).await;
         assert_eq!(response.status(), 201, "publishing to {topic}");
         json_body(response).await["id"].as_u64().unwrap()
+    }
+
+    /// The epoch of the server's ids, read from the latest event of `topic` (which must have one).
+    pub async fn epoch(&self, topic: &str) -> String {
+        let mut stream = EventStream::open(&self.url(&format!("/events/{topic}")), &[]).await;
+        split_id(&stream.next_event().await).1.to_owned()
     }
 
     /// The value of the metric sample `name` (with its labels, as in the text: `x_total{reason="a"}`), 0 when absent.

@@ -20,10 +20,27 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one on a free port and waits until it answers `PING`.
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut server = Self { port, child: None, dir: tempfile::tempdir().unwrap() };
+        let mut server = Self::not_started();
         server.spawn().await;
         server
+    }
+
+    /// One that is not running yet, on a free port ([`RedisServer::restart`] starts it).
+    pub fn not_started() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Self { port, child: None, dir: tempfile::tempdir().unwrap() }
+    }
+
+    /// A connection of the test's own, for commands the server would not send.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+    }
+
+    /// Connections Redis has accepted since it started (`INFO stats`: `total_connections_received`).
+    pub async fn connections_received(&self, conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+        let info: String = redis::cmd("INFO").arg("stats").query_async(conn).await.unwrap();
+        let line = info.lines().find_map(|line| line.strip_prefix("total_connections_received:"));
+        line.unwrap().trim().parse().unwrap()
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -42,6 +59,20 @@ impl RedisServer {
     /// Starts it again on the same port, with the data it had.
     pub async fn restart(&mut self) {
         self.stop();
+        self.spawn().await;
+    }
+
+    /// Starts it again on the same port with no data, as a Redis without persistence comes back.
+    pub async fn restart_empty(&mut self) {
+        self.stop();
+        for entry in std::fs::read_dir(self.dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(path).unwrap();
+            } else {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
         self.spawn().await;
     }
 
