@@ -136,6 +136,7 @@ impl Metrics {
             "connections_closed",
             "Connections the server closed (timeouts, per-address cap), by reason",
             metrics.connections_closed.clone(),
+        );
         registry.register(
             "redis_followed_topics",
             "Topics this instance reads from Redis (--redis-url)",
