@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use sse_live_protocol::{JobProgress, JobStarted};
 
-use crate::use_event_source::{
+use leptos_sse_live::{
     use_event_source_with_options, ConnectionState, EventSourceError, UseEventSourceOptions, UseEventSourceReturn,
 };
 

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use sse_live_protocol::wire::{DemoToken, Published};
 use sse_live_protocol::Note;
 
-use crate::use_event_source::{
+use leptos_sse_live::{
     use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, Transport, UseEventSourceOptions,
     UseEventSourceReturn,
 };

@@ -8,9 +8,15 @@ use crate::step;
 use crate::tools::{browser_test_env, ensure_browser, ensure_client_tools, ensure_redis, trunk_build_release};
 use crate::{target_dir, workspace_root, Result};
 
-/// The browser test suites in `tests/` (each a wasm-bindgen-test binary run in headless Chromium).
+/// The hook crate, whose browser tests are most of them.
+const HOOK_CRATE: &str = "leptos-sse-live";
+
+/// The browser test suites in `leptos-sse-live/tests/` (each a wasm-bindgen-test binary run in headless Chromium).
 const BROWSER_SUITES: [&str; 7] =
     ["use_event_source", "fetch_transport", "reconnect", "lifecycle", "sharing", "page_events", "coalescing"];
+
+/// The demo's browser tests in `tests/` (its components in the page).
+const DEMO_BROWSER_SUITES: [&str; 1] = ["components"];
 
 /// Free space a cold run needs for its target directory (native debug and release, wasm32 debug and release:
 /// 4.0 GB measured cold in CI mode), with room to spare.
@@ -70,9 +76,11 @@ pub fn run() -> Result {
         &mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
     )?;
     step::run(
-        "clippy, wasm32 (the client and the protocol crate)",
+        "clippy, wasm32 (the hook, the demo and the protocol crate)",
         &mut cargo(&[
             "clippy",
+            "--package",
+            HOOK_CRATE,
             "--package",
             "sse-live",
             "--package",
@@ -110,15 +118,22 @@ pub fn run() -> Result {
             root.join("dist").to_string_lossy().into_owned(),
         ],
     )?;
-    let mut browser_tests = cargo(&["test", "--package", "sse-live", "--target", "wasm32-unknown-unknown"]);
-    for suite in BROWSER_SUITES {
-        browser_tests.args(["--test", suite]);
-    }
-    browser_test_env(&mut browser_tests, &tools, page_port, &server.url, 120);
-    let browser_tests = step::run(
-        "browser tests in headless Chromium against the real server (first build ~3 minutes)",
-        &mut browser_tests,
-    );
+    // The hook crate's suites, then the demo's: two packages, so two cargo runs against the same server.
+    let browser_tests = [(HOOK_CRATE, &BROWSER_SUITES[..]), ("sse-live", &DEMO_BROWSER_SUITES[..])]
+        .into_iter()
+        .try_for_each(|(package, suites)| {
+            let mut command = cargo(&["test", "--package", package, "--target", "wasm32-unknown-unknown"]);
+            for suite in suites {
+                command.args(["--test", suite]);
+            }
+            browser_test_env(&mut command, &tools, page_port, &server.url, 120);
+            step::run(
+                &format!(
+                    "{package}: browser tests in headless Chromium against the real server (first build ~3 minutes)"
+                ),
+                &mut command,
+            )
+        });
     drop(server);
     browser_tests?;
 

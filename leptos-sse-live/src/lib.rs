@@ -9,7 +9,7 @@
 //! ```no_run
 //! use leptos::prelude::*;
 //! use serde::Deserialize;
-//! use sse_live::use_event_source::{use_event_source, UseEventSourceReturn};
+//! use leptos_sse_live::{use_event_source, UseEventSourceReturn};
 //!
 //! #[derive(Clone, Deserialize)]
 //! struct Reading {
@@ -47,7 +47,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{use_event_source_with_decoder, UseEventSourceOptions};
+//! use leptos_sse_live::{use_event_source_with_decoder, UseEventSourceOptions};
 //! # #[component] fn Example() -> impl IntoView {
 //! let options = UseEventSourceOptions::default().close_on_decode_error(true);
 //! let counts = use_event_source_with_decoder("/e/counts", options, |data: &str| {
@@ -70,7 +70,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{use_event_source_with_options, UseEventSourceOptions};
+//! use leptos_sse_live::{use_event_source_with_options, UseEventSourceOptions};
 //! # #[component] fn Example() -> impl IntoView {
 //! // event: progress / data: {"percent": 40} ... then event: end / data: done
 //! let options = UseEventSourceOptions::default().events(["progress"]).terminal_event("end");
@@ -86,7 +86,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{use_event_source_with_options, UseEventSourceOptions, UseEventSourceReturn};
+//! use leptos_sse_live::{use_event_source_with_options, UseEventSourceOptions, UseEventSourceReturn};
 //! # #[component] fn Example() -> impl IntoView {
 //! let UseEventSourceReturn { history, .. } = use_event_source_with_options::<f64>(
 //!     "/e/temperatures",
@@ -118,7 +118,7 @@
 //! ```no_run
 //! # use leptos::prelude::*;
 //! use std::time::Duration;
-//! use sse_live::use_event_source::{use_event_source_with_options, ReconnectLimit, UseEventSourceOptions};
+//! use leptos_sse_live::{use_event_source_with_options, ReconnectLimit, UseEventSourceOptions};
 //! # #[component] fn Example() -> impl IntoView {
 //! let options = UseEventSourceOptions::default()
 //!     .reconnect_limit(ReconnectLimit::Limited(3))
@@ -156,7 +156,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::use_event_source;
+//! use leptos_sse_live::use_event_source;
 //! # #[derive(Clone, serde::Deserialize)] struct Reading { temperature: f64 }
 //! #[component]
 //! fn Dashboard() -> impl IntoView {
@@ -182,7 +182,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{
+//! use leptos_sse_live::{
 //!     use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions, UseEventSourceReturn,
 //! };
 //! # fn current_token() -> String { String::new() }
@@ -233,7 +233,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{use_event_source, UseEventSourceReturn};
+//! use leptos_sse_live::{use_event_source, UseEventSourceReturn};
 //! # #[component] fn Example() -> impl IntoView {
 //! let room = RwSignal::new("living-room".to_owned());
 //! let url = Signal::derive(move || format!("/e/temperatures?room={}", room.get()));
@@ -261,7 +261,7 @@
 //! ```no_run
 //! # use leptos::prelude::*;
 //! use std::time::Duration;
-//! use sse_live::use_event_source::{use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions};
+//! use leptos_sse_live::{use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions};
 //! # #[component] fn Example() -> impl IntoView {
 //! // The server sends a keep-alive comment every 15 s: three missed in a row is a dead connection.
 //! let options = UseEventSourceOptions::default()
@@ -294,15 +294,16 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
-use sse_live_protocol::Event;
 
 pub use error::EventSourceError;
+/// A message as it arrived: its event type, data and last event id (from the protocol crate).
+pub use sse_live_protocol::Event;
 
 /// A decoder for [`use_event_source_with_decoder`] that keeps each message's data as it came, as a `String`; it never
 /// fails.
 ///
 /// ```
-/// assert_eq!(sse_live::use_event_source::text("not json"), Ok("not json".to_owned()));
+/// assert_eq!(leptos_sse_live::text("not json"), Ok("not json".to_owned()));
 /// ```
 pub fn text(data: &str) -> Result<String, String> {
     Ok(data.to_owned())
@@ -365,7 +366,7 @@ where
 ///
 /// ```no_run
 /// # use leptos::prelude::*;
-/// use sse_live::use_event_source::{use_event_source_with_options, UseEventSourceOptions};
+/// use leptos_sse_live::{use_event_source_with_options, UseEventSourceOptions};
 /// # #[component] fn Example() -> impl IntoView {
 /// let stream = use_event_source_with_options::<serde_json::Value>(
 ///     "https://api.example.com/events",
@@ -391,7 +392,7 @@ where
 ///
 /// ```no_run
 /// # use leptos::prelude::*;
-/// use sse_live::use_event_source::{text, use_event_source_with_decoder, UseEventSourceOptions};
+/// use leptos_sse_live::{text, use_event_source_with_decoder, UseEventSourceOptions};
 /// # #[component] fn Example() -> impl IntoView {
 /// // The data as it came, no decoding:
 /// let log = use_event_source_with_decoder("/e/log", UseEventSourceOptions::default(), text);

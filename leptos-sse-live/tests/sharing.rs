@@ -15,10 +15,10 @@ use std::time::Duration;
 use common::{eventually, open_streams, requests, server, settled_open_streams, unique_key, until_open_streams_are};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
-use serde_json::Value;
-use sse_live::use_event_source::{
+use leptos_sse_live::{
     use_event_source, use_event_source_with_options, ConnectionState, UseEventSourceOptions, UseEventSourceReturn,
 };
+use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);

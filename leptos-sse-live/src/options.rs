@@ -19,7 +19,7 @@ pub(super) type HeadersFn = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>
 /// Options for [`use_event_source_with_options`](super::use_event_source_with_options).
 ///
 /// ```
-/// use sse_live::use_event_source::{FetchOptions, Transport, UseEventSourceOptions};
+/// use leptos_sse_live::{FetchOptions, Transport, UseEventSourceOptions};
 /// let options = UseEventSourceOptions::default().with_credentials(true);
 /// assert!(options.is_with_credentials());
 ///
@@ -111,7 +111,7 @@ impl UseEventSourceOptions {
     /// HTTP errors with their status.
     ///
     /// ```
-    /// use sse_live::use_event_source::{FetchOptions, Transport, UseEventSourceOptions};
+    /// use leptos_sse_live::{FetchOptions, Transport, UseEventSourceOptions};
     /// let options = UseEventSourceOptions::default().transport(Transport::Fetch(FetchOptions::default()));
     /// assert!(matches!(options.get_transport(), Transport::Fetch(_)));
     /// ```
@@ -123,7 +123,7 @@ impl UseEventSourceOptions {
     /// The transport in use.
     ///
     /// ```
-    /// # use sse_live::use_event_source::{Transport, UseEventSourceOptions};
+    /// # use leptos_sse_live::{Transport, UseEventSourceOptions};
     /// assert!(matches!(UseEventSourceOptions::default().get_transport(), Transport::EventSource));
     /// ```
     pub fn get_transport(&self) -> &Transport {
@@ -135,7 +135,7 @@ impl UseEventSourceOptions {
     /// the same events.
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().events(["reading", "reset"]);
     /// assert_eq!(options.get_events(), ["reading", "reset"]);
     /// ```
@@ -151,7 +151,7 @@ impl UseEventSourceOptions {
     /// The hook listens to this type without it being named in [`events`](Self::events). Default: none.
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// // The server sends `event: progress` events, then `event: end` when the job is done.
     /// let options = UseEventSourceOptions::default().events(["progress"]).terminal_event("end");
     /// assert_eq!(options.get_terminal_event(), Some("end"));
@@ -164,7 +164,7 @@ impl UseEventSourceOptions {
     /// The event type that ends the stream for good, if any.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// assert_eq!(UseEventSourceOptions::default().get_terminal_event(), None);
     /// ```
     pub fn get_terminal_event(&self) -> Option<&str> {
@@ -176,7 +176,7 @@ impl UseEventSourceOptions {
     /// (`history` stays empty).
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().history(50);
     /// assert_eq!(options.get_history(), 50);
     /// ```
@@ -190,7 +190,7 @@ impl UseEventSourceOptions {
     /// `Closed`, and nothing reconnects. Default: `false`, the error is reported and the stream goes on.
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().close_on_decode_error(true);
     /// assert!(options.is_close_on_decode_error());
     /// ```
@@ -215,7 +215,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().stall_timeout(Duration::from_secs(45));
     /// assert_eq!(options.get_stall_timeout(), Some(Duration::from_secs(45)));
     /// ```
@@ -241,7 +241,7 @@ impl UseEventSourceOptions {
     /// [`FetchOptions`] value (cloned).
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// assert!(UseEventSourceOptions::default().is_shared());
     /// assert!(!UseEventSourceOptions::default().shared(false).is_shared());
     /// ```
@@ -264,7 +264,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().close_when_hidden(Duration::from_secs(30));
     /// assert_eq!(options.get_close_when_hidden(), Some(Duration::from_secs(30)));
     /// ```
@@ -286,7 +286,7 @@ impl UseEventSourceOptions {
     /// every message.
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// assert!(UseEventSourceOptions::default().is_coalesce_updates());
     /// assert!(!UseEventSourceOptions::default().coalesce_updates(false).is_coalesce_updates());
     /// ```
@@ -303,7 +303,7 @@ impl UseEventSourceOptions {
     /// How many decoded values the `history` signal keeps (0: off).
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// assert_eq!(UseEventSourceOptions::default().get_history(), 0);
     /// ```
     pub fn get_history(&self) -> usize {
@@ -313,7 +313,7 @@ impl UseEventSourceOptions {
     /// The event types delivered besides `message`.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// assert!(UseEventSourceOptions::default().get_events().is_empty());
     /// ```
     pub fn get_events(&self) -> &[String] {
@@ -327,7 +327,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let log = seen.clone();
     /// let options = UseEventSourceOptions::default().on_message(move |event| {
@@ -352,7 +352,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_live::use_event_source::{ReconnectLimit, UseEventSourceOptions};
+    /// use leptos_sse_live::{ReconnectLimit, UseEventSourceOptions};
     /// let options = UseEventSourceOptions::default()
     ///     .reconnect_limit(ReconnectLimit::Limited(3))
     ///     .reconnect_initial_delay(Duration::from_millis(500))
@@ -379,7 +379,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().reconnect_initial_delay(Duration::from_millis(250));
     /// # let _ = options;
     /// ```
@@ -392,7 +392,7 @@ impl UseEventSourceOptions {
     /// counts as 1: a constant wait.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().reconnect_factor(1.5);
     /// # let _ = options;
     /// ```
@@ -405,7 +405,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().reconnect_max_delay(Duration::from_secs(5));
     /// # let _ = options;
     /// ```
@@ -420,7 +420,7 @@ impl UseEventSourceOptions {
     /// Default: none.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().on_failed(|| eprintln!("giving up"));
     /// # let _ = options;
     /// ```
@@ -434,7 +434,7 @@ impl UseEventSourceOptions {
     /// Left out while no event had an id. Default: `lastEventId`.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().last_event_id_param("since");
     /// assert_eq!(options.get_last_event_id_param(), "since");
     /// ```
@@ -452,7 +452,7 @@ impl UseEventSourceOptions {
 /// How many times the hook reconnects per outage (see [`UseEventSourceOptions::reconnect_limit`]).
 ///
 /// ```
-/// use sse_live::use_event_source::ReconnectLimit;
+/// use leptos_sse_live::ReconnectLimit;
 /// assert_eq!(ReconnectLimit::default(), ReconnectLimit::Limited(5));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -506,7 +506,7 @@ impl fmt::Debug for UseEventSourceOptions {
 /// Which browser API carries the stream.
 ///
 /// ```
-/// use sse_live::use_event_source::{Credentials, FetchOptions, Transport};
+/// use leptos_sse_live::{Credentials, FetchOptions, Transport};
 /// let transport = Transport::Fetch(
 ///     FetchOptions::default().method("POST").body(r#"{"topics":["temperatures"]}"#).credentials(Credentials::Include),
 /// );
@@ -527,7 +527,7 @@ pub enum Transport {
 /// How the fetch transport sends its request. Builder-style; every setter has a documented default.
 ///
 /// ```
-/// use sse_live::use_event_source::{Credentials, FetchOptions};
+/// use leptos_sse_live::{Credentials, FetchOptions};
 /// let token = std::sync::Arc::new(std::sync::Mutex::new(String::from("first")));
 /// let current = token.clone();
 /// let options = FetchOptions::default()
@@ -561,7 +561,7 @@ impl FetchOptions {
     /// The HTTP method, e.g. `"POST"`. Default: `GET`.
     ///
     /// ```
-    /// # use sse_live::use_event_source::FetchOptions;
+    /// # use leptos_sse_live::FetchOptions;
     /// let options = FetchOptions::default().method("POST");
     /// # let _ = options;
     /// ```
@@ -580,7 +580,7 @@ impl FetchOptions {
     /// named here must be allowed by the server's CORS `Access-Control-Allow-Headers`.
     ///
     /// ```
-    /// # use sse_live::use_event_source::FetchOptions;
+    /// # use leptos_sse_live::FetchOptions;
     /// let options = FetchOptions::default().headers(|| vec![("X-Client".into(), "dashboard".into())]);
     /// assert_eq!(options.header_values(), [("X-Client".to_owned(), "dashboard".to_owned())]);
     /// ```
@@ -592,7 +592,7 @@ impl FetchOptions {
     /// The request body, sent as text on every attempt (not with GET, which the browser refuses). Default: none.
     ///
     /// ```
-    /// # use sse_live::use_event_source::FetchOptions;
+    /// # use leptos_sse_live::FetchOptions;
     /// let options = FetchOptions::default().method("POST").body(r#"{"topics":["temperatures"]}"#);
     /// # let _ = options;
     /// ```
@@ -604,7 +604,7 @@ impl FetchOptions {
     /// Whether cookies go with the request (`RequestInit.credentials`). Default: [`Credentials::SameOrigin`].
     ///
     /// ```
-    /// # use sse_live::use_event_source::{Credentials, FetchOptions};
+    /// # use leptos_sse_live::{Credentials, FetchOptions};
     /// let options = FetchOptions::default().credentials(Credentials::Include);
     /// # let _ = options;
     /// ```
@@ -616,7 +616,7 @@ impl FetchOptions {
     /// Calls the headers closure: the headers the next attempt will send (besides `Accept` and `Last-Event-ID`).
     ///
     /// ```
-    /// # use sse_live::use_event_source::FetchOptions;
+    /// # use leptos_sse_live::FetchOptions;
     /// assert!(FetchOptions::default().header_values().is_empty());
     /// ```
     pub fn header_values(&self) -> Vec<(String, String)> {
@@ -639,7 +639,7 @@ impl fmt::Debug for FetchOptions {
 /// Whether the fetch transport sends cookies (`RequestInit.credentials`).
 ///
 /// ```
-/// use sse_live::use_event_source::Credentials;
+/// use leptos_sse_live::Credentials;
 /// assert_eq!(Credentials::default(), Credentials::SameOrigin);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

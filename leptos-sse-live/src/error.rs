@@ -5,7 +5,7 @@ use std::fmt;
 /// An error reported by [`use_event_source`](super::use_event_source) in its `error` signal.
 ///
 /// ```
-/// use sse_live::use_event_source::EventSourceError;
+/// use leptos_sse_live::EventSourceError;
 /// let error = EventSourceError::Decode { raw: "oops".into(), message: "expected value at line 1 column 1".into() };
 /// assert_eq!(error.to_string(), "could not decode \"oops\": expected value at line 1 column 1");
 ///

@@ -16,16 +16,15 @@ use std::time::Duration;
 
 use common::{
     eventually, get_json, json, logged, open_streams, recording, requests, requests_reach, server,
-    settled_open_streams, unique_key, until_open_streams_below,
+    settled_open_streams, unique_key, until_open_streams_below, TemperatureReading,
 };
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
-use serde_json::Value;
-use sse_live::use_event_source::{
-    use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, Transport, UseEventSourceOptions,
-    UseEventSourceReturn,
+use leptos_sse_live::{
+    use_event_source_with_options, ConnectionState, Event, EventSourceError, FetchOptions, Transport,
+    UseEventSourceOptions, UseEventSourceReturn,
 };
-use sse_live_protocol::{Event, TemperatureReading};
+use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
