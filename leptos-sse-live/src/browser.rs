@@ -78,6 +78,11 @@ impl Drop for Connection {
     }
 }
 
+/// Whether the browser has `EventSource` (some embedded webviews and old runtimes have `fetch` only).
+pub(super) fn has_event_source() -> bool {
+    js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("EventSource")).unwrap_or(false)
+}
+
 /// The message of a JavaScript exception (an `Error`'s `message`, a thrown string, or its debug form).
 pub(super) fn js_error_message(error: JsValue) -> String {
     error

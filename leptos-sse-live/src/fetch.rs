@@ -31,7 +31,7 @@ use web_sys::{
 };
 
 use super::browser::js_error_message;
-use super::options::{Credentials, FetchOptions};
+use super::fetch_options::{Credentials, FetchOptions};
 use super::reconnect::{self, Backoff, Budget, Verdict, DEFAULT_RECONNECTION_TIME, MAX_MESSAGE_BYTES};
 use super::{ConnectionState, EventSourceError, Handlers};
 

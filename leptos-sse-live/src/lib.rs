@@ -281,7 +281,10 @@
 mod browser;
 mod channel;
 mod error;
+#[cfg(feature = "fetch")]
 mod fetch;
+#[cfg(feature = "fetch")]
+mod fetch_options;
 mod native;
 mod options;
 mod reconnect;
@@ -293,6 +296,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
+#[cfg(feature = "json")]
 use serde::de::DeserializeOwned;
 
 pub use error::EventSourceError;
@@ -308,7 +312,14 @@ pub use sse_live_protocol::Event;
 pub fn text(data: &str) -> Result<String, String> {
     Ok(data.to_owned())
 }
-pub use options::{Credentials, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions};
+#[cfg(feature = "fetch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
+pub use fetch_options::{Credentials, FetchOptions};
+pub use options::{ReconnectLimit, Transport, UseEventSourceOptions};
+
+/// Whether this build talks to a browser: wasm32 without the `ssr` feature. Elsewhere (the server of an SSR app, a
+/// native test) the hook opens nothing and touches no browser API.
+const IN_BROWSER: bool = cfg!(all(target_arch = "wasm32", not(feature = "ssr")));
 pub use return_type::UseEventSourceReturn;
 pub use state::ConnectionState;
 
@@ -352,7 +363,9 @@ impl Activity {
 /// `url` is a `&str`, a `String`, or a `Signal<String>` (an `RwSignal`, a derived signal, ...): when the signal
 /// changes, the hook closes the connection and opens one to the new URL (see [A reactive URL](self#a-reactive-url)).
 ///
-/// Same as [`use_event_source_with_options`] with the default options. See the [module docs](self) for an example.
+/// Same as [`use_event_source_with_options`] with the default options. See the [crate docs](crate) for an example.
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub fn use_event_source<T>(
     url: impl Into<Signal<String>>,
 ) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
@@ -375,6 +388,8 @@ where
 /// # let _ = stream;
 /// # }
 /// ```
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub fn use_event_source_with_options<T>(
     url: impl Into<Signal<String>>,
     options: UseEventSourceOptions,
@@ -539,23 +554,25 @@ where
     let switch_to = {
         let updates = updates.clone();
         Rc::new(move |url: String, resume_from: &str| {
+            if !IN_BROWSER {
+                return;
+            }
             drop(subscription.try_update_value(Option::take).flatten());
             opened_url.set_value(Some(url.clone()));
             updates.clear_error();
             updates.state(ConnectionState::Connecting, None);
             match channel::subscribe(&url, connection_options.clone(), resume_from, make_subscriber()) {
                 Ok(subscribed) => subscription.set_value(Some(subscribed)),
-                Err(message) => {
-                    updates.state(ConnectionState::Closed, Some(EventSourceError::InvalidUrl { url, message }))
-                }
+                Err(error) => updates.state(ConnectionState::Closed, Some(error)),
             }
         })
     };
     let switch_to = StoredValue::new_local(switch_to);
-    // The first connection opens at once; the effect swaps it when the URL changes. Effects run on the async
-    // executor, which `mount_to` sets up; a hook used in a bare `Owner` needs it too (a no-op when already set).
-    switch_to.with_value(|switch_to| switch_to(url.get_untracked(), ""));
-    #[cfg(target_arch = "wasm32")]
+    // The connection opens once the component is live, from an effect (which also swaps it when the URL changes):
+    // never while the component is created, so that hydration sees the initial state the server rendered. Effects
+    // run on the async executor, which `mount_to` sets up; a hook used in a bare `Owner` needs it too (a no-op when
+    // already set). On the server effects do not run, and `switch_to` opens nothing there anyway.
+    #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
     let _ = any_spawner::Executor::init_wasm_bindgen();
     Effect::watch(
         move || url.get(),

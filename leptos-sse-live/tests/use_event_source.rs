@@ -77,10 +77,17 @@ async fn close_stops_the_stream_and_reports_closed() {
 }
 
 #[wasm_bindgen_test]
-fn an_unparsable_url_is_an_error_value_not_a_panic() {
+async fn an_unparsable_url_is_an_error_value_not_a_panic() {
     let owner = Owner::new();
     let UseEventSourceReturn { state, error, .. } =
         owner.with(|| use_event_source::<TemperatureReading>("http://[::1"));
+    // The hook connects once it is live (an effect), never while it is created: hydration sees the server's state.
+    assert_eq!(state.get_untracked(), ConnectionState::Connecting);
+    assert_eq!(error.get_untracked(), None);
+    eventually(Duration::from_secs(1), "the effect to try the URL", || {
+        state.get_untracked() != ConnectionState::Connecting
+    })
+    .await;
     assert_eq!(state.get_untracked(), ConnectionState::Closed);
     assert!(
         matches!(error.get_untracked(), Some(EventSourceError::InvalidUrl { ref url, .. }) if url == "http://[::1"),

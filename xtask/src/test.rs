@@ -94,7 +94,21 @@ pub fn run() -> Result {
         ]),
     )?;
     step::run(
-        "native tests (protocol, server, client logic, xtask)",
+        "clippy, wasm32: the hook crate with none of its optional features",
+        &mut cargo(&[
+            "clippy",
+            "--package",
+            HOOK_CRATE,
+            "--no-default-features",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step::run(
+        "native tests (protocol, server, the hook under SSR and its logic, xtask)",
         // The end-to-end tests need the built page: they run last.
         &mut cargo(&["test", "--workspace", "--exclude", "sse-live-e2e"]),
     )?;
@@ -118,11 +132,13 @@ pub fn run() -> Result {
             root.join("dist").to_string_lossy().into_owned(),
         ],
     )?;
-    // The hook crate's suites, then the demo's: two packages, so two cargo runs against the same server.
+    // The hook crate's suites, then the demo's: two packages, so two cargo runs against the same server. The hook's
+    // suites need its `fetch` feature (the demo turns it on for itself).
     let browser_tests = [(HOOK_CRATE, &BROWSER_SUITES[..]), ("sse-live", &DEMO_BROWSER_SUITES[..])]
         .into_iter()
         .try_for_each(|(package, suites)| {
             let mut command = cargo(&["test", "--package", package, "--target", "wasm32-unknown-unknown"]);
+            command.args(["--features", "leptos-sse-live/fetch"]);
             for suite in suites {
                 command.args(["--test", suite]);
             }
