@@ -23,7 +23,12 @@ pub(super) struct Connection {
 impl Connection {
     /// Opens `url`, delivering `message` events and those of the types in `events`; the browser's refusal (an
     /// unparsable URL, say) comes back as its message.
-    pub fn open(url: &str, with_credentials: bool, events: Vec<String>, handlers: Handlers) -> Result<Self, String> {
+    pub(crate) fn open(
+        url: &str,
+        with_credentials: bool,
+        events: Vec<String>,
+        handlers: Handlers,
+    ) -> Result<Self, String> {
         let init = EventSourceInit::new();
         init.set_with_credentials(with_credentials);
         let source = EventSource::new_with_event_source_init_dict(url, &init).map_err(js_error_message)?;

@@ -58,7 +58,7 @@ impl Connection {
     /// Starts the connection's task; the first request goes out when the page's event loop next runs.
     ///
     /// Errors when `url` cannot be resolved against the page's address, with the browser's message.
-    pub fn open(url: &str, options: FetchOptions, policy: Policy, handlers: Handlers) -> Result<Self, String> {
+    pub(crate) fn open(url: &str, options: FetchOptions, policy: Policy, handlers: Handlers) -> Result<Self, String> {
         let url = resolve(url)?;
         let shared = Rc::new(Shared::default());
         let budget = Budget { limit: policy.limit, used: 0 };

@@ -1,8 +1,25 @@
-//! `use_event_source`: a server-sent events stream as Leptos signals.
+//! leptos-sse-live: server-sent events for Leptos 0.8, as reactive signals.
 //!
-//! The hook opens a browser `EventSource` (or, with [`Transport::Fetch`], a streamed `fetch()`), decodes each
-//! message's data as JSON into your type with serde, and reports the connection state and errors as signals. The
-//! connection closes when the calling component unmounts.
+//! [`use_event_source`] opens a browser `EventSource` (or, with the `fetch` feature, a streamed `fetch()`), decodes
+//! each message's data as JSON into your type with serde, and reports the connection state and errors as signals.
+//! The connection closes when the calling component unmounts. The crate turns on no rendering mode of Leptos: your
+//! app chooses `csr`, `hydrate` or `ssr`.
+//!
+//! ## Feature flags
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `json` | yes | [`use_event_source`] and [`use_event_source_with_options`]: serde_json decoding |
+//! | `fetch` | no | [`Transport::Fetch`], [`FetchOptions`], [`Credentials`]: headers, POST, typed HTTP errors; and the fallback when the browser has no `EventSource` (without it: [`EventSourceError::Unsupported`]) |
+//! | `ssr` | no | the server side of an SSR app built for wasm32 (any native target behaves so already) |
+//!
+//! ## Server-side rendering and hydration
+//!
+//! On the server (a native target, or the `ssr` feature) the hook opens nothing, touches no browser API and never
+//! panics. Its signals stay in their initial state: `state` is [`ConnectionState::Connecting`], `data`, `message`,
+//! `error` and `reconnect_at` are `None`, `history` is empty and `last_event_id` is `""`; `open()` does nothing and
+//! `close()` sets `state` to `Closed`. In the browser the hook connects from an effect once the component is live,
+//! never while it is created, so a hydrating client starts from the view the server rendered, then connects.
 //!
 //! ## Usage
 //!
@@ -181,6 +198,7 @@
 //! spec-conformant parser; states, signals and messages are the same as with the default transport.
 //!
 //! ```no_run
+//! # #[cfg(feature = "fetch")] mod example {
 //! # use leptos::prelude::*;
 //! use leptos_sse_live::{
 //!     use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions, UseEventSourceReturn,
@@ -198,6 +216,7 @@
 //! );
 //! // error: Some(EventSourceError::Http { status: 401, message: "token expired" }), state: Closed
 //! # let _ = (state, error);
+//! # }
 //! # }
 //! ```
 //!
@@ -259,6 +278,7 @@
 //!   the reconnect budget.
 //!
 //! ```no_run
+//! # #[cfg(feature = "fetch")] mod example {
 //! # use leptos::prelude::*;
 //! use std::time::Duration;
 //! use leptos_sse_live::{use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions};
@@ -269,6 +289,7 @@
 //!     .stall_timeout(Duration::from_secs(45));
 //! let stream = use_event_source_with_options::<serde_json::Value>("/e/temperatures", options);
 //! # let _ = stream;
+//! # }
 //! # }
 //! ```
 //!

@@ -81,7 +81,7 @@ pub(super) struct Backoff {
 
 impl Backoff {
     /// The upper bound of the wait before retry number `retries + 1` of an outage.
-    pub fn ceiling(&self, retries: u32) -> Duration {
+    pub(crate) fn ceiling(&self, retries: u32) -> Duration {
         let cap = self.max.max(self.initial);
         let factor = if self.factor.is_finite() && self.factor >= 1.0 { self.factor } else { 1.0 };
         let grown = self.initial.as_secs_f64() * factor.powi(i32::try_from(retries).unwrap_or(i32::MAX));
@@ -95,7 +95,7 @@ impl Backoff {
     /// The wait before retry number `retries + 1` of an outage, `unit` being a random number in `[0, 1)`
     /// (`Math.random()`; out-of-range values are clamped): uniform between `initial` and [`ceiling`](Self::ceiling).
     /// The first retry (`retries == 0`) waits exactly `initial`.
-    pub fn delay(&self, retries: u32, unit: f64) -> Duration {
+    pub(crate) fn delay(&self, retries: u32, unit: f64) -> Duration {
         let top = self.ceiling(retries);
         let unit = if unit.is_nan() { 0.0 } else { unit.clamp(0.0, 1.0) };
         self.initial + (top - self.initial).mul_f64(unit)
@@ -114,7 +114,7 @@ pub(super) struct Budget {
 impl Budget {
     /// After a failed attempt: whether to retry, counting the retry when so. `limit: Some(n)` allows exactly `n`
     /// retries per outage (`n + 1` attempts in all), `Some(0)` none.
-    pub fn try_retry(&mut self) -> bool {
+    pub(crate) fn try_retry(&mut self) -> bool {
         if self.limit.is_some_and(|limit| self.used >= limit) {
             return false;
         }
@@ -123,7 +123,7 @@ impl Budget {
     }
 
     /// A connection opened: the next outage starts with the whole budget.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.used = 0;
     }
 }

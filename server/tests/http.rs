@@ -4,7 +4,8 @@ mod common;
 
 use clap::Parser as _;
 use common::{client, event_id, EventStream, TestServer};
-use sse_live_protocol::{Parsed, TemperatureReading};
+use sse_live_demo_wire::TemperatureReading;
+use sse_live_protocol::Parsed;
 use sse_live_server::Config;
 use time::OffsetDateTime;
 

@@ -1,7 +1,7 @@
 //! The random-number stream (the tutorial's second example): the latest value and a rolling bar chart.
 
 use leptos::prelude::*;
-use sse_live_protocol::RandomNumber;
+use sse_live_demo_wire::RandomNumber;
 
 use super::{BarChart, StreamCard};
 use leptos_sse_live::{

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use sse_live_protocol::TemperatureReading;
+use sse_live_demo_wire::TemperatureReading;
 
 use super::{ago, LineChart, StreamCard, TemperatureUnit, UnitToggle};
 use crate::use_now::use_now;

@@ -2,6 +2,7 @@
 //! place in the page to mount components. Each `tests/*.rs` browser suite has `mod common;`.
 
 #![allow(dead_code)] // each suite uses a different part
+#![allow(unreachable_pub)] // a module of each test crate, shared: `pub` for its users there
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
