@@ -28,10 +28,8 @@ use std::time::Duration;
 
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
+use leptos_sse_live::{use_event_source_with_options, ConnectionState, FetchOptions, Transport, UseEventSourceOptions};
 use serde::{Deserialize, Serialize};
-use sse_live::use_event_source::{
-    use_event_source_with_options, ConnectionState, FetchOptions, Transport, UseEventSourceOptions,
-};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};

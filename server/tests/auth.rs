@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{client, json_body, EventStream, TestServer, KEY};
-use sse_live_protocol::wire::DemoToken;
+use sse_live_demo_wire::DemoToken;
 use sse_live_server::auth::{unix_now, Claims, TokenKeys, DEMO_AUDIENCE, LEEWAY};
 use sse_live_server::config::Secret;
 

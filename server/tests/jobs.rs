@@ -5,7 +5,7 @@
 mod common;
 
 use common::{client, ids, json_body, EventStream, TestServer};
-use sse_live_protocol::{JobProgress, JobStarted};
+use sse_live_demo_wire::{JobProgress, JobStarted};
 
 #[tokio::test]
 async fn jobs_are_off_without_the_flag() {

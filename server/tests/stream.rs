@@ -5,7 +5,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{client, event_id, ids, EventStream, TestServer, PATIENCE};
-use sse_live_protocol::{Parsed, RandomNumber, TemperatureReading};
+use sse_live_demo_wire::{RandomNumber, TemperatureReading};
+use sse_live_protocol::Parsed;
 use time::OffsetDateTime;
 
 const RETRY_3S: Parsed = Parsed::Retry(Duration::from_secs(3));

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{client, EventStream, TestServer};
-use sse_live_protocol::{parse_events, Event, Parsed, TemperatureReading};
+use sse_live_demo_wire::TemperatureReading;
+use sse_live_protocol::{parse_events, Event, Parsed};
 use sse_live_server::routes::test_routes::VECTORS;
 use time::OffsetDateTime;
 

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
-use crate::use_event_source::{ConnectionState, EventSourceError};
 use crate::use_now::use_now;
+use leptos_sse_live::{ConnectionState, EventSourceError};
 
 /// What the badge shows: a kind (for CSS, as `data-state`) and its words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ impl Status {
     ///
     /// ```
     /// use sse_live::components::Status;
-    /// use sse_live::use_event_source::{ConnectionState, EventSourceError};
+    /// use leptos_sse_live::{ConnectionState, EventSourceError};
     /// let status = Status::of(ConnectionState::Connecting, Some(&EventSourceError::Disconnected), Some(14_200.0), 10_000.0);
     /// assert_eq!(status.text, "Reconnecting in 5 s");
     /// ```

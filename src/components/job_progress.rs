@@ -2,9 +2,9 @@
 //! streams over its own topic, a bar fills, and the stream ends for good at 100 % with no reconnect.
 
 use leptos::prelude::*;
-use sse_live_protocol::{JobProgress, JobStarted};
+use sse_live_demo_wire::{JobProgress, JobStarted};
 
-use crate::use_event_source::{
+use leptos_sse_live::{
     use_event_source_with_options, ConnectionState, EventSourceError, UseEventSourceOptions, UseEventSourceReturn,
 };
 

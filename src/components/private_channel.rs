@@ -5,10 +5,10 @@
 //! the fetch transport, which can send the token as `Authorization: Bearer`.
 
 use leptos::prelude::*;
-use sse_live_protocol::wire::{DemoToken, Published};
-use sse_live_protocol::Note;
+use sse_live_demo_wire::{DemoToken, Note};
+use sse_live_protocol::wire::Published;
 
-use crate::use_event_source::{
+use leptos_sse_live::{
     use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, Transport, UseEventSourceOptions,
     UseEventSourceReturn,
 };

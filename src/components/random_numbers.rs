@@ -1,10 +1,10 @@
 //! The random-number stream (the tutorial's second example): the latest value and a rolling bar chart.
 
 use leptos::prelude::*;
-use sse_live_protocol::RandomNumber;
+use sse_live_demo_wire::RandomNumber;
 
 use super::{BarChart, StreamCard};
-use crate::use_event_source::{
+use leptos_sse_live::{
     use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
 

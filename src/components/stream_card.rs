@@ -3,14 +3,14 @@
 use leptos::prelude::*;
 
 use super::ConnectionBadge;
-use crate::use_event_source::{ConnectionState, EventSourceError};
+use leptos_sse_live::{ConnectionState, EventSourceError};
 
 /// A plain sentence for a stream that cannot reach its server, or `None` when the error says something else (a
 /// decode error is shown as it is).
 ///
 /// ```
 /// use sse_live::components::unreachable_sentence;
-/// use sse_live::use_event_source::{ConnectionState, EventSourceError};
+/// use leptos_sse_live::{ConnectionState, EventSourceError};
 /// let sentence = unreachable_sentence(ConnectionState::Connecting, &EventSourceError::Disconnected);
 /// assert_eq!(sentence.as_deref(), Some("The server cannot be reached right now. This page keeps trying."));
 /// ```

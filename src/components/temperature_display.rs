@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use sse_live_protocol::TemperatureReading;
+use sse_live_demo_wire::TemperatureReading;
 
 use super::{ago, LineChart, StreamCard, TemperatureUnit, UnitToggle};
-use crate::use_event_source::{
+use crate::use_now::use_now;
+use leptos_sse_live::{
     use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
-use crate::use_now::use_now;
 
 /// How many readings the card keeps: an hour and more at the demo's default 5 s interval.
 pub const HISTORY: usize = 1000;

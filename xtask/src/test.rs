@@ -8,13 +8,19 @@ use crate::step;
 use crate::tools::{browser_test_env, ensure_browser, ensure_client_tools, ensure_redis, trunk_build_release};
 use crate::{target_dir, workspace_root, Result};
 
-/// The browser test suites in `tests/` (each a wasm-bindgen-test binary run in headless Chromium).
+/// The hook crate, whose browser tests are most of them.
+const HOOK_CRATE: &str = "leptos-sse-live";
+
+/// The browser test suites in `leptos-sse-live/tests/` (each a wasm-bindgen-test binary run in headless Chromium).
 const BROWSER_SUITES: [&str; 7] =
     ["use_event_source", "fetch_transport", "reconnect", "lifecycle", "sharing", "page_events", "coalescing"];
 
 /// The server's cargo feature that compiles in the `/test/*` routes (`--test-routes`), which the server's own tests,
 /// the browser tests and the end-to-end tests use; shipped builds leave it out.
 pub const SERVER_TEST_ROUTES: &str = "sse-live-server/test-routes";
+
+/// The demo's browser tests in `tests/` (its components in the page).
+const DEMO_BROWSER_SUITES: [&str; 1] = ["components"];
 
 /// Free space a cold run needs for its target directory (native debug and release, wasm32 debug and release:
 /// 4.0 GB measured cold in CI mode), with room to spare.
@@ -83,9 +89,11 @@ pub fn run() -> Result {
         ]),
     )?;
     step::run(
-        "clippy, wasm32 (the client and the protocol crate)",
+        "clippy, wasm32 (the hook, the demo and the protocol crate)",
         &mut cargo(&[
             "clippy",
+            "--package",
+            HOOK_CRATE,
             "--package",
             "sse-live",
             "--package",
@@ -99,7 +107,21 @@ pub fn run() -> Result {
         ]),
     )?;
     step::run(
-        "native tests (protocol, server with its test routes, client logic, xtask)",
+        "clippy, wasm32: the hook crate with none of its optional features",
+        &mut cargo(&[
+            "clippy",
+            "--package",
+            HOOK_CRATE,
+            "--no-default-features",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step::run(
+        "native tests (protocol, server with its test routes, the hook under SSR and its logic, xtask)",
         // The end-to-end tests need the built page: they run last.
         &mut cargo(&["test", "--workspace", "--exclude", "sse-live-e2e", "--features", SERVER_TEST_ROUTES]),
     )?;
@@ -130,15 +152,24 @@ pub fn run() -> Result {
             root.join("dist").to_string_lossy().into_owned(),
         ],
     )?;
-    let mut browser_tests = cargo(&["test", "--package", "sse-live", "--target", "wasm32-unknown-unknown"]);
-    for suite in BROWSER_SUITES {
-        browser_tests.args(["--test", suite]);
-    }
-    browser_test_env(&mut browser_tests, &tools, page_port, &server.url, 120);
-    let browser_tests = step::run(
-        "browser tests in headless Chromium against the real server (first build ~3 minutes)",
-        &mut browser_tests,
-    );
+    // The hook crate's suites, then the demo's: two packages, so two cargo runs against the same server. The hook's
+    // suites need its `fetch` feature (the demo turns it on for itself).
+    let browser_tests = [(HOOK_CRATE, &BROWSER_SUITES[..]), ("sse-live", &DEMO_BROWSER_SUITES[..])]
+        .into_iter()
+        .try_for_each(|(package, suites)| {
+            let mut command = cargo(&["test", "--package", package, "--target", "wasm32-unknown-unknown"]);
+            command.args(["--features", "leptos-sse-live/fetch"]);
+            for suite in suites {
+                command.args(["--test", suite]);
+            }
+            browser_test_env(&mut command, &tools, page_port, &server.url, 120);
+            step::run(
+                &format!(
+                    "{package}: browser tests in headless Chromium against the real server (first build ~3 minutes)"
+                ),
+                &mut command,
+            )
+        });
     drop(server);
     browser_tests?;
 

@@ -1,8 +1,8 @@
-//! The minimal app with our hook: `sse_live::use_event_source` on `/e/temperatures`, each message's data kept as
+//! The minimal app with our hook: `leptos_sse_live::use_event_source` on `/e/temperatures`, each message's data kept as
 //! text (the `text` decoder: no JSON), the last one shown.
 
 use leptos::prelude::*;
-use sse_live::use_event_source::{text, use_event_source_with_decoder, UseEventSourceOptions};
+use leptos_sse_live::{text, use_event_source_with_decoder, UseEventSourceOptions};
 
 #[component]
 fn App() -> impl IntoView {

@@ -1,7 +1,7 @@
 //! The `random-numbers` topic: a uniform number in `[0, 1)` with four decimals, e.g. `{"value":0.4217}`.
 
 use rand::{Rng, SeedableRng};
-use sse_live_protocol::RandomNumber;
+use sse_live_demo_wire::RandomNumber;
 
 /// The topic's name (also served at `/stream-random-numbers`).
 pub const TOPIC: &str = "random-numbers";

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sse_live_protocol::TemperatureReading;
+use sse_live_demo_wire::TemperatureReading;
 use time::OffsetDateTime;
 
 /// The topic's name (served at `/e/temperatures`).

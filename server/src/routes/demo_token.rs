@@ -15,7 +15,7 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use sse_live_protocol::wire::DemoToken;
+use sse_live_demo_wire::DemoToken;
 
 use crate::auth::{unix_now, Claims, DEMO_AUDIENCE, TOKEN_COOKIE};
 use crate::error::ApiError;

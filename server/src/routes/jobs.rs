@@ -1,7 +1,7 @@
 //! `POST /jobs`: the demo's finite job, with `--demo-jobs` (404 otherwise).
 //!
 //! A job counts from 0 to 100 % in steps of 5, one step every `--job-step`, publishing
-//! [`JobProgress`](sse_live_protocol::JobProgress) to its own topic `jobs/{id}`, then an event of type `end` (data
+//! [`JobProgress`](sse_live_demo_wire::JobProgress) to its own topic `jobs/{id}`, then an event of type `end` (data
 //! `done`) that tells clients the stream is over (the hook's `terminal_event("end")`). The answer, 201
 //! [`JobStarted`], comes once 0 % is published, so a client that reads the topic from its start
 //! (`?lastEventId=0`) misses nothing. A finished job's topic is kept a minute for late readers, then forgotten.
@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use sse_live_protocol::{JobProgress, JobStarted};
+use sse_live_demo_wire::{JobProgress, JobStarted};
 
 use crate::error::ApiError;
 use crate::hub::TopicName;

@@ -35,7 +35,8 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Map, Value};
-use sse_live_protocol::{EventBuilder, TemperatureReading};
+use sse_live_demo_wire::TemperatureReading;
+use sse_live_protocol::EventBuilder;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;

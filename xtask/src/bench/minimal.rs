@@ -18,7 +18,7 @@ use crate::{workspace_root, Result};
 
 /// The hand-written build, the reference the others are compared with.
 pub const BY_HAND: &str = "websys";
-/// Leptos + `sse_live::use_event_source`.
+/// Leptos + `leptos_sse_live::use_event_source`.
 pub const HOOK: &str = "hook";
 /// Leptos + `leptos_use_event_source::use_event_source`.
 pub const LEPTOS_USE: &str = "leptos_use";
@@ -40,7 +40,7 @@ pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
     let leptos = format!("Leptos {}", version("leptos")?);
     let apps = [
         (BY_HAND, format!("web-sys {} by hand, no framework", version("web-sys")?)),
-        (HOOK, format!("{leptos} + `sse_live::use_event_source` (this crate)")),
+        (HOOK, format!("{leptos} + `leptos_sse_live::use_event_source` (leptos-sse-live)")),
         (LEPTOS_USE, format!("{leptos} + `leptos-use-event-source` {}", version("leptos-use-event-source")?)),
     ];
     let wasm_opt = root.join("node_modules/.bin/wasm-opt");

@@ -31,7 +31,7 @@ use web_sys::{
 };
 
 use super::browser::js_error_message;
-use super::options::{Credentials, FetchOptions};
+use super::fetch_options::{Credentials, FetchOptions};
 use super::reconnect::{self, Backoff, Budget, Verdict, DEFAULT_RECONNECTION_TIME, MAX_MESSAGE_BYTES};
 use super::{ConnectionState, EventSourceError, Handlers};
 
@@ -58,7 +58,7 @@ impl Connection {
     /// Starts the connection's task; the first request goes out when the page's event loop next runs.
     ///
     /// Errors when `url` cannot be resolved against the page's address, with the browser's message.
-    pub fn open(url: &str, options: FetchOptions, policy: Policy, handlers: Handlers) -> Result<Self, String> {
+    pub(crate) fn open(url: &str, options: FetchOptions, policy: Policy, handlers: Handlers) -> Result<Self, String> {
         let url = resolve(url)?;
         let shared = Rc::new(Shared::default());
         let budget = Budget { limit: policy.limit, used: 0 };

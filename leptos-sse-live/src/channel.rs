@@ -21,6 +21,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
+#[cfg(feature = "fetch")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,9 +29,13 @@ use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use sse_live_protocol::Event;
 
+#[cfg(feature = "fetch")]
+use super::fetch;
+#[cfg(feature = "fetch")]
+use super::fetch_options::{Credentials, FetchOptions};
 use super::options::Transport;
 use super::reconnect::Backoff;
-use super::{fetch, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
+use super::{browser, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
 
 /// What makes two connections the same: everything that changes the requests or how they are retried. What each
 /// hook does with the messages (decoder, history, callbacks, terminal event) is the hook's own.
@@ -54,12 +59,14 @@ impl ConnectionOptions {
         let same_transport = match (&self.transport, &other.transport) {
             (Transport::EventSource, Transport::EventSource) => true,
             // The headers closure cannot be compared: the same `FetchOptions` (cloned) shares, another does not.
+            #[cfg(feature = "fetch")]
             (Transport::Fetch(a), Transport::Fetch(b)) => {
                 a.method == b.method
                     && a.body == b.body
                     && a.credentials == b.credentials
                     && Arc::ptr_eq(&a.headers, &b.headers)
             }
+            #[cfg(feature = "fetch")]
             _ => false,
         };
         same_transport
@@ -116,8 +123,13 @@ impl Drop for Subscription {
 
 /// The connection a channel holds; it is only ever dropped, which closes it.
 enum Active {
-    EventSource { _connection: native::Native },
-    Fetch { _connection: fetch::Connection },
+    EventSource {
+        _connection: native::Native,
+    },
+    #[cfg(feature = "fetch")]
+    Fetch {
+        _connection: fetch::Connection,
+    },
 }
 
 pub(super) struct Channel {
@@ -146,13 +158,15 @@ thread_local! {
 /// Subscribes to the channel for `url` and `options`: the page's running one when there is one (restarted if it
 /// has closed), otherwise a new one whose first request resumes after `resume_from` (when not empty).
 ///
-/// Errors when a new connection cannot be created (the browser refuses the URL), with the browser's message.
+/// Errors when a new connection cannot be created: the browser refuses the URL
+/// ([`EventSourceError::InvalidUrl`]), or it has no `EventSource` and the `fetch` feature is off
+/// ([`EventSourceError::Unsupported`]).
 pub(super) fn subscribe(
     url: &str,
     options: ConnectionOptions,
     resume_from: &str,
     subscriber: Subscriber,
-) -> Result<Subscription, String> {
+) -> Result<Subscription, EventSourceError> {
     let channel = match running(url, &options) {
         Some(channel) => {
             if channel.state.get() == ConnectionState::Closed && !channel.paused.get() {
@@ -220,26 +234,26 @@ impl Channel {
         })
     }
 
-    /// Opens a connection through the transport, resuming after the last event id.
-    fn open(self: &Rc<Self>) -> Result<(), String> {
+    /// Opens a connection through the transport, resuming after the last event id. A browser without `EventSource`
+    /// gets the fetch transport instead (same credentials), when the `fetch` feature is on.
+    fn open(self: &Rc<Self>) -> Result<(), EventSourceError> {
         let resume_from = self.last_event_id.borrow().clone();
         let handlers = self.handlers();
         let options = &self.options;
         let limit = options.reconnect_limit.as_option();
-        let active = match &options.transport {
-            Transport::EventSource => {
-                let native = native::NativeOptions {
-                    with_credentials: options.with_credentials,
-                    events: options.events.clone(),
-                    backoff: options.backoff,
-                    limit,
-                    last_event_id_param: options.last_event_id_param.clone(),
-                    stall_timeout: options.stall_timeout,
-                    resume_from,
-                };
-                Active::EventSource { _connection: native::Native::open(&self.url, native, handlers)? }
-            }
-            Transport::Fetch(fetch_options) => {
+        let refused = |message: String| EventSourceError::InvalidUrl { url: self.url.clone(), message };
+        #[cfg(feature = "fetch")]
+        {
+            let fetch_options = match &options.transport {
+                Transport::Fetch(fetch_options) => Some(fetch_options.clone()),
+                Transport::EventSource if browser::has_event_source() => None,
+                // `withCredentials: false` is the `same-origin` credentials mode of fetch.
+                Transport::EventSource if options.with_credentials => {
+                    Some(FetchOptions::default().credentials(Credentials::Include))
+                }
+                Transport::EventSource => Some(FetchOptions::default()),
+            };
+            if let Some(fetch_options) = fetch_options {
                 let policy = fetch::Policy {
                     events: options.events.clone(),
                     stall_timeout: options.stall_timeout,
@@ -247,11 +261,27 @@ impl Channel {
                     limit,
                     resume_from,
                 };
-                let connection = fetch::Connection::open(&self.url, fetch_options.clone(), policy, handlers)?;
-                Active::Fetch { _connection: connection }
+                let connection =
+                    fetch::Connection::open(&self.url, fetch_options, policy, handlers).map_err(refused)?;
+                self.connection.replace(Some(Active::Fetch { _connection: connection }));
+                return Ok(());
             }
+        }
+        #[cfg(not(feature = "fetch"))]
+        if !browser::has_event_source() {
+            return Err(EventSourceError::Unsupported);
+        }
+        let native = native::NativeOptions {
+            with_credentials: options.with_credentials,
+            events: options.events.clone(),
+            backoff: options.backoff,
+            limit,
+            last_event_id_param: options.last_event_id_param.clone(),
+            stall_timeout: options.stall_timeout,
+            resume_from,
         };
-        self.connection.replace(Some(active));
+        let connection = native::Native::open(&self.url, native, handlers).map_err(refused)?;
+        self.connection.replace(Some(Active::EventSource { _connection: connection }));
         Ok(())
     }
 
@@ -324,8 +354,7 @@ impl Channel {
         self.paused.set(false);
         self.set_reconnect_at(None);
         self.set_state(ConnectionState::Connecting);
-        if let Err(message) = self.open() {
-            let error = EventSourceError::InvalidUrl { url: self.url.clone(), message };
+        if let Err(error) = self.open() {
             self.state.set(ConnectionState::Closed);
             self.error.replace(Some(error.clone()));
             self.each(|subscriber| (subscriber.on_error)(ConnectionState::Closed, error.clone()));

@@ -19,12 +19,12 @@ use common::{
 };
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
-use serde_json::Value;
-use sse_live::use_event_source::{
+use leptos_sse_live::Event;
+use leptos_sse_live::{
     use_event_source, use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, ReconnectLimit,
     Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
-use sse_live_protocol::Event;
+use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);

@@ -1,5 +1,4 @@
-//! [`UseEventSourceOptions`]: how the hook opens its connection, and [`Transport`]/[`FetchOptions`]: which browser
-//! API carries it. Every field has a default.
+//! [`UseEventSourceOptions`]: how the hook opens its connection, and [`Transport`]: which browser API carries it. Every field has a default.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,28 +6,31 @@ use std::time::Duration;
 
 use sse_live_protocol::Event;
 
+#[cfg(feature = "fetch")]
+use crate::FetchOptions;
+
 /// A callback that sees every message (see [`UseEventSourceOptions::on_message`]).
 pub(super) type MessageCallback = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// A callback called when the hook gives up reconnecting (see [`UseEventSourceOptions::on_failed`]).
 pub(super) type FailedCallback = Arc<dyn Fn() + Send + Sync>;
 
-/// A closure returning request headers (see [`FetchOptions::headers`]).
-pub(super) type HeadersFn = Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
-
 /// Options for [`use_event_source_with_options`](super::use_event_source_with_options).
 ///
 /// ```
-/// use sse_live::use_event_source::{FetchOptions, Transport, UseEventSourceOptions};
+/// use leptos_sse_live::UseEventSourceOptions;
 /// let options = UseEventSourceOptions::default().with_credentials(true);
 /// assert!(options.is_with_credentials());
 ///
-/// // A bearer token, sent again (freshly read) on every reconnect, over the fetch transport:
+/// // A bearer token, sent again (freshly read) on every reconnect, over the fetch transport (feature `fetch`):
+/// # #[cfg(feature = "fetch")] {
+/// use leptos_sse_live::{FetchOptions, Transport};
 /// let options = UseEventSourceOptions::default()
 ///     .events(["reading"])
 ///     .transport(Transport::Fetch(FetchOptions::default().headers(|| {
 ///         vec![("Authorization".into(), "Bearer my-token".into())]
 ///     })));
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct UseEventSourceOptions {
@@ -111,9 +113,11 @@ impl UseEventSourceOptions {
     /// HTTP errors with their status.
     ///
     /// ```
-    /// use sse_live::use_event_source::{FetchOptions, Transport, UseEventSourceOptions};
+    /// # #[cfg(feature = "fetch")] {
+    /// use leptos_sse_live::{FetchOptions, Transport, UseEventSourceOptions};
     /// let options = UseEventSourceOptions::default().transport(Transport::Fetch(FetchOptions::default()));
     /// assert!(matches!(options.get_transport(), Transport::Fetch(_)));
+    /// # }
     /// ```
     pub fn transport(mut self, transport: Transport) -> Self {
         self.transport = transport;
@@ -123,7 +127,7 @@ impl UseEventSourceOptions {
     /// The transport in use.
     ///
     /// ```
-    /// # use sse_live::use_event_source::{Transport, UseEventSourceOptions};
+    /// # use leptos_sse_live::{Transport, UseEventSourceOptions};
     /// assert!(matches!(UseEventSourceOptions::default().get_transport(), Transport::EventSource));
     /// ```
     pub fn get_transport(&self) -> &Transport {
@@ -135,7 +139,7 @@ impl UseEventSourceOptions {
     /// the same events.
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().events(["reading", "reset"]);
     /// assert_eq!(options.get_events(), ["reading", "reset"]);
     /// ```
@@ -151,7 +155,7 @@ impl UseEventSourceOptions {
     /// The hook listens to this type without it being named in [`events`](Self::events). Default: none.
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// // The server sends `event: progress` events, then `event: end` when the job is done.
     /// let options = UseEventSourceOptions::default().events(["progress"]).terminal_event("end");
     /// assert_eq!(options.get_terminal_event(), Some("end"));
@@ -164,7 +168,7 @@ impl UseEventSourceOptions {
     /// The event type that ends the stream for good, if any.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// assert_eq!(UseEventSourceOptions::default().get_terminal_event(), None);
     /// ```
     pub fn get_terminal_event(&self) -> Option<&str> {
@@ -176,7 +180,7 @@ impl UseEventSourceOptions {
     /// (`history` stays empty).
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().history(50);
     /// assert_eq!(options.get_history(), 50);
     /// ```
@@ -190,7 +194,7 @@ impl UseEventSourceOptions {
     /// `Closed`, and nothing reconnects. Default: `false`, the error is reported and the stream goes on.
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().close_on_decode_error(true);
     /// assert!(options.is_close_on_decode_error());
     /// ```
@@ -215,7 +219,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().stall_timeout(Duration::from_secs(45));
     /// assert_eq!(options.get_stall_timeout(), Some(Duration::from_secs(45)));
     /// ```
@@ -241,7 +245,7 @@ impl UseEventSourceOptions {
     /// [`FetchOptions`] value (cloned).
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// assert!(UseEventSourceOptions::default().is_shared());
     /// assert!(!UseEventSourceOptions::default().shared(false).is_shared());
     /// ```
@@ -264,7 +268,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().close_when_hidden(Duration::from_secs(30));
     /// assert_eq!(options.get_close_when_hidden(), Some(Duration::from_secs(30)));
     /// ```
@@ -286,7 +290,7 @@ impl UseEventSourceOptions {
     /// every message.
     ///
     /// ```
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// assert!(UseEventSourceOptions::default().is_coalesce_updates());
     /// assert!(!UseEventSourceOptions::default().coalesce_updates(false).is_coalesce_updates());
     /// ```
@@ -303,7 +307,7 @@ impl UseEventSourceOptions {
     /// How many decoded values the `history` signal keeps (0: off).
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// assert_eq!(UseEventSourceOptions::default().get_history(), 0);
     /// ```
     pub fn get_history(&self) -> usize {
@@ -313,7 +317,7 @@ impl UseEventSourceOptions {
     /// The event types delivered besides `message`.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// assert!(UseEventSourceOptions::default().get_events().is_empty());
     /// ```
     pub fn get_events(&self) -> &[String] {
@@ -327,7 +331,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
-    /// use sse_live::use_event_source::UseEventSourceOptions;
+    /// use leptos_sse_live::UseEventSourceOptions;
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let log = seen.clone();
     /// let options = UseEventSourceOptions::default().on_message(move |event| {
@@ -352,7 +356,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use sse_live::use_event_source::{ReconnectLimit, UseEventSourceOptions};
+    /// use leptos_sse_live::{ReconnectLimit, UseEventSourceOptions};
     /// let options = UseEventSourceOptions::default()
     ///     .reconnect_limit(ReconnectLimit::Limited(3))
     ///     .reconnect_initial_delay(Duration::from_millis(500))
@@ -379,7 +383,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().reconnect_initial_delay(Duration::from_millis(250));
     /// # let _ = options;
     /// ```
@@ -392,7 +396,7 @@ impl UseEventSourceOptions {
     /// counts as 1: a constant wait.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().reconnect_factor(1.5);
     /// # let _ = options;
     /// ```
@@ -405,7 +409,7 @@ impl UseEventSourceOptions {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().reconnect_max_delay(Duration::from_secs(5));
     /// # let _ = options;
     /// ```
@@ -420,7 +424,7 @@ impl UseEventSourceOptions {
     /// Default: none.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().on_failed(|| eprintln!("giving up"));
     /// # let _ = options;
     /// ```
@@ -434,7 +438,7 @@ impl UseEventSourceOptions {
     /// Left out while no event had an id. Default: `lastEventId`.
     ///
     /// ```
-    /// # use sse_live::use_event_source::UseEventSourceOptions;
+    /// # use leptos_sse_live::UseEventSourceOptions;
     /// let options = UseEventSourceOptions::default().last_event_id_param("since");
     /// assert_eq!(options.get_last_event_id_param(), "since");
     /// ```
@@ -452,7 +456,7 @@ impl UseEventSourceOptions {
 /// How many times the hook reconnects per outage (see [`UseEventSourceOptions::reconnect_limit`]).
 ///
 /// ```
-/// use sse_live::use_event_source::ReconnectLimit;
+/// use leptos_sse_live::ReconnectLimit;
 /// assert_eq!(ReconnectLimit::default(), ReconnectLimit::Limited(5));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -503,16 +507,19 @@ impl fmt::Debug for UseEventSourceOptions {
     }
 }
 
-/// Which browser API carries the stream.
+/// Which browser API carries the stream. `Fetch` needs the `fetch` feature.
 ///
 /// ```
-/// use sse_live::use_event_source::{Credentials, FetchOptions, Transport};
+/// # #[cfg(feature = "fetch")] {
+/// use leptos_sse_live::{Credentials, FetchOptions, Transport};
 /// let transport = Transport::Fetch(
 ///     FetchOptions::default().method("POST").body(r#"{"topics":["temperatures"]}"#).credentials(Credentials::Include),
 /// );
 /// # let _ = transport;
+/// # }
 /// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub enum Transport {
     /// The browser's `EventSource`: GET only, no custom headers, and an error says nothing about why. The browser
     /// reconnects by itself after a dropped stream; after a failed connection the hook does, within its budget (see
@@ -521,135 +528,7 @@ pub enum Transport {
     EventSource,
     /// `fetch()` with a streamed body, parsed by the protocol crate's parser: any method, headers evaluated on every
     /// attempt, a body, and typed HTTP errors. The hook reconnects itself, with `Last-Event-ID` and backoff.
+    #[cfg(feature = "fetch")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
     Fetch(FetchOptions),
-}
-
-/// How the fetch transport sends its request. Builder-style; every setter has a documented default.
-///
-/// ```
-/// use sse_live::use_event_source::{Credentials, FetchOptions};
-/// let token = std::sync::Arc::new(std::sync::Mutex::new(String::from("first")));
-/// let current = token.clone();
-/// let options = FetchOptions::default()
-///     .method("POST")
-///     .headers(move || vec![("Authorization".into(), format!("Bearer {}", current.lock().unwrap()))])
-///     .body("{}")
-///     .credentials(Credentials::Omit);
-/// assert_eq!(options.header_values(), [("Authorization".to_owned(), "Bearer first".to_owned())]);
-/// *token.lock().unwrap() = "refreshed".into(); // the next attempt sends the new token
-/// assert_eq!(options.header_values()[0].1, "Bearer refreshed");
-/// ```
-#[derive(Clone)]
-pub struct FetchOptions {
-    /// The HTTP method. Default: `GET`.
-    pub(super) method: String,
-    /// Evaluated on every attempt. Default: no headers.
-    pub(super) headers: HeadersFn,
-    /// The request body. Default: none.
-    pub(super) body: Option<String>,
-    /// Whether cookies go with the request. Default: [`Credentials::SameOrigin`].
-    pub(super) credentials: Credentials,
-}
-
-impl Default for FetchOptions {
-    fn default() -> Self {
-        Self { method: "GET".to_owned(), headers: Arc::new(Vec::new), body: None, credentials: Credentials::SameOrigin }
-    }
-}
-
-impl FetchOptions {
-    /// The HTTP method, e.g. `"POST"`. Default: `GET`.
-    ///
-    /// ```
-    /// # use sse_live::use_event_source::FetchOptions;
-    /// let options = FetchOptions::default().method("POST");
-    /// # let _ = options;
-    /// ```
-    pub fn method(mut self, method: impl Into<String>) -> Self {
-        self.method = method.into();
-        self
-    }
-
-    /// A closure returning the request's extra headers as (name, value) pairs. It is called on EVERY attempt, the
-    /// first and each reconnect, so a token refreshed meanwhile is sent on the next reconnect. Default: none.
-    ///
-    /// The transport itself sends `Accept: text/event-stream` (a header named here replaces it) and, on a reconnect
-    /// after an event with an id, `Last-Event-ID` (which replaces one named here). A header the browser refuses (an
-    /// invalid name or value) fails the connection with
-    /// [`EventSourceError::InvalidRequest`](super::EventSourceError::InvalidRequest). Cross-origin, every header
-    /// named here must be allowed by the server's CORS `Access-Control-Allow-Headers`.
-    ///
-    /// ```
-    /// # use sse_live::use_event_source::FetchOptions;
-    /// let options = FetchOptions::default().headers(|| vec![("X-Client".into(), "dashboard".into())]);
-    /// assert_eq!(options.header_values(), [("X-Client".to_owned(), "dashboard".to_owned())]);
-    /// ```
-    pub fn headers(mut self, headers: impl Fn() -> Vec<(String, String)> + Send + Sync + 'static) -> Self {
-        self.headers = Arc::new(headers);
-        self
-    }
-
-    /// The request body, sent as text on every attempt (not with GET, which the browser refuses). Default: none.
-    ///
-    /// ```
-    /// # use sse_live::use_event_source::FetchOptions;
-    /// let options = FetchOptions::default().method("POST").body(r#"{"topics":["temperatures"]}"#);
-    /// # let _ = options;
-    /// ```
-    pub fn body(mut self, body: impl Into<String>) -> Self {
-        self.body = Some(body.into());
-        self
-    }
-
-    /// Whether cookies go with the request (`RequestInit.credentials`). Default: [`Credentials::SameOrigin`].
-    ///
-    /// ```
-    /// # use sse_live::use_event_source::{Credentials, FetchOptions};
-    /// let options = FetchOptions::default().credentials(Credentials::Include);
-    /// # let _ = options;
-    /// ```
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = credentials;
-        self
-    }
-
-    /// Calls the headers closure: the headers the next attempt will send (besides `Accept` and `Last-Event-ID`).
-    ///
-    /// ```
-    /// # use sse_live::use_event_source::FetchOptions;
-    /// assert!(FetchOptions::default().header_values().is_empty());
-    /// ```
-    pub fn header_values(&self) -> Vec<(String, String)> {
-        (self.headers)()
-    }
-}
-
-impl fmt::Debug for FetchOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Header values are left out: they often hold secrets.
-        f.debug_struct("FetchOptions")
-            .field("method", &self.method)
-            .field("headers", &"Fn() -> Vec<(String, String)>")
-            .field("body", &self.body.as_ref().map(String::len))
-            .field("credentials", &self.credentials)
-            .finish()
-    }
-}
-
-/// Whether the fetch transport sends cookies (`RequestInit.credentials`).
-///
-/// ```
-/// use sse_live::use_event_source::Credentials;
-/// assert_eq!(Credentials::default(), Credentials::SameOrigin);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Credentials {
-    /// Never send cookies (`"omit"`).
-    Omit,
-    /// Send cookies to the page's own origin only (`"same-origin"`, the default).
-    #[default]
-    SameOrigin,
-    /// Send cookies cross-origin too (`"include"`): the server must name the page's origin in
-    /// `Access-Control-Allow-Origin` and send `Access-Control-Allow-Credentials: true`.
-    Include,
 }

@@ -16,10 +16,8 @@ use std::time::Duration;
 
 use common::{eventually, server, unique_key};
 use leptos::prelude::*;
+use leptos_sse_live::{use_event_source_with_options, ConnectionState, FetchOptions, Transport, UseEventSourceOptions};
 use serde_json::Value;
-use sse_live::use_event_source::{
-    use_event_source_with_options, ConnectionState, FetchOptions, Transport, UseEventSourceOptions,
-};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);

@@ -15,10 +15,10 @@ use std::time::Duration;
 use common::{eventually, open_streams, requests, server, settled_open_streams, unique_key, until_open_streams_are};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
-use serde_json::Value;
-use sse_live::use_event_source::{
+use leptos_sse_live::{
     use_event_source, use_event_source_with_options, ConnectionState, UseEventSourceOptions, UseEventSourceReturn,
 };
+use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -64,6 +64,8 @@ async fn a_hook_that_joins_late_gets_the_last_message_at_once() {
 
     // The echo stream sends one event only: the joiner can only have it from the shared connection.
     let UseEventSourceReturn { state, data, message, .. } = owner.with(|| use_event_source::<Value>(echo(&key)));
+    // It joins once live (the hook connects from an effect), and then at once has the connection's state.
+    leptos::task::tick().await;
     assert_eq!(state.get_untracked(), ConnectionState::Open, "the joiner starts with the connection's state");
     eventually(Duration::from_millis(500), "the joiner's data (next animation frame)", || {
         data.get_untracked().is_some()

@@ -9,13 +9,16 @@
 use std::time::Duration;
 
 /// The reconnection time before the server sets one with `retry:` (rule 34: browsers use 3 to 5 s).
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))] // the fetch transport's; tested natively always
 pub(super) const DEFAULT_RECONNECTION_TIME: Duration = Duration::from_secs(3);
 
 /// The longest server message kept from an error answer, in bytes.
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))] // the fetch transport's; tested natively always
 pub(super) const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// What an HTTP answer to an event-stream request means for the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))] // the fetch transport's; tested natively always
 pub(super) enum Verdict {
     /// 200 with `Content-Type: text/event-stream`: the stream is open.
     Open,
@@ -30,6 +33,7 @@ pub(super) enum Verdict {
 }
 
 /// Classifies an answer by its status and `Content-Type` header.
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))] // the fetch transport's; tested natively always
 pub(super) fn verdict(status: u16, content_type: Option<&str>) -> Verdict {
     match status {
         200 if content_type.is_some_and(is_event_stream) => Verdict::Open,
@@ -41,6 +45,7 @@ pub(super) fn verdict(status: u16, content_type: Option<&str>) -> Verdict {
 }
 
 /// Whether a `Content-Type` value is `text/event-stream`, ignoring case, spaces and parameters (`; charset=utf-8`).
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))] // the fetch transport's; tested natively always
 pub(super) fn is_event_stream(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     essence.eq_ignore_ascii_case("text/event-stream")
@@ -48,6 +53,7 @@ pub(super) fn is_event_stream(content_type: &str) -> bool {
 
 /// The server's message in an error answer's `body`: UTF-8 (invalid bytes replaced), trimmed, and cut to at most
 /// [`MAX_MESSAGE_BYTES`] bytes on a character boundary, with `…` when cut.
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))] // the fetch transport's; tested natively always
 pub(super) fn server_message(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(MAX_MESSAGE_BYTES + 4)]);
     let text = text.trim();
@@ -75,7 +81,7 @@ pub(super) struct Backoff {
 
 impl Backoff {
     /// The upper bound of the wait before retry number `retries + 1` of an outage.
-    pub fn ceiling(&self, retries: u32) -> Duration {
+    pub(crate) fn ceiling(&self, retries: u32) -> Duration {
         let cap = self.max.max(self.initial);
         let factor = if self.factor.is_finite() && self.factor >= 1.0 { self.factor } else { 1.0 };
         let grown = self.initial.as_secs_f64() * factor.powi(i32::try_from(retries).unwrap_or(i32::MAX));
@@ -89,7 +95,7 @@ impl Backoff {
     /// The wait before retry number `retries + 1` of an outage, `unit` being a random number in `[0, 1)`
     /// (`Math.random()`; out-of-range values are clamped): uniform between `initial` and [`ceiling`](Self::ceiling).
     /// The first retry (`retries == 0`) waits exactly `initial`.
-    pub fn delay(&self, retries: u32, unit: f64) -> Duration {
+    pub(crate) fn delay(&self, retries: u32, unit: f64) -> Duration {
         let top = self.ceiling(retries);
         let unit = if unit.is_nan() { 0.0 } else { unit.clamp(0.0, 1.0) };
         self.initial + (top - self.initial).mul_f64(unit)
@@ -108,7 +114,7 @@ pub(super) struct Budget {
 impl Budget {
     /// After a failed attempt: whether to retry, counting the retry when so. `limit: Some(n)` allows exactly `n`
     /// retries per outage (`n + 1` attempts in all), `Some(0)` none.
-    pub fn try_retry(&mut self) -> bool {
+    pub(crate) fn try_retry(&mut self) -> bool {
         if self.limit.is_some_and(|limit| self.used >= limit) {
             return false;
         }
@@ -117,7 +123,7 @@ impl Budget {
     }
 
     /// A connection opened: the next outage starts with the whole budget.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.used = 0;
     }
 }

@@ -54,7 +54,7 @@ pub(super) struct Updates<T: Send + Sync + 'static> {
 }
 
 impl<T: Clone + Send + Sync + 'static> Updates<T> {
-    pub fn new(setters: Setters<T>, history_len: usize, coalesce: bool) -> Rc<Self> {
+    pub(crate) fn new(setters: Setters<T>, history_len: usize, coalesce: bool) -> Rc<Self> {
         Rc::new(Self {
             setters,
             history_len,
@@ -66,7 +66,7 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
     }
 
     /// A message arrived: `value` is its decoded data, or the decode error.
-    pub fn message(self: &Rc<Self>, event: &Event, value: Result<T, EventSourceError>) {
+    pub(crate) fn message(self: &Rc<Self>, event: &Event, value: Result<T, EventSourceError>) {
         {
             let mut pending = self.pending.borrow_mut();
             match value {
@@ -90,7 +90,7 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
     }
 
     /// The connection's state changed, with `error` (`None` leaves the error as it is); what is pending goes first.
-    pub fn state(&self, state: ConnectionState, error: Option<EventSourceError>) {
+    pub(crate) fn state(&self, state: ConnectionState, error: Option<EventSourceError>) {
         self.flush();
         if state != ConnectionState::Connecting {
             self.setters.reconnect_at.try_set(None);
@@ -102,18 +102,18 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
     }
 
     /// When the hook's next reconnect is due (`Date.now()` milliseconds), or `None`; written at once.
-    pub fn reconnect_at(&self, at: Option<f64>) {
+    pub(crate) fn reconnect_at(&self, at: Option<f64>) {
         self.setters.reconnect_at.try_set(at);
     }
 
     /// Clears the error (a new URL starts clean).
-    pub fn clear_error(&self) {
+    pub(crate) fn clear_error(&self) {
         self.flush();
         self.setters.error.try_set(None);
     }
 
     /// Writes everything pending to the signals now.
-    pub fn flush(&self) {
+    pub(crate) fn flush(&self) {
         drop(self.frame.borrow_mut().take());
         self.scheduled.set(false);
         self.write_pending();
@@ -149,7 +149,7 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
     }
 
     /// Forgets what is pending and cancels the frame (the hook is gone).
-    pub fn discard(&self) {
+    pub(crate) fn discard(&self) {
         drop(self.frame.borrow_mut().take());
         self.scheduled.set(false);
         drop(std::mem::take(&mut *self.pending.borrow_mut()));

@@ -5,7 +5,7 @@ use std::fmt;
 /// The state of a server-sent events connection, mirroring `EventSource.readyState`.
 ///
 /// ```
-/// use sse_live::use_event_source::ConnectionState;
+/// use leptos_sse_live::ConnectionState;
 /// assert_eq!(ConnectionState::from_ready_state(1), ConnectionState::Open);
 /// assert_eq!(ConnectionState::Open.to_string(), "Open");
 /// ```

@@ -16,16 +16,15 @@ use std::time::Duration;
 
 use common::{
     eventually, get_json, json, logged, open_streams, recording, requests, requests_reach, server,
-    settled_open_streams, unique_key, until_open_streams_below,
+    settled_open_streams, unique_key, until_open_streams_below, TemperatureReading,
 };
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
-use serde_json::Value;
-use sse_live::use_event_source::{
-    use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, Transport, UseEventSourceOptions,
-    UseEventSourceReturn,
+use leptos_sse_live::{
+    use_event_source, use_event_source_with_options, ConnectionState, Event, EventSourceError, FetchOptions, Transport,
+    UseEventSourceOptions, UseEventSourceReturn,
 };
-use sse_live_protocol::{Event, TemperatureReading};
+use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -300,4 +299,42 @@ async fn every_spec_vector_reads_the_same_over_event_source_and_fetch() {
         let (event_type, data, _) = native.last().unwrap();
         assert_eq!((event_type.as_str(), data.as_str()), ("done", "end"), "vector {name}");
     }
+}
+
+/// Removes `window.EventSource` (as in a browser without it) until dropped, also when the test fails.
+struct NoEventSource(wasm_bindgen::JsValue);
+
+impl NoEventSource {
+    fn new() -> Self {
+        let global = js_sys::global();
+        let saved = js_sys::Reflect::get(&global, &"EventSource".into()).expect("window.EventSource");
+        assert!(js_sys::Reflect::delete_property(&global, &"EventSource".into()).expect("delete window.EventSource"));
+        Self(saved)
+    }
+}
+
+impl Drop for NoEventSource {
+    fn drop(&mut self) {
+        let _ = js_sys::Reflect::set(&js_sys::global(), &"EventSource".into(), &self.0);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn without_event_source_the_default_transport_falls_back_to_fetch() {
+    let _no_event_source = NoEventSource::new();
+    let key = unique_key("fallback");
+    let owner = Owner::new();
+    let echo = owner.with(|| use_event_source::<Value>(format!("{}/test/echo?key={key}", server())));
+    // Only the fetch transport can report an HTTP status: EventSource would say ConnectionFailed.
+    let missing = owner.with(|| use_event_source::<Value>(format!("{}/test/status/404?key={key}-404", server())));
+
+    eventually(Duration::from_secs(5), "the echo over fetch", || echo.data.get_untracked().is_some()).await;
+    assert_eq!(echo.state.get_untracked(), ConnectionState::Open);
+    assert_eq!(echo.data.get_untracked().unwrap()["headers"]["accept"], "text/event-stream");
+    eventually(Duration::from_secs(5), "the 404 as a typed HTTP error", || {
+        matches!(missing.error.get_untracked(), Some(EventSourceError::Http { status: 404, .. }))
+    })
+    .await;
+    assert_eq!(missing.state.get_untracked(), ConnectionState::Closed);
+    owner.cleanup();
 }

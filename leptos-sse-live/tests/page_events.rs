@@ -18,11 +18,11 @@ use common::{
 };
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
-use serde_json::Value;
-use sse_live::use_event_source::{
+use leptos_sse_live::{
     use_event_source, use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, ReconnectLimit,
     Transport, UseEventSourceOptions,
 };
+use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);

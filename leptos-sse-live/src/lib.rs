@@ -1,15 +1,32 @@
-//! `use_event_source`: a server-sent events stream as Leptos signals.
+//! leptos-sse-live: server-sent events for Leptos 0.8, as reactive signals.
 //!
-//! The hook opens a browser `EventSource` (or, with [`Transport::Fetch`], a streamed `fetch()`), decodes each
-//! message's data as JSON into your type with serde, and reports the connection state and errors as signals. The
-//! connection closes when the calling component unmounts.
+//! [`use_event_source`] opens a browser `EventSource` (or, with the `fetch` feature, a streamed `fetch()`), decodes
+//! each message's data as JSON into your type with serde, and reports the connection state and errors as signals.
+//! The connection closes when the calling component unmounts. The crate turns on no rendering mode of Leptos: your
+//! app chooses `csr`, `hydrate` or `ssr`.
+//!
+//! ## Feature flags
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `json` | yes | [`use_event_source`] and [`use_event_source_with_options`]: serde_json decoding |
+//! | `fetch` | no | [`Transport::Fetch`], [`FetchOptions`], [`Credentials`]: headers, POST, typed HTTP errors; and the fallback when the browser has no `EventSource` (without it: [`EventSourceError::Unsupported`]) |
+//! | `ssr` | no | the server side of an SSR app built for wasm32 (any native target behaves so already) |
+//!
+//! ## Server-side rendering and hydration
+//!
+//! On the server (a native target, or the `ssr` feature) the hook opens nothing, touches no browser API and never
+//! panics. Its signals stay in their initial state: `state` is [`ConnectionState::Connecting`], `data`, `message`,
+//! `error` and `reconnect_at` are `None`, `history` is empty and `last_event_id` is `""`; `open()` does nothing and
+//! `close()` sets `state` to `Closed`. In the browser the hook connects from an effect once the component is live,
+//! never while it is created, so a hydrating client starts from the view the server rendered, then connects.
 //!
 //! ## Usage
 //!
 //! ```no_run
 //! use leptos::prelude::*;
 //! use serde::Deserialize;
-//! use sse_live::use_event_source::{use_event_source, UseEventSourceReturn};
+//! use leptos_sse_live::{use_event_source, UseEventSourceReturn};
 //!
 //! #[derive(Clone, Deserialize)]
 //! struct Reading {
@@ -47,7 +64,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{use_event_source_with_decoder, UseEventSourceOptions};
+//! use leptos_sse_live::{use_event_source_with_decoder, UseEventSourceOptions};
 //! # #[component] fn Example() -> impl IntoView {
 //! let options = UseEventSourceOptions::default().close_on_decode_error(true);
 //! let counts = use_event_source_with_decoder("/e/counts", options, |data: &str| {
@@ -70,7 +87,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{use_event_source_with_options, UseEventSourceOptions};
+//! use leptos_sse_live::{use_event_source_with_options, UseEventSourceOptions};
 //! # #[component] fn Example() -> impl IntoView {
 //! // event: progress / data: {"percent": 40} ... then event: end / data: done
 //! let options = UseEventSourceOptions::default().events(["progress"]).terminal_event("end");
@@ -86,7 +103,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{use_event_source_with_options, UseEventSourceOptions, UseEventSourceReturn};
+//! use leptos_sse_live::{use_event_source_with_options, UseEventSourceOptions, UseEventSourceReturn};
 //! # #[component] fn Example() -> impl IntoView {
 //! let UseEventSourceReturn { history, .. } = use_event_source_with_options::<f64>(
 //!     "/e/temperatures",
@@ -118,7 +135,7 @@
 //! ```no_run
 //! # use leptos::prelude::*;
 //! use std::time::Duration;
-//! use sse_live::use_event_source::{use_event_source_with_options, ReconnectLimit, UseEventSourceOptions};
+//! use leptos_sse_live::{use_event_source_with_options, ReconnectLimit, UseEventSourceOptions};
 //! # #[component] fn Example() -> impl IntoView {
 //! let options = UseEventSourceOptions::default()
 //!     .reconnect_limit(ReconnectLimit::Limited(3))
@@ -156,7 +173,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::use_event_source;
+//! use leptos_sse_live::use_event_source;
 //! # #[derive(Clone, serde::Deserialize)] struct Reading { temperature: f64 }
 //! #[component]
 //! fn Dashboard() -> impl IntoView {
@@ -181,8 +198,9 @@
 //! spec-conformant parser; states, signals and messages are the same as with the default transport.
 //!
 //! ```no_run
+//! # #[cfg(feature = "fetch")] mod example {
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{
+//! use leptos_sse_live::{
 //!     use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions, UseEventSourceReturn,
 //! };
 //! # fn current_token() -> String { String::new() }
@@ -198,6 +216,7 @@
 //! );
 //! // error: Some(EventSourceError::Http { status: 401, message: "token expired" }), state: Closed
 //! # let _ = (state, error);
+//! # }
 //! # }
 //! ```
 //!
@@ -233,7 +252,7 @@
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
-//! use sse_live::use_event_source::{use_event_source, UseEventSourceReturn};
+//! use leptos_sse_live::{use_event_source, UseEventSourceReturn};
 //! # #[component] fn Example() -> impl IntoView {
 //! let room = RwSignal::new("living-room".to_owned());
 //! let url = Signal::derive(move || format!("/e/temperatures?room={}", room.get()));
@@ -259,9 +278,10 @@
 //!   the reconnect budget.
 //!
 //! ```no_run
+//! # #[cfg(feature = "fetch")] mod example {
 //! # use leptos::prelude::*;
 //! use std::time::Duration;
-//! use sse_live::use_event_source::{use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions};
+//! use leptos_sse_live::{use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions};
 //! # #[component] fn Example() -> impl IntoView {
 //! // The server sends a keep-alive comment every 15 s: three missed in a row is a dead connection.
 //! let options = UseEventSourceOptions::default()
@@ -269,6 +289,7 @@
 //!     .stall_timeout(Duration::from_secs(45));
 //! let stream = use_event_source_with_options::<serde_json::Value>("/e/temperatures", options);
 //! # let _ = stream;
+//! # }
 //! # }
 //! ```
 //!
@@ -281,7 +302,10 @@
 mod browser;
 mod channel;
 mod error;
+#[cfg(feature = "fetch")]
 mod fetch;
+#[cfg(feature = "fetch")]
+mod fetch_options;
 mod native;
 mod options;
 mod reconnect;
@@ -293,21 +317,30 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
+#[cfg(feature = "json")]
 use serde::de::DeserializeOwned;
-use sse_live_protocol::Event;
 
 pub use error::EventSourceError;
+/// A message as it arrived: its event type, data and last event id (from the protocol crate).
+pub use sse_live_protocol::Event;
 
 /// A decoder for [`use_event_source_with_decoder`] that keeps each message's data as it came, as a `String`; it never
 /// fails.
 ///
 /// ```
-/// assert_eq!(sse_live::use_event_source::text("not json"), Ok("not json".to_owned()));
+/// assert_eq!(leptos_sse_live::text("not json"), Ok("not json".to_owned()));
 /// ```
 pub fn text(data: &str) -> Result<String, String> {
     Ok(data.to_owned())
 }
-pub use options::{Credentials, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions};
+#[cfg(feature = "fetch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
+pub use fetch_options::{Credentials, FetchOptions};
+pub use options::{ReconnectLimit, Transport, UseEventSourceOptions};
+
+/// Whether this build talks to a browser: wasm32 without the `ssr` feature. Elsewhere (the server of an SSR app, a
+/// native test) the hook opens nothing and touches no browser API.
+const IN_BROWSER: bool = cfg!(all(target_arch = "wasm32", not(feature = "ssr")));
 pub use return_type::UseEventSourceReturn;
 pub use state::ConnectionState;
 
@@ -351,7 +384,9 @@ impl Activity {
 /// `url` is a `&str`, a `String`, or a `Signal<String>` (an `RwSignal`, a derived signal, ...): when the signal
 /// changes, the hook closes the connection and opens one to the new URL (see [A reactive URL](self#a-reactive-url)).
 ///
-/// Same as [`use_event_source_with_options`] with the default options. See the [module docs](self) for an example.
+/// Same as [`use_event_source_with_options`] with the default options. See the [crate docs](crate) for an example.
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub fn use_event_source<T>(
     url: impl Into<Signal<String>>,
 ) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
@@ -365,7 +400,7 @@ where
 ///
 /// ```no_run
 /// # use leptos::prelude::*;
-/// use sse_live::use_event_source::{use_event_source_with_options, UseEventSourceOptions};
+/// use leptos_sse_live::{use_event_source_with_options, UseEventSourceOptions};
 /// # #[component] fn Example() -> impl IntoView {
 /// let stream = use_event_source_with_options::<serde_json::Value>(
 ///     "https://api.example.com/events",
@@ -374,6 +409,8 @@ where
 /// # let _ = stream;
 /// # }
 /// ```
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub fn use_event_source_with_options<T>(
     url: impl Into<Signal<String>>,
     options: UseEventSourceOptions,
@@ -391,7 +428,7 @@ where
 ///
 /// ```no_run
 /// # use leptos::prelude::*;
-/// use sse_live::use_event_source::{text, use_event_source_with_decoder, UseEventSourceOptions};
+/// use leptos_sse_live::{text, use_event_source_with_decoder, UseEventSourceOptions};
 /// # #[component] fn Example() -> impl IntoView {
 /// // The data as it came, no decoding:
 /// let log = use_event_source_with_decoder("/e/log", UseEventSourceOptions::default(), text);
@@ -538,23 +575,25 @@ where
     let switch_to = {
         let updates = updates.clone();
         Rc::new(move |url: String, resume_from: &str| {
+            if !IN_BROWSER {
+                return;
+            }
             drop(subscription.try_update_value(Option::take).flatten());
             opened_url.set_value(Some(url.clone()));
             updates.clear_error();
             updates.state(ConnectionState::Connecting, None);
             match channel::subscribe(&url, connection_options.clone(), resume_from, make_subscriber()) {
                 Ok(subscribed) => subscription.set_value(Some(subscribed)),
-                Err(message) => {
-                    updates.state(ConnectionState::Closed, Some(EventSourceError::InvalidUrl { url, message }))
-                }
+                Err(error) => updates.state(ConnectionState::Closed, Some(error)),
             }
         })
     };
     let switch_to = StoredValue::new_local(switch_to);
-    // The first connection opens at once; the effect swaps it when the URL changes. Effects run on the async
-    // executor, which `mount_to` sets up; a hook used in a bare `Owner` needs it too (a no-op when already set).
-    switch_to.with_value(|switch_to| switch_to(url.get_untracked(), ""));
-    #[cfg(target_arch = "wasm32")]
+    // The connection opens once the component is live, from an effect (which also swaps it when the URL changes):
+    // never while the component is created, so that hydration sees the initial state the server rendered. Effects
+    // run on the async executor, which `mount_to` sets up; a hook used in a bare `Owner` needs it too (a no-op when
+    // already set). On the server effects do not run, and `switch_to` opens nothing there anyway.
+    #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
     let _ = any_spawner::Executor::init_wasm_bindgen();
     Effect::watch(
         move || url.get(),

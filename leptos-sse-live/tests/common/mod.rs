@@ -2,16 +2,24 @@
 //! place in the page to mount components. Each `tests/*.rs` browser suite has `mod common;`.
 
 #![allow(dead_code)] // each suite uses a different part
+#![allow(unreachable_pub)] // a module of each test crate, shared: `pub` for its users there
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gloo_timers::future::sleep;
+use leptos_sse_live::Event;
+use leptos_sse_live::{ReconnectLimit, UseEventSourceOptions};
 use serde_json::Value;
-use sse_live::use_event_source::{ReconnectLimit, UseEventSourceOptions};
-use sse_live_protocol::Event;
 use wasm_bindgen::JsCast;
+
+/// A reading of the server's `temperatures` topic (and of `/test/invalid-json`), as a user of the hook declares it.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct TemperatureReading {
+    /// Degrees Celsius.
+    pub temperature: f64,
+}
 
 /// The real server's base URL, baked in at compile time by `cargo xtask test`.
 pub fn server() -> &'static str {

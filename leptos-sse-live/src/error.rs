@@ -5,7 +5,7 @@ use std::fmt;
 /// An error reported by [`use_event_source`](super::use_event_source) in its `error` signal.
 ///
 /// ```
-/// use sse_live::use_event_source::EventSourceError;
+/// use leptos_sse_live::EventSourceError;
 /// let error = EventSourceError::Decode { raw: "oops".into(), message: "expected value at line 1 column 1".into() };
 /// assert_eq!(error.to_string(), "could not decode \"oops\": expected value at line 1 column 1");
 ///
@@ -22,6 +22,9 @@ pub enum EventSourceError {
         /// The browser's explanation.
         message: String,
     },
+    /// The browser has no `EventSource` and the crate's `fetch` feature, which would stand in for it, is off (state
+    /// `Closed`).
+    Unsupported,
     /// The connection dropped (the body ended, or a network error) or failed, and it is being re-established: by the
     /// browser itself, by the hook after its backoff when the browser gave up (native transport), or by the fetch
     /// transport after its backoff (state is `Connecting`).
@@ -67,6 +70,9 @@ impl fmt::Display for EventSourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidUrl { url, message } => write!(f, "cannot open {url:?}: {message}"),
+            Self::Unsupported => {
+                f.write_str("this browser has no EventSource (the fetch feature of leptos-sse-live would stand in)")
+            }
             Self::Disconnected => f.write_str("the connection dropped; reconnecting"),
             Self::ConnectionFailed => f.write_str("the connection failed and retrying stopped"),
             Self::Http { status, message } if message.is_empty() => write!(f, "the server answered HTTP {status}"),

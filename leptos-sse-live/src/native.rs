@@ -66,7 +66,7 @@ struct Shared {
 
 impl Native {
     /// Opens the first connection; the browser's refusal of the URL comes back as its message.
-    pub fn open(url: &str, options: NativeOptions, handlers: Handlers) -> Result<Self, String> {
+    pub(crate) fn open(url: &str, options: NativeOptions, handlers: Handlers) -> Result<Self, String> {
         let budget = Budget { limit: options.limit, used: 0 };
         let resume_from = options.resume_from.clone();
         let first_url = match resume_from.as_str() {

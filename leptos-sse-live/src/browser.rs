@@ -23,7 +23,12 @@ pub(super) struct Connection {
 impl Connection {
     /// Opens `url`, delivering `message` events and those of the types in `events`; the browser's refusal (an
     /// unparsable URL, say) comes back as its message.
-    pub fn open(url: &str, with_credentials: bool, events: Vec<String>, handlers: Handlers) -> Result<Self, String> {
+    pub(crate) fn open(
+        url: &str,
+        with_credentials: bool,
+        events: Vec<String>,
+        handlers: Handlers,
+    ) -> Result<Self, String> {
         let init = EventSourceInit::new();
         init.set_with_credentials(with_credentials);
         let source = EventSource::new_with_event_source_init_dict(url, &init).map_err(js_error_message)?;
@@ -76,6 +81,11 @@ impl Drop for Connection {
         }
         self.source.close();
     }
+}
+
+/// Whether the browser has `EventSource` (some embedded webviews and old runtimes have `fetch` only).
+pub(super) fn has_event_source() -> bool {
+    js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("EventSource")).unwrap_or(false)
 }
 
 /// The message of a JavaScript exception (an `Error`'s `message`, a thrown string, or its debug form).
