@@ -247,11 +247,17 @@ async fn invalid_json_is_a_decode_error_and_the_fetch_stream_goes_on() {
 }
 
 #[wasm_bindgen_test]
-fn an_unparsable_url_is_an_error_value_with_fetch_too() {
+async fn an_unparsable_url_is_an_error_value_with_fetch_too() {
     let (options, _) = fetch_options(FetchOptions::default());
     let owner = Owner::new();
     let UseEventSourceReturn { state, error, .. } =
         owner.with(|| use_event_source_with_options::<Value>("http://[::1", options));
+    // The hook connects once it is live (an effect), never while it is created.
+    assert_eq!(state.get_untracked(), ConnectionState::Connecting);
+    eventually(Duration::from_secs(1), "the effect to try the URL", || {
+        state.get_untracked() != ConnectionState::Connecting
+    })
+    .await;
     assert_eq!(state.get_untracked(), ConnectionState::Closed);
     assert!(
         matches!(error.get_untracked(), Some(EventSourceError::InvalidUrl { ref url, .. }) if url == "http://[::1"),
