@@ -45,9 +45,9 @@ use crate::error::ApiError;
 use crate::hub::TopicName;
 
 /// The cookie a subscriber token may come in.
-pub const TOKEN_COOKIE: &str = "sse_live_token";
+pub(crate) const TOKEN_COOKIE: &str = "sse_live_token";
 /// The query parameter a subscriber token may come in.
-pub const TOKEN_PARAM: &str = "token";
+pub(crate) const TOKEN_PARAM: &str = "token";
 
 /// The audience (`aud`) of the tokens `/demo-token` mints; see the module docs.
 pub const DEMO_AUDIENCE: &str = "sse-live-demo";
@@ -58,7 +58,7 @@ pub const DEMO_AUDIENCE: &str = "sse-live-demo";
 pub const LEEWAY: Duration = Duration::from_secs(10);
 
 /// The shortest `--jwt-secret` accepted, in bytes: HS256's hash output, 256 bits (RFC 7518 §3.2).
-pub const MIN_SECRET_LEN: usize = 32;
+pub(crate) const MIN_SECRET_LEN: usize = 32;
 
 /// A subscriber token's claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,14 +90,14 @@ mod one_or_many {
         Many(Vec<String>),
     }
 
-    pub fn serialize<S: Serializer>(values: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(values: &[String], serializer: S) -> Result<S::Ok, S::Error> {
         match values {
             [one] => one.serialize(serializer),
             many => many.serialize(serializer),
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
         Ok(match OneOrMany::deserialize(deserializer)? {
             OneOrMany::One(one) => vec![one],
             OneOrMany::Many(many) => many,
@@ -107,17 +107,17 @@ mod one_or_many {
 
 impl Claims {
     /// Whether it is a demo token (its `aud` holds [`DEMO_AUDIENCE`]).
-    pub fn is_demo(&self) -> bool {
+    pub(crate) fn is_demo(&self) -> bool {
         self.aud.iter().any(|aud| aud == DEMO_AUDIENCE)
     }
 
     /// Whether the token may read `topic`.
-    pub fn allows(&self, topic: &TopicName) -> bool {
+    pub(crate) fn allows(&self, topic: &TopicName) -> bool {
         self.topics.iter().any(|pattern| self.matches(pattern, topic.as_str()))
     }
 
     /// Whether the token may publish to `topic`.
-    pub fn may_publish(&self, topic: &TopicName) -> bool {
+    pub(crate) fn may_publish(&self, topic: &TopicName) -> bool {
         self.publish.iter().any(|pattern| self.matches(pattern, topic.as_str()))
     }
 
@@ -140,7 +140,7 @@ impl Claims {
 
 /// Checks `Authorization: Bearer <key>` against the publisher key in constant time: `Ok` when it matches,
 /// [`ApiError::Unauthorized`] otherwise.
-pub fn check_publisher(headers: &HeaderMap, key: &Secret) -> Result<(), ApiError> {
+pub(crate) fn check_publisher(headers: &HeaderMap, key: &Secret) -> Result<(), ApiError> {
     let given = bearer(headers).ok_or_else(|| {
         ApiError::Unauthorized("publishing needs the publisher key as Authorization: Bearer <key>".to_owned())
     })?;
@@ -155,7 +155,7 @@ pub fn check_publisher(headers: &HeaderMap, key: &Secret) -> Result<(), ApiError
 /// (`--publish-key`), or a token (`--jwt-secret`) whose `publish` patterns cover the topic. Neither configured:
 /// [`ApiError::PublishingOff`]; a token that does not verify or no credentials: 401; a valid token for other
 /// topics: 403.
-pub fn authorize_publisher(
+pub(crate) fn authorize_publisher(
     key: Option<&Secret>,
     tokens: Option<&TokenKeys>,
     headers: &HeaderMap,
@@ -183,7 +183,7 @@ pub fn authorize_publisher(
 }
 
 /// The token in `Authorization: Bearer`, else the [`TOKEN_COOKIE`] cookie, else the [`TOKEN_PARAM`] parameter.
-pub fn subscriber_token(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
+pub(crate) fn subscriber_token(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
     if let Some(token) = bearer(headers) {
         return Some(token.to_owned());
     }
@@ -216,7 +216,7 @@ impl std::fmt::Debug for TokenKeys {
 }
 
 impl TokenKeys {
-    /// Keys from the `--jwt-secret`, refusing demo tokens (see [`accept_demo_tokens`](Self::accept_demo_tokens)).
+    /// Keys from the `--jwt-secret`, refusing demo tokens (see `accept_demo_tokens`).
     pub fn new(secret: &Secret) -> Self {
         let bytes = secret.expose().as_bytes();
         Self {
@@ -227,7 +227,7 @@ impl TokenKeys {
     }
 
     /// Keys that also accept demo tokens (`aud` [`DEMO_AUDIENCE`]) when `accept` (the server has `--demo-auth`).
-    pub fn accept_demo_tokens(self, accept: bool) -> Self {
+    pub(crate) fn accept_demo_tokens(self, accept: bool) -> Self {
         Self { accept_demo: accept, ..self }
     }
 
@@ -240,7 +240,7 @@ impl TokenKeys {
     /// Verifies `token` (signature, HS256 only, expiry and any `nbf` with [`LEEWAY`], a demo token only when
     /// accepted): its claims, 401 when it does not verify or is a demo token this server refuses, 403 when it has
     /// expired.
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    pub(crate) fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY.as_secs();
         validation.validate_nbf = true;
@@ -260,7 +260,7 @@ impl TokenKeys {
 
 /// Decides whether a request may subscribe to `topics`: `Ok(None)` when none is private, `Ok(Some(time left))`
 /// when a valid token covers all of them (the stream must end when it runs out), else the error to answer.
-pub fn authorize_subscriber(
+pub(crate) fn authorize_subscriber(
     keys: Option<&TokenKeys>,
     token: Option<&str>,
     topics: &[TopicName],

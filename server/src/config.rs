@@ -222,8 +222,8 @@ impl Default for Config {
 
 impl Config {
     /// Checks what the flags cannot say one by one, before the server starts: a `--jwt-secret` of at least
-    /// [`MIN_SECRET_LEN`] bytes, and `--test-routes` only in a build with the `test-routes` feature. The error is one
-    /// line naming the flag (never the secret).
+    /// `MIN_SECRET_LEN` (32) bytes, and `--test-routes` only in a build with the `test-routes` feature. The error is
+    /// one line naming the flag (never the secret).
     pub fn check(&self) -> Result<(), String> {
         if let Some(secret) = &self.jwt_secret {
             let len = secret.expose().len();
@@ -277,7 +277,7 @@ fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
 impl Config {
     /// `--max-connections`, or its default: the open-file limit (`RLIMIT_NOFILE`, soft) minus a reserve of a tenth
     /// of it plus 32 descriptors, for files served, Redis and the runtime; at least 1.
-    pub fn max_connections(&self) -> u32 {
+    pub(crate) fn max_connections(&self) -> u32 {
         self.max_connections.unwrap_or_else(|| {
             let limit = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
             connections_for_fd_limit(limit)
@@ -285,7 +285,7 @@ impl Config {
     }
 }
 
-/// The default `--max-connections` for an open-file limit of `limit` (see [`Config::max_connections`]).
+/// The default `--max-connections` for an open-file limit of `limit` (see `Config::max_connections`).
 pub fn connections_for_fd_limit(limit: u64) -> u32 {
     let limit = limit.min(u64::from(u32::MAX));
     let reserve = limit / 10 + 32;
@@ -324,7 +324,7 @@ impl Secret {
     }
 
     /// The secret itself.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -342,7 +342,7 @@ pub struct Origin(HeaderValue);
 
 impl Origin {
     /// The origin as a header value.
-    pub fn header_value(&self) -> &HeaderValue {
+    pub(crate) fn header_value(&self) -> &HeaderValue {
         &self.0
     }
 }

@@ -14,14 +14,14 @@ use crate::config::Origin;
 
 /// The request headers a cross-origin page may send (tower-http needs their names; a wildcard would not cover
 /// `Authorization`).
-pub const ALLOWED_HEADERS: [&str; 3] = ["last-event-id", "authorization", "content-type"];
+pub(crate) const ALLOWED_HEADERS: [&str; 3] = ["last-event-id", "authorization", "content-type"];
 
 /// The request header the browser tests send to the test routes, allowed too with `--test-routes` only.
-pub const TEST_HEADER: &str = "x-test-token";
+pub(crate) const TEST_HEADER: &str = "x-test-token";
 
 /// The CORS layer for `origins`, or `None` (no CORS headers at all) when the list is empty; `test_routes` adds
 /// [`TEST_HEADER`] to the allowed headers.
-pub fn layer(origins: &[Origin], test_routes: bool) -> Option<CorsLayer> {
+pub(crate) fn layer(origins: &[Origin], test_routes: bool) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }

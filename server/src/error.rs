@@ -58,7 +58,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// The HTTP status this error is answered with.
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::NotFound | Self::UnknownTopic(_) | Self::PublishingOff => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -72,7 +72,7 @@ impl ApiError {
     }
 
     /// A short code for the `reason` label of the rejection metric.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             Self::NotFound | Self::UnknownTopic(_) | Self::PublishingOff => "not_found",
             Self::BadRequest(_) => "bad_request",

@@ -2,33 +2,38 @@
 //!
 //! Run with `cargo run -p sse-live-server -- --help` (or `cargo xtask demo` for the whole demo).
 //!
-//! Modules, from the outside in:
-//! - [`config`]: command-line flags with `SSE_LIVE_*` environment twins.
-//! - [`serve`]: the accept loop: connection caps in all and per address, header and idle timeouts, hyper's
-//!   HTTP/1.1 per connection, graceful shutdown.
-//! - [`listener`]: TCP with a send timeout (clients that stop reading are cut off) and the client's address.
-//! - [`forwarded`]: the client's address behind a trusted proxy (`X-Forwarded-For`, `Forwarded`).
-//! - [`routes`]: one module per route: [`routes::events`] (`/events/...`), [`routes::publish`],
-//!   [`routes::stream`] (the demo's aliases), [`routes::health`] (`/healthz`, `/readyz`), [`routes::metrics`],
-//!   [`routes::demo_token`], `routes::test_routes` (with the cargo feature `test-routes`), [`routes::client`] (the
-//!   page, and the fallback for everything else).
-//! - [`sse`]: the event-stream response: headers, `retry:` with jitter, keep-alives, the end on shutdown or token
-//!   expiry, the guards a stream owns.
-//! - [`hub`]: topics: names, ids, bounded history, broadcast, replay after `Last-Event-ID`, multi-topic positions,
-//!   each connection's feed.
-//! - [`backplane`]: where topics are shared: this process, or (`--redis-url`) several instances through Redis
-//!   Streams; `/readyz` reads its state.
-//! - [`auth`]: the publisher key and subscriber tokens (JWT) for private topics.
-//! - [`limits`]: `--max-streams` and `--max-streams-per-ip`, held for the life of a stream.
-//! - [`metrics`]: Prometheus metrics.
-//! - [`generators`]: one task per topic publishing the demo's data (temperatures, random numbers).
-//! - [`state`]: what handlers share ([`AppState`]).
-//! - [`error`]: [`ApiError`](error::ApiError), a status and `{"error": "..."}`.
-//! - [`cors`]: the optional CORS layer.
-//! - [`shutdown`]: the signal, and how streams end on it.
+//! The public surface is what the binary and the tests need, re-exported here: [`Config`] (with [`Secret`],
+//! [`Origin`], [`ClientIpHeader`] and [`connections_for_fd_limit`]), [`run`] and [`shutdown_signal`]; for tests
+//! that mint their own tokens, [`Claims`], [`TokenKeys`] (whose errors are [`ApiError`]s, one of which carries a
+//! [`TooManyTopics`]), [`unix_now`], [`DEMO_AUDIENCE`] and [`LEEWAY`]; with the cargo feature `test-routes`,
+//! `VECTORS` (the spec's raw test vectors, each a `Vector`).
 //!
-//! [`app`] builds the router from a state (tests and [`run`] use the same one); [`run`] serves it on a listener
-//! until a shutdown future resolves.
+//! Modules (all private), from the outside in:
+//! - `config`: command-line flags with `SSE_LIVE_*` environment twins.
+//! - `serve`: the accept loop: connection caps in all and per address, header and idle timeouts, hyper's
+//!   HTTP/1.1 per connection, graceful shutdown.
+//! - `listener`: TCP with a send timeout (clients that stop reading are cut off) and the client's address.
+//! - `forwarded`: the client's address behind a trusted proxy (`X-Forwarded-For`, `Forwarded`).
+//! - `routes`: one module per route: `routes::events` (`/events/...`), `routes::publish`, `routes::jobs`
+//!   (`/jobs`), `routes::stream` (the demo's aliases), `routes::health` (`/healthz`, `/readyz`),
+//!   `routes::metrics`, `routes::demo_token`, `routes::test_routes` (with the cargo feature `test-routes`),
+//!   `routes::client` (the page, and the fallback for everything else).
+//! - `sse`: the event-stream response: headers, `retry:` with jitter, keep-alives, the end on shutdown or token
+//!   expiry, the guards a stream owns.
+//! - `hub`: topics: names, ids, bounded history, broadcast, replay after `Last-Event-ID`, multi-topic positions,
+//!   each connection's feed.
+//! - `backplane`: where topics are shared: this process, or (`--redis-url`) several instances through Redis
+//!   Streams; `/readyz` reads its state.
+//! - `auth`: the publisher key and subscriber tokens (JWT) for private topics.
+//! - `limits`: `--max-streams` and `--max-streams-per-ip`, held for the life of a stream.
+//! - `metrics`: Prometheus metrics.
+//! - `generators`: one task per topic publishing the demo's data (temperatures, random numbers).
+//! - `state`: what handlers share (`AppState`).
+//! - `error`: [`ApiError`], a status and `{"error": "..."}`.
+//! - `cors`: the optional CORS layer.
+//! - `shutdown`: the signal ([`shutdown_signal`]), and how streams end on it.
+//!
+//! `app` builds the router from a state; [`run`] serves it on a listener until a shutdown future resolves.
 //!
 //! # Operating it
 //! See `docs/deploy.md`: nginx (`proxy_buffering off; proxy_read_timeout 24h; proxy_http_version 1.1;`; the server
@@ -36,22 +41,24 @@
 //! file-descriptor limit (each open stream holds one). Never put a compression layer in front of
 //! `text/event-stream`.
 
-pub mod auth;
-pub mod backplane;
-pub mod config;
-pub mod cors;
-pub mod error;
-pub mod forwarded;
-pub mod generators;
-pub mod hub;
-pub mod limits;
-pub mod listener;
-pub mod metrics;
-pub mod routes;
-pub mod serve;
-pub mod shutdown;
-pub mod sse;
-pub mod state;
+#![warn(unreachable_pub)]
+
+mod auth;
+mod backplane;
+mod config;
+mod cors;
+mod error;
+mod forwarded;
+mod generators;
+mod hub;
+mod limits;
+mod listener;
+mod metrics;
+mod routes;
+mod serve;
+mod shutdown;
+mod sse;
+mod state;
 
 use std::future::Future;
 use std::io;
@@ -62,14 +69,20 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
-pub use config::Config;
-pub use state::AppState;
+pub use auth::{unix_now, Claims, TokenKeys, DEMO_AUDIENCE, LEEWAY};
+pub use config::{connections_for_fd_limit, ClientIpHeader, Config, Origin, Secret};
+pub use error::ApiError;
+pub use hub::TooManyTopics;
+#[cfg(feature = "test-routes")]
+pub use routes::test_routes::{Vector, VECTORS};
+pub use shutdown::signal as shutdown_signal;
 
-/// The router: the stream and publish routes, `/healthz`, `/readyz`, `/metrics`, `/demo-token`, the test routes when
-/// enabled (and compiled in), the client as fallback, tracing, and CORS when origins are allowed. Generators are not
-/// started here (see
-/// [`run`]).
-pub fn app(state: AppState) -> Router {
+use state::AppState;
+
+/// The router: the stream and publish routes, `/jobs`, `/healthz`, `/readyz`, `/metrics`, `/demo-token`, the test
+/// routes when enabled (and compiled in), the client as fallback, tracing, and CORS when origins are allowed.
+/// Generators are not started here (see [`run`]).
+fn app(state: AppState) -> Router {
     let max_body = state.config.max_body as usize;
     let router = Router::new()
         .route("/healthz", get(routes::health::health))
@@ -103,7 +116,7 @@ pub fn app(state: AppState) -> Router {
     }
 }
 
-/// Serves [`app`] on `listener` with the generators running, until `shutdown` resolves.
+/// Serves `app` on `listener` with the generators running, until `shutdown` resolves.
 ///
 /// A `config` that fails [`Config::check`] (a short `--jwt-secret`, `--test-routes` in a build without them) is an
 /// [`io::ErrorKind::InvalidInput`] error before anything starts.
@@ -112,9 +125,9 @@ pub fn app(state: AppState) -> Router {
 /// (so clients reconnect elsewhere or later) and the generators stop; connections that are still open after
 /// `--drain-timeout` are abandoned. Returns once the server has stopped.
 ///
-/// Connections are accepted and served by [`serve::Server`] (`--max-connections`, `--max-connections-per-ip`,
+/// Connections are accepted and served by `serve::Server` (`--max-connections`, `--max-connections-per-ip`,
 /// `--header-timeout`, `--idle-timeout`, `--send-timeout`), and handlers see the client's address as
-/// [`listener::ClientAddr`] and [`listener::ClientIp`].
+/// `listener::ClientAddr` and `listener::ClientIp`.
 pub async fn run(
     listener: TcpListener,
     config: Config,

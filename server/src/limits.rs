@@ -14,7 +14,7 @@ use crate::error::ApiError;
 
 /// The limits and what they are counting; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct StreamLimits {
+pub(crate) struct StreamLimits {
     shared: Arc<Shared>,
 }
 
@@ -41,13 +41,13 @@ impl Shared {
 impl StreamLimits {
     /// At most `max_total` streams, `max_per_ip` from one address; a refusal says to come back after
     /// `retry_after`.
-    pub fn new(max_total: u32, max_per_ip: u32, retry_after: Duration) -> Self {
+    pub(crate) fn new(max_total: u32, max_per_ip: u32, retry_after: Duration) -> Self {
         Self { shared: Arc::new(Shared { max_total, max_per_ip, retry_after, counts: Mutex::default() }) }
     }
 
     /// A permit for one more stream from `ip` (`None`: an address we cannot know, counted in the total only), or
     /// [`ApiError::TooManyStreams`].
-    pub fn acquire(&self, ip: Option<IpAddr>) -> Result<StreamPermit, ApiError> {
+    pub(crate) fn acquire(&self, ip: Option<IpAddr>) -> Result<StreamPermit, ApiError> {
         let shared = &self.shared;
         let mut counts = shared.lock();
         let too_many = |per_ip, limit| ApiError::TooManyStreams { per_ip, limit, retry_after: shared.retry_after };
@@ -66,14 +66,15 @@ impl StreamLimits {
     }
 
     /// How many streams hold a permit.
-    pub fn total(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn total(&self) -> u32 {
         self.shared.lock().total
     }
 }
 
 /// One stream's place within the limits, given back on drop.
 #[derive(Debug)]
-pub struct StreamPermit {
+pub(crate) struct StreamPermit {
     shared: Arc<Shared>,
     ip: Option<IpAddr>,
 }

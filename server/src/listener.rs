@@ -27,17 +27,10 @@ use crate::serve::Activity;
 
 /// A TCP listener whose connections time out when a write is stuck for `send_timeout`.
 #[derive(Debug)]
-pub struct SendTimeoutListener {
+pub(crate) struct SendTimeoutListener {
     inner: TcpListener,
     send_timeout: Duration,
     timeouts: Counter,
-}
-
-impl SendTimeoutListener {
-    /// Wraps `inner`; each connection that times out counts once in `timeouts`.
-    pub fn new(inner: TcpListener, send_timeout: Duration, timeouts: Counter) -> Self {
-        Self { inner, send_timeout, timeouts }
-    }
 }
 
 impl Listener for SendTimeoutListener {
@@ -56,7 +49,7 @@ impl Listener for SendTimeoutListener {
 
 /// One accepted connection (see [`SendTimeoutListener`]).
 #[derive(Debug)]
-pub struct Connection {
+pub(crate) struct Connection {
     inner: Pin<Box<TimeoutWriter<TcpStream>>>,
     timeouts: Counter,
     timed_out: bool,
@@ -141,7 +134,7 @@ impl AsyncWrite for Connection {
 
 /// The client's socket address, as `ConnectInfo` (see [`crate::run`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub SocketAddr);
+pub(crate) struct ClientAddr(pub SocketAddr);
 
 impl Connected<IncomingStream<'_, SendTimeoutListener>> for ClientAddr {
     fn connect_info(stream: IncomingStream<'_, SendTimeoutListener>) -> Self {
@@ -152,7 +145,7 @@ impl Connected<IncomingStream<'_, SendTimeoutListener>> for ClientAddr {
 /// The client's IP address when the server knows it (it does when served by [`crate::run`]): the peer's address, or
 /// behind a trusted proxy the address the proxy names (see [`crate::forwarded`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub Option<IpAddr>);
+pub(crate) struct ClientIp(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sse_live_server::{run, shutdown, Config};
+use sse_live_server::{run, shutdown_signal, Config};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -55,7 +55,7 @@ async fn main() -> ExitCode {
     }
     drop(stdout);
 
-    match run(listener, config, shutdown::signal()).await {
+    match run(listener, config, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

@@ -32,17 +32,17 @@ use sse_live_protocol::wire::ResetReason;
 use crate::serve::CloseReason;
 
 /// The content type of [`Metrics::render`]'s text.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 type ByReason = Family<[(&'static str, &'static str); 1], Counter>;
 
 /// The `reason` labels of `sse_live_resets_total`.
-pub const RESET_REASONS: [ResetReason; 5] =
+pub(crate) const RESET_REASONS: [ResetReason; 5] =
     [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Restarted, ResetReason::Lagged];
 
 /// The `reason` labels of `sse_live_rejected_total` (the codes of [`ApiError::reason`](crate::error::ApiError::reason)
 /// a stream request can end in).
-pub const REJECT_REASONS: [&str; 8] = [
+pub(crate) const REJECT_REASONS: [&str; 8] = [
     "bad_request",
     "not_found",
     "unauthorized",
@@ -54,7 +54,7 @@ pub const REJECT_REASONS: [&str; 8] = [
 ];
 
 /// Every metric, registered once; cheap to share behind an `Arc` (each metric is an atomic).
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     /// Event streams open now.
     pub open_streams: Gauge,
@@ -87,7 +87,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Every metric at zero.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("sse_live");
         let metrics = Self {
             registry: Registry::default(),
@@ -156,22 +156,22 @@ impl Metrics {
     }
 
     /// Counts one `event: reset`.
-    pub fn reset(&self, reason: ResetReason) {
+    pub(crate) fn reset(&self, reason: ResetReason) {
         self.resets.get_or_create(&[("reason", reason.code())]).inc();
     }
 
     /// Counts one refused stream request; `reason` is one of the codes in the module docs.
-    pub fn rejected(&self, reason: &'static str) {
+    pub(crate) fn rejected(&self, reason: &'static str) {
         self.rejected.get_or_create(&[("reason", reason)]).inc();
     }
 
     /// Counts one connection the server closed.
-    pub fn connection_closed(&self, reason: CloseReason) {
+    pub(crate) fn connection_closed(&self, reason: CloseReason) {
         self.connections_closed.get_or_create(&[("reason", reason.code())]).inc();
     }
 
     /// The metrics as OpenMetrics text.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);

@@ -56,7 +56,7 @@ const ACCEPT_RETRY: Duration = Duration::from_secs(1);
 
 /// The accept loop and what every connection is served with.
 #[derive(Debug)]
-pub struct Server {
+pub(crate) struct Server {
     listener: TcpListener,
     /// One permit per open connection (`--max-connections`).
     places: Arc<Semaphore>,
@@ -85,7 +85,7 @@ impl Settings {
 
 impl Server {
     /// Serves on `listener` with the limits and timeouts of `config`, counting in `metrics`.
-    pub fn new(listener: TcpListener, config: &Config, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(listener: TcpListener, config: &Config, metrics: Arc<Metrics>) -> Self {
         let max = config.max_connections();
         let places = usize::try_from(max).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
         tracing::debug!(max_connections = max, per_ip = config.max_connections_per_ip, "connection limits");
@@ -107,7 +107,7 @@ impl Server {
 
     /// Accepts and serves connections with `router` until `shutdown` is cancelled, then waits for every connection
     /// to close (each is shut down gracefully; streams end on the same token).
-    pub async fn run(self, router: Router, shutdown: CancellationToken) {
+    pub(crate) async fn run(self, router: Router, shutdown: CancellationToken) {
         let connections = TaskTracker::new();
         let mut accept_errors = AcceptErrors::default();
         loop {
@@ -274,7 +274,7 @@ impl Drop for PerIpSlot {
 
 /// Why the server closed a connection (the `reason` of `sse_live_connections_closed_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
+pub(crate) enum CloseReason {
     /// No complete request head within `--header-timeout`.
     HeaderTimeout,
     /// No request for `--idle-timeout` on a connection with nothing in progress.
@@ -285,10 +285,10 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Every reason, for the metric's series.
-    pub const ALL: [Self; 3] = [Self::HeaderTimeout, Self::IdleTimeout, Self::TooManyPerIp];
+    pub(crate) const ALL: [Self; 3] = [Self::HeaderTimeout, Self::IdleTimeout, Self::TooManyPerIp];
 
     /// The metric label.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Self::HeaderTimeout => "header_timeout",
             Self::IdleTimeout => "idle_timeout",

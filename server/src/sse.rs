@@ -29,30 +29,26 @@ use crate::limits::StreamPermit;
 use crate::state::AppState;
 
 /// The text of the keep-alive comment (`: keep-alive`).
-pub const KEEP_ALIVE_COMMENT: &str = "keep-alive";
+pub(crate) const KEEP_ALIVE_COMMENT: &str = "keep-alive";
 
 /// `X-Accel-Buffering: no` stops nginx (and proxies that copy it) from buffering the stream.
 static X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
 
 /// What a stream holds besides its frames.
 #[derive(Debug, Default)]
-pub struct Extras {
+pub(crate) struct Extras {
     /// Its place within the connection limits, released when the stream is dropped.
     pub permit: Option<StreamPermit>,
     /// The time left on its subscriber token: the stream ends with `event: expired` then.
     pub expires_in: Option<Duration>,
 }
 
-/// The response for a stream of encoded frames (`events`), labelled `name` in the logs.
+/// The response for a stream of encoded frames (`events`), labelled `name` in the logs, holding `extras` for the
+/// life of the stream.
 ///
 /// The body writes `retry:` first, then `events` with keep-alive comments merged in, and ends when `events` ends,
 /// or with `event: shutdown` when the server shuts down. It counts as one open stream until axum drops it.
-pub fn response(state: &AppState, name: &str, events: impl Stream<Item = Bytes> + Send + 'static) -> Response {
-    response_with(state, name, events, Extras::default())
-}
-
-/// [`response`], holding `extras` for the life of the stream.
-pub fn response_with(
+pub(crate) fn response_with(
     state: &AppState,
     name: &str,
     events: impl Stream<Item = Bytes> + Send + 'static,
@@ -65,7 +61,8 @@ pub fn response_with(
 /// Like [`response_with`] but WITHOUT keep-alive comments: the body carries the `retry:` frame and `events`,
 /// nothing else, however long it stays idle. For test routes that simulate a stalled connection; never for real
 /// streams (proxies cut idle connections).
-pub fn response_without_keep_alive(
+#[cfg(feature = "test-routes")]
+pub(crate) fn response_without_keep_alive(
     state: &AppState,
     name: &str,
     events: impl Stream<Item = Bytes> + Send + 'static,
@@ -75,7 +72,7 @@ pub fn response_without_keep_alive(
 }
 
 /// The reconnection time for one stream: `--retry` plus a random share of `--retry-jitter`.
-pub fn retry_hint(config: &Config) -> Duration {
+pub(crate) fn retry_hint(config: &Config) -> Duration {
     let jitter = u64::try_from(config.retry_jitter.as_millis()).unwrap_or(u64::MAX);
     config.retry + Duration::from_millis(rand::rng().random_range(0..=jitter))
 }
@@ -197,14 +194,14 @@ impl Stream for Counted {
 
 /// Counts one open stream from creation to drop.
 #[derive(Debug)]
-pub struct OpenStreamGuard {
+pub(crate) struct OpenStreamGuard {
     gauge: Gauge,
     name: String,
 }
 
 impl OpenStreamGuard {
     /// Raises `gauge` by one until the guard is dropped.
-    pub fn new(gauge: Gauge, name: &str) -> Self {
+    pub(crate) fn new(gauge: Gauge, name: &str) -> Self {
         let open = gauge.inc() + 1;
         tracing::debug!(stream = name, open, "stream opened");
         Self { gauge, name: name.to_owned() }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::TokenKeys;
-pub use crate::backplane::RedisState;
+pub(crate) use crate::backplane::RedisState;
 use crate::backplane::{Backplane, FollowGuard};
 use crate::config::Config;
 use crate::error::ApiError;
@@ -17,7 +17,7 @@ use crate::routes::jobs::Jobs;
 
 /// The state given to every handler (`State<AppState>`); cheap to clone.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The settings the server started with.
     pub config: Arc<Config>,
     /// The topics.
@@ -39,7 +39,7 @@ pub struct AppState {
 
 impl AppState {
     /// The state for `config`, with no topic yet.
-    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+    pub(crate) fn new(config: Config, shutdown: CancellationToken) -> Self {
         let hub =
             Hub::with_max_topics(config.history as usize, config.client_buffer as usize, config.max_topics as usize);
         let limits = StreamLimits::new(config.max_streams, config.max_streams_per_ip, config.retry);
@@ -52,36 +52,36 @@ impl AppState {
 
     /// Connects to `--redis-url` when given. An unreachable Redis is an error, unless `--redis-optional`: then the
     /// instance serves its own topics and joins Redis once it answers (see [`crate::backplane`]).
-    pub async fn connect_redis(&mut self) -> Result<(), redis::RedisError> {
+    pub(crate) async fn connect_redis(&mut self) -> Result<(), redis::RedisError> {
         self.backplane = Backplane::connect(&self.config, self.hub.clone(), self.metrics.clone()).await?;
         Ok(())
     }
 
     /// Where topics live now.
-    pub fn redis_state(&self) -> RedisState {
+    pub(crate) fn redis_state(&self) -> RedisState {
         self.backplane.redis_state()
     }
 
     /// Has `topics` read from Redis while the guard lives (nothing without Redis).
-    pub async fn follow(&self, topics: &[TopicName]) -> Result<FollowGuard, ApiError> {
+    pub(crate) async fn follow(&self, topics: &[TopicName]) -> Result<FollowGuard, ApiError> {
         self.backplane.follow(topics).await
     }
 
     /// How many event streams are open.
-    pub fn open_streams(&self) -> usize {
+    pub(crate) fn open_streams(&self) -> usize {
         usize::try_from(self.metrics.open_streams.get()).unwrap_or(0)
     }
 
     /// Publishes `data` (one event's data, e.g. compact JSON) to `topic` and returns its id: the one path every
     /// publisher takes, `POST /events/{topic}`, the demo generators and jobs alike. With Redis, the event goes to
     /// the topic's stream and the id comes from Redis (503 while Redis is lost).
-    pub async fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, ApiError> {
+    pub(crate) async fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, ApiError> {
         self.publish_event(topic, None, data).await
     }
 
     /// [`publish`](Self::publish) with an `event:` type (on single-topic streams; see
     /// [`Topic::publish_event`](crate::hub::Topic::publish_event)).
-    pub async fn publish_event(
+    pub(crate) async fn publish_event(
         &self,
         topic: &TopicName,
         event_type: Option<&str>,

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use common::{client, json_body, EventStream, TestServer, KEY};
 use sse_live_demo_wire::DemoToken;
-use sse_live_server::auth::{unix_now, Claims, TokenKeys, DEMO_AUDIENCE, LEEWAY};
-use sse_live_server::config::Secret;
+use sse_live_server::{unix_now, Claims, Secret, TokenKeys, DEMO_AUDIENCE, LEEWAY};
 
 const SECRET: &str = "test-jwt-secret-32-bytes-or-more!";
 

@@ -237,7 +237,7 @@ impl LimitedServer {
 #[tokio::test]
 async fn at_the_open_file_limit_streams_flow_files_are_served_and_new_clients_get_in_once_others_leave() {
     const FD_LIMIT: u64 = 128;
-    let places = f64::from(sse_live_server::config::connections_for_fd_limit(FD_LIMIT));
+    let places = f64::from(sse_live_server::connections_for_fd_limit(FD_LIMIT));
     let dist = tempfile::tempdir().unwrap();
     let page = "<!doctype html><title>at the limit</title>";
     std::fs::write(dist.path().join("index.html"), page).unwrap();

@@ -7,7 +7,7 @@ mod common;
 use common::{client, EventStream, TestServer};
 use sse_live_demo_wire::TemperatureReading;
 use sse_live_protocol::{parse_events, Event, Parsed};
-use sse_live_server::routes::test_routes::VECTORS;
+use sse_live_server::VECTORS;
 use time::OffsetDateTime;
 
 /// The ids of `events`: the test routes number their events plainly (`1`, `2`, ...), unlike the hub's

@@ -52,7 +52,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use self::redis::{Follows, Link, RedisBackplane};
+pub(crate) use self::redis::{Follows, Link, RedisBackplane};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::{Hub, TopicName};
@@ -60,7 +60,7 @@ use crate::metrics::Metrics;
 
 /// Where this instance's topics live; cheap to clone.
 #[derive(Debug, Clone)]
-pub enum Backplane {
+pub(crate) enum Backplane {
     /// In this process only: publishing goes straight to the hub.
     Local(Hub),
     /// Shared through Redis (`--redis-url`).
@@ -69,7 +69,7 @@ pub enum Backplane {
 
 /// How the instance stands with Redis, as `/healthz` (`redis`) and `/readyz` tell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RedisState {
+pub(crate) enum RedisState {
     /// No `--redis-url`: in this process only.
     Off,
     /// `--redis-optional` and Redis has not been reached yet: this instance's own topics only, retrying.
@@ -82,7 +82,7 @@ pub enum RedisState {
 
 impl RedisState {
     /// The word `/healthz` uses.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Off => "off",
             Self::LocalOnly => "unavailable-serving-local-only",
@@ -94,14 +94,14 @@ impl RedisState {
 
 /// What a stream holds while it follows its topics (nothing without Redis); dropping it lets them go.
 #[derive(Debug)]
-pub struct FollowGuard {
+pub(crate) struct FollowGuard {
     _follows: Option<Follows>,
 }
 
 impl Backplane {
     /// The backplane `config` asks for, over `hub`: local, or Redis at `--redis-url` (an error when it cannot be
     /// reached, unless `--redis-optional`).
-    pub async fn connect(config: &Config, hub: Hub, metrics: Arc<Metrics>) -> Result<Self, ::redis::RedisError> {
+    pub(crate) async fn connect(config: &Config, hub: Hub, metrics: Arc<Metrics>) -> Result<Self, ::redis::RedisError> {
         let Some(url) = &config.redis_url else { return Ok(Self::Local(hub)) };
         let sizes = (config.history as usize, config.max_topics as usize, config.redis_follow_grace);
         let redis = RedisBackplane::connect(url.expose(), hub, sizes, config.redis_optional, metrics).await?;
@@ -109,7 +109,7 @@ impl Backplane {
     }
 
     /// Starts the Redis reader, which runs until `shutdown` (nothing to run without Redis).
-    pub fn spawn_reader(&self, shutdown: CancellationToken) -> Option<JoinHandle<()>> {
+    pub(crate) fn spawn_reader(&self, shutdown: CancellationToken) -> Option<JoinHandle<()>> {
         match self {
             Self::Local(_) => None,
             Self::Redis(redis) => Some(tokio::spawn(redis.clone().read(shutdown))),
@@ -117,7 +117,12 @@ impl Backplane {
     }
 
     /// Publishes `data` to `topic` as an event of type `event_type` and returns its sequence number.
-    pub async fn publish(&self, topic: &TopicName, event_type: Option<&str>, data: &str) -> Result<u64, ApiError> {
+    pub(crate) async fn publish(
+        &self,
+        topic: &TopicName,
+        event_type: Option<&str>,
+        data: &str,
+    ) -> Result<u64, ApiError> {
         match self {
             Self::Local(hub) => Ok(hub.publish_event(topic, event_type, data)?),
             Self::Redis(redis) => redis.publish(topic, event_type, data).await,
@@ -125,7 +130,7 @@ impl Backplane {
     }
 
     /// Follows `topics` while the guard lives (see the module docs; nothing without Redis).
-    pub async fn follow(&self, topics: &[TopicName]) -> Result<FollowGuard, ApiError> {
+    pub(crate) async fn follow(&self, topics: &[TopicName]) -> Result<FollowGuard, ApiError> {
         match self {
             Self::Local(_) => Ok(FollowGuard { _follows: None }),
             Self::Redis(redis) => Ok(FollowGuard { _follows: Some(redis.follow(topics).await?) }),
@@ -133,7 +138,7 @@ impl Backplane {
     }
 
     /// Whether `topic` exists (has events, or subscribers here), in this process or in Redis.
-    pub async fn exists(&self, topic: &TopicName) -> Result<bool, ApiError> {
+    pub(crate) async fn exists(&self, topic: &TopicName) -> Result<bool, ApiError> {
         match self {
             Self::Local(hub) => Ok(hub.topic(topic.as_str()).is_some()),
             Self::Redis(redis) => redis.exists(topic).await,
@@ -141,7 +146,7 @@ impl Backplane {
     }
 
     /// How the instance stands with Redis.
-    pub fn redis_state(&self) -> RedisState {
+    pub(crate) fn redis_state(&self) -> RedisState {
         match self {
             Self::Local(_) => RedisState::Off,
             Self::Redis(redis) => match redis.link() {
@@ -153,7 +158,7 @@ impl Backplane {
     }
 
     /// `Ok` when the instance serves everything it should; otherwise why not (for `/readyz`).
-    pub fn readiness(&self) -> Result<(), &'static str> {
+    pub(crate) fn readiness(&self) -> Result<(), &'static str> {
         match self.redis_state() {
             RedisState::Off | RedisState::Connected => Ok(()),
             RedisState::LocalOnly => Err("Redis (--redis-url) has not been reached yet: this instance serves its own \

@@ -36,7 +36,7 @@ const UNBLOCK_RETRY: Duration = Duration::from_millis(5);
 /// Where the link to Redis stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Link {
+pub(crate) enum Link {
     /// `--redis-optional` and Redis has not been reached yet: topics are this instance's own, and it keeps trying.
     Pending = 0,
     /// Redis answers.
@@ -46,7 +46,7 @@ pub enum Link {
 }
 
 /// One instance's link to Redis: publishes to topic streams and reads the followed ones into the hub.
-pub struct RedisBackplane {
+pub(crate) struct RedisBackplane {
     client: Client,
     /// Publishing, loading histories, `CLIENT UNBLOCK` (connects lazily, reconnects by itself).
     commands: ConnectionManager,
@@ -89,7 +89,7 @@ type Entry = (String, Vec<String>);
 
 /// The topics a stream follows; dropping it lets them go (after the grace period) when it was their last.
 #[derive(Debug)]
-pub struct Follows {
+pub(crate) struct Follows {
     backplane: Arc<RedisBackplane>,
     topics: Vec<TopicName>,
 }
@@ -112,7 +112,7 @@ impl RedisBackplane {
     /// Connects to the Redis at `url` for a hub keeping `history` events per topic and following at most
     /// `max_follows` topics, each for `grace` after its last subscriber. When Redis cannot be reached: an error,
     /// or with `optional` a backplane that keeps trying (see [`Link::Pending`]).
-    pub async fn connect(
+    pub(crate) async fn connect(
         url: &str,
         hub: Hub,
         (history, max_follows, grace): (usize, usize, Duration),
@@ -163,7 +163,7 @@ impl RedisBackplane {
     }
 
     /// Where the link stands.
-    pub fn link(&self) -> Link {
+    pub(crate) fn link(&self) -> Link {
         match self.link.load(Ordering::Relaxed) {
             0 => Link::Pending,
             1 => Link::Connected,
@@ -173,7 +173,12 @@ impl RedisBackplane {
 
     /// Publishes `data` to `topic` and returns its id: appended to the topic's stream (local clients get it through
     /// the reader), or to the local hub while Redis has never been reached ([`Link::Pending`]).
-    pub async fn publish(&self, topic: &TopicName, event_type: Option<&str>, data: &str) -> Result<u64, ApiError> {
+    pub(crate) async fn publish(
+        &self,
+        topic: &TopicName,
+        event_type: Option<&str>,
+        data: &str,
+    ) -> Result<u64, ApiError> {
         if self.link() == Link::Pending {
             return Ok(self.hub.publish_event(topic, event_type, data)?);
         }
@@ -185,7 +190,7 @@ impl RedisBackplane {
     }
 
     /// Whether `topic` has events, here or in Redis (for the demo's aliases, which serve existing topics only).
-    pub async fn exists(&self, topic: &TopicName) -> Result<bool, ApiError> {
+    pub(crate) async fn exists(&self, topic: &TopicName) -> Result<bool, ApiError> {
         if self.hub.topic(topic.as_str()).is_some() || self.link() == Link::Pending {
             return Ok(self.hub.topic(topic.as_str()).is_some());
         }
@@ -198,7 +203,7 @@ impl RedisBackplane {
     /// followed yet have their recent events loaded into the hub, and the reader reads on from there. At most
     /// `--max-topics` are followed (503 beyond); while Redis is lost a topic not followed yet cannot be loaded
     /// (503); while it has never been reached, topics are registered and loaded once it answers.
-    pub async fn follow(self: &Arc<Self>, topics: &[TopicName]) -> Result<Follows, ApiError> {
+    pub(crate) async fn follow(self: &Arc<Self>, topics: &[TopicName]) -> Result<Follows, ApiError> {
         {
             let follows = self.follows();
             let new = topics.iter().filter(|t| !follows.contains_key(*t)).count();
@@ -246,7 +251,7 @@ impl RedisBackplane {
 
     /// The reader: until `shutdown`, reads the followed streams into the hub; reaches Redis (joining it the first
     /// time), and reconnects with backoff when it is lost, reading on from the last id it had.
-    pub async fn read(self: Arc<Self>, shutdown: CancellationToken) {
+    pub(crate) async fn read(self: Arc<Self>, shutdown: CancellationToken) {
         let mut connection: Option<MultiplexedConnection> = None;
         let mut backoff = BACKOFF.0;
         let mut lost = false;

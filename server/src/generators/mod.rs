@@ -7,8 +7,8 @@
 //! then one per interval until the shutdown token is cancelled. They publish through [`AppState::publish`], the
 //! same path as `POST /events/{topic}`.
 
-pub mod random;
-pub mod temperature;
+pub(crate) mod random;
+pub(crate) mod temperature;
 
 use std::time::Duration;
 
@@ -19,10 +19,11 @@ use crate::hub::TopicName;
 use crate::state::AppState;
 
 /// The topics the generators publish to.
-pub const TOPICS: [&str; 2] = [temperature::TOPIC, random::TOPIC];
+#[cfg(test)]
+pub(crate) const TOPICS: [&str; 2] = [temperature::TOPIC, random::TOPIC];
 
 /// Publishes each generator's first event and spawns its task; the tasks end when `state.shutdown` is cancelled.
-pub async fn start(state: &AppState) -> Vec<JoinHandle<()>> {
+pub(crate) async fn start(state: &AppState) -> Vec<JoinHandle<()>> {
     let config = &state.config;
     vec![
         spawn_periodic(state, temperature::TOPIC, config.temperature_interval, temperature::generator()).await,

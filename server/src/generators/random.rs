@@ -4,15 +4,15 @@ use rand::{Rng, SeedableRng};
 use sse_live_demo_wire::RandomNumber;
 
 /// The topic's name (also served at `/stream-random-numbers`).
-pub const TOPIC: &str = "random-numbers";
+pub(crate) const TOPIC: &str = "random-numbers";
 
 /// Draws one value: uniform in `[0, 1)`, rounded down to four decimals (rounding to nearest could give 1.0).
-pub fn draw(rng: &mut impl Rng) -> RandomNumber {
+pub(crate) fn draw(rng: &mut impl Rng) -> RandomNumber {
     RandomNumber { value: floor4(rng.random::<f64>()) }
 }
 
 /// `x` rounded down to four decimals.
-pub fn floor4(x: f64) -> f64 {
+pub(crate) fn floor4(x: f64) -> f64 {
     (x * 10_000.0).floor() / 10_000.0
 }
 

@@ -12,38 +12,38 @@ use sse_live_demo_wire::TemperatureReading;
 use time::OffsetDateTime;
 
 /// The topic's name (served at `/e/temperatures`).
-pub const TOPIC: &str = "temperatures";
+pub(crate) const TOPIC: &str = "temperatures";
 
 /// The room's mean temperature, °C.
-pub const MEAN: f64 = 21.0;
+pub(crate) const MEAN: f64 = 21.0;
 /// Half the daily swing, °C.
-pub const DAILY_AMPLITUDE: f64 = 1.0;
+pub(crate) const DAILY_AMPLITUDE: f64 = 1.0;
 /// The warmest hour of the day (UTC).
-pub const WARMEST_HOUR: f64 = 15.0;
+pub(crate) const WARMEST_HOUR: f64 = 15.0;
 /// The walk's typical distance from the daily curve (its stationary standard deviation), °C.
-pub const WALK_STD_DEV: f64 = 0.5;
+pub(crate) const WALK_STD_DEV: f64 = 0.5;
 /// How fast the walk returns to the curve: its time constant, hours.
-pub const REVERSION_HOURS: f64 = 2.0;
+pub(crate) const REVERSION_HOURS: f64 = 2.0;
 /// The walk never strays further than this from the curve, °C.
-pub const MAX_DEVIATION: f64 = 2.5;
+pub(crate) const MAX_DEVIATION: f64 = 2.5;
 
 /// The random walk: an Ornstein-Uhlenbeck process (exact discretisation, so any step length is stable), clamped to
 /// [`MAX_DEVIATION`].
 #[derive(Debug, Clone)]
-pub struct TemperatureModel<R> {
+pub(crate) struct TemperatureModel<R> {
     rng: R,
     deviation: f64,
 }
 
 impl<R: Rng> TemperatureModel<R> {
     /// A model drawing from `rng`, starting at a random point of the walk's usual range.
-    pub fn new(mut rng: R) -> Self {
+    pub(crate) fn new(mut rng: R) -> Self {
         let deviation = (WALK_STD_DEV * standard_normal(&mut rng)).clamp(-MAX_DEVIATION, MAX_DEVIATION);
         Self { rng, deviation }
     }
 
     /// Advances the walk by `dt` and returns its deviation from the daily curve, °C.
-    pub fn step(&mut self, dt: Duration) -> f64 {
+    pub(crate) fn step(&mut self, dt: Duration) -> f64 {
         let hours = dt.as_secs_f64() / 3600.0;
         let keep = (-hours / REVERSION_HOURS).exp();
         let noise = WALK_STD_DEV * (1.0 - keep * keep).sqrt() * standard_normal(&mut self.rng);
@@ -53,7 +53,7 @@ impl<R: Rng> TemperatureModel<R> {
 
     /// The reading at `at`, `dt` after the previous one (zero for the first): mean + daily swing + walk, rounded to
     /// 0.01 °C, time in whole seconds.
-    pub fn reading(&mut self, at: OffsetDateTime, dt: Duration) -> TemperatureReading {
+    pub(crate) fn reading(&mut self, at: OffsetDateTime, dt: Duration) -> TemperatureReading {
         let temperature = MEAN + daily_swing(at) + self.step(dt);
         TemperatureReading {
             temperature: (temperature * 100.0).round() / 100.0,
@@ -63,7 +63,7 @@ impl<R: Rng> TemperatureModel<R> {
 }
 
 /// The daily curve's offset from the mean at `at`: +[`DAILY_AMPLITUDE`] at [`WARMEST_HOUR`], the opposite 12 h later.
-pub fn daily_swing(at: OffsetDateTime) -> f64 {
+pub(crate) fn daily_swing(at: OffsetDateTime) -> f64 {
     let at = at.to_offset(time::UtcOffset::UTC);
     let hour = f64::from(at.hour()) + f64::from(at.minute()) / 60.0 + f64::from(at.second()) / 3600.0;
     DAILY_AMPLITUDE * (TAU * (hour - WARMEST_HOUR) / 24.0).cos()

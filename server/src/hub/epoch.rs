@@ -19,60 +19,61 @@ use std::sync::Arc;
 use rand::Rng;
 
 /// The separator between the sequence (or multi-topic position) and the epoch.
-pub const SEPARATOR: char = '@';
+pub(crate) const SEPARATOR: char = '@';
 /// The length of a random epoch: 36⁶ (about 2 × 10⁹) names, so two runs share one with negligible odds.
-pub const RANDOM_LEN: usize = 6;
+pub(crate) const RANDOM_LEN: usize = 6;
 /// The longest epoch name accepted (from Redis, or in a client's id).
-pub const MAX_LEN: usize = 16;
+pub(crate) const MAX_LEN: usize = 16;
 
 /// One epoch: its name, and a generation number local to this process that orders the epochs it has been through
 /// (0 for the first; a Redis that comes back empty makes the next), so a stream can tell an old event from a new one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Epoch {
+pub(crate) struct Epoch {
     generation: u64,
     name: Arc<str>,
 }
 
 impl Epoch {
     /// A random epoch name (see [`RANDOM_LEN`]).
-    pub fn random_name() -> String {
+    pub(crate) fn random_name() -> String {
         const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
         let mut rng = rand::rng();
         (0..RANDOM_LEN).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
     }
 
     /// The first epoch of this process, named `name` (`None` when it is not a valid name, see [`Epoch::is_valid`]).
-    pub fn first(name: &str) -> Option<Self> {
+    #[cfg(test)]
+    pub(crate) fn first(name: &str) -> Option<Self> {
         Self::is_valid(name).then(|| Self { generation: 0, name: Arc::from(name) })
     }
 
     /// A random first epoch.
-    pub fn random() -> Self {
+    pub(crate) fn random() -> Self {
         Self { generation: 0, name: Arc::from(Self::random_name()) }
     }
 
     /// The epoch after this one, named `name` (`None` when it is not a valid name).
-    pub fn next(&self, name: &str) -> Option<Self> {
+    pub(crate) fn next(&self, name: &str) -> Option<Self> {
         Self::is_valid(name).then(|| Self { generation: self.generation + 1, name: Arc::from(name) })
     }
 
     /// Whether `name` can be an epoch: 1 to [`MAX_LEN`] of `[0-9a-z]`.
-    pub fn is_valid(name: &str) -> bool {
+    pub(crate) fn is_valid(name: &str) -> bool {
         (1..=MAX_LEN).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
     }
 
     /// The name, as it appears in ids.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// The generation in this process (see the type's docs).
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
 
     /// The id of event `sequence` of a topic: `41@k3f9x2`.
-    pub fn id(&self, sequence: u64) -> String {
+    pub(crate) fn id(&self, sequence: u64) -> String {
         format!("{sequence}{SEPARATOR}{}", self.name)
     }
 }
@@ -84,7 +85,7 @@ impl fmt::Display for Epoch {
 }
 
 /// Splits a client's id into what comes before the epoch and the epoch (`None` when it has no [`SEPARATOR`]).
-pub fn split(value: &str) -> (&str, Option<&str>) {
+pub(crate) fn split(value: &str) -> (&str, Option<&str>) {
     match value.rsplit_once(SEPARATOR) {
         Some((head, epoch)) => (head, Some(epoch)),
         None => (value, None),

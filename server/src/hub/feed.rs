@@ -26,7 +26,7 @@ use crate::metrics::Metrics;
 
 /// How a feed writes its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
+pub(crate) enum Layout {
     /// One topic (`/events/{topic}`): plain `message` events with the topic's own ids (`id: 41`).
     Single,
     /// Several topics (`/events?topic=a&topic=b`): `event: <topic>`, and a composite id ([`position`]).
@@ -35,7 +35,7 @@ pub enum Layout {
 
 /// The frames for one connection; see the module docs.
 #[derive(Debug)]
-pub struct Feed {
+pub(crate) struct Feed {
     layout: Layout,
     subscriptions: Vec<Subscription>,
     metrics: Arc<Metrics>,
@@ -56,7 +56,7 @@ enum Step {
 
 impl Feed {
     /// A feed over `subscriptions` (in the order of their topics in composite ids), counting into `metrics`.
-    pub fn new(layout: Layout, subscriptions: Vec<Subscription>, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(layout: Layout, subscriptions: Vec<Subscription>, metrics: Arc<Metrics>) -> Self {
         Self { layout, subscriptions, metrics }
     }
 
@@ -64,7 +64,7 @@ impl Feed {
     /// client falls behind (a final `reset`, reason `lagged`) or every topic goes away. A new epoch while the
     /// stream is open (Redis came back empty) sends a `reset` (reason `restarted`) for every topic and goes on
     /// from the new epoch's first events; a gap in a topic's ids sends a `reset` (reason `expired`) for it.
-    pub fn into_stream(self) -> impl Stream<Item = Bytes> + Send + 'static {
+    pub(crate) fn into_stream(self) -> impl Stream<Item = Bytes> + Send + 'static {
         let Self { layout, subscriptions, metrics } = self;
         let epoch = subscriptions.first().map_or_else(Epoch::random, |s| s.replay.epoch.clone());
         let mut writer = Writer {

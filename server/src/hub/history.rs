@@ -12,7 +12,7 @@ use super::epoch::{self, Epoch};
 /// once, shared by every client of `/events/{topic}`; multi-topic streams encode their own with the topic and a
 /// composite id).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
+pub(crate) struct StoredEvent {
     /// The topic's sequence number for this event: 1 for the first, then increasing by one.
     pub id: u64,
     /// The epoch the sequence number belongs to; the id on the wire is `<id>@<epoch>` ([`Epoch::id`]).
@@ -26,7 +26,7 @@ pub struct StoredEvent {
 /// Where a client says it stopped: the `Last-Event-ID` header or the `lastEventId` query parameter, read against
 /// the current epoch ([`LastEventId::resolve`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LastEventId {
+pub(crate) enum LastEventId {
     /// No id given (or an empty one): a new client.
     Absent,
     /// The sequence number of the last event the client received, in the current epoch (0: none yet, so the whole
@@ -42,7 +42,7 @@ impl LastEventId {
     /// Reads a plain decimal number (the ids of the test routes, which are not the hub's): surrounding whitespace
     /// is ignored, empty means absent, anything but a decimal `u64` is invalid. Hub ids are read with
     /// [`LastEventId::resolve`].
-    pub fn parse(value: &str) -> Self {
+    pub(crate) fn parse(value: &str) -> Self {
         let value = value.trim();
         if value.is_empty() {
             return Self::Absent;
@@ -57,7 +57,7 @@ impl LastEventId {
     /// Reads a hub id (`41@k3f9x2`, see [`super::epoch`]) sent back by a client, in `epoch`: the sequence number
     /// when the epoch is `epoch`, [`Restarted`](Self::Restarted) for another well-formed epoch; `0` (bare, or of
     /// any epoch: nothing seen yet) is `Id(0)`, the whole history; empty is absent; anything else is invalid.
-    pub fn resolve(value: &str, epoch: &Epoch) -> Self {
+    pub(crate) fn resolve(value: &str, epoch: &Epoch) -> Self {
         let value = value.trim();
         match epoch::split(value) {
             (sequence, Some(name)) => match Self::parse(sequence) {
@@ -80,7 +80,7 @@ impl LastEventId {
 /// sent as
 /// `event: reset` with a [`Reset`](sse_live_protocol::wire::Reset) payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Replay {
+pub(crate) struct Replay {
     /// Send a `reset` event first, for this reason.
     pub reset: Option<ResetReason>,
     /// Events to send, oldest first.
@@ -95,28 +95,28 @@ pub struct Replay {
 impl Replay {
     /// The client's position before the replay: the id just before the first replayed event, or [`last_id`](
     /// Self::last_id) when nothing is replayed. A stream that ends before its replay is done resumes from here.
-    pub fn start(&self) -> u64 {
+    pub(crate) fn start(&self) -> u64 {
         self.events.first().map_or(self.last_id, |e| e.id - 1)
     }
 }
 
 /// The last `capacity` events of a topic, oldest first.
 #[derive(Debug, Clone)]
-pub struct History {
+pub(crate) struct History {
     events: VecDeque<StoredEvent>,
     capacity: usize,
 }
 
 impl History {
     /// An empty history keeping at most `capacity` events (at least one).
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         // Grows as events come: most topics never fill their history, and empty ones should cost next to nothing.
         Self { events: VecDeque::new(), capacity }
     }
 
     /// Appends an event (ids must increase), dropping the oldest when full.
-    pub fn push(&mut self, event: StoredEvent) {
+    pub(crate) fn push(&mut self, event: StoredEvent) {
         debug_assert!(self.latest().is_none_or(|last| last.id < event.id), "ids must increase");
         if self.events.len() == self.capacity {
             self.events.pop_front();
@@ -125,17 +125,18 @@ impl History {
     }
 
     /// The newest event, if any.
-    pub fn latest(&self) -> Option<&StoredEvent> {
+    pub(crate) fn latest(&self) -> Option<&StoredEvent> {
         self.events.back()
     }
 
     /// How many events are kept.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.events.len()
     }
 
     /// Whether no event has been kept yet.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
 
@@ -146,7 +147,7 @@ impl History {
     ///   history.
     ///
     /// `epoch` is the epoch of the history's ids (the caller resolved `last` in it).
-    pub fn replay(&self, last: &LastEventId, epoch: &Epoch) -> Replay {
+    pub(crate) fn replay(&self, last: &LastEventId, epoch: &Epoch) -> Replay {
         let newest = self.latest().map_or(0, |e| e.id);
         let first_kept = self.events.front().map_or(newest + 1, |e| e.id);
         let all = || self.events.iter().cloned().collect();
@@ -162,7 +163,7 @@ impl History {
     }
 
     /// Forgets every event (a new epoch, or a gap in the ids: what was kept cannot be continued from).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.events.clear();
     }
 }

@@ -13,12 +13,12 @@
 //! forgotten when its last subscriber leaves, so subscribing to random names costs nothing lasting. At most
 //! `--max-topics` exist at once ([`TooManyTopics`] beyond), which bounds what subscribers can make the server hold.
 
-pub mod epoch;
-pub mod feed;
-pub mod history;
-pub mod name;
-pub mod position;
-pub mod topic;
+pub(crate) mod epoch;
+pub(crate) mod feed;
+pub(crate) mod history;
+pub(crate) mod name;
+pub(crate) mod position;
+pub(crate) mod topic;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -27,15 +27,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use sse_live_protocol::EncodeError;
 use tokio::sync::broadcast;
 
-pub use epoch::Epoch;
-pub use feed::{Feed, Layout};
-pub use history::{History, LastEventId, Replay, StoredEvent};
-pub use name::{InvalidTopic, TopicName};
-pub use topic::{Live, Topic};
+pub(crate) use epoch::Epoch;
+pub(crate) use feed::{Feed, Layout};
+pub(crate) use history::{LastEventId, Replay};
+pub(crate) use name::TopicName;
+pub(crate) use topic::{Live, Topic};
 
 /// The topics; cheap to clone (clones share them).
 #[derive(Debug, Clone)]
-pub struct Hub {
+pub(crate) struct Hub {
     shared: Arc<Shared>,
 }
 
@@ -89,7 +89,7 @@ impl Shared {
 /// One subscriber's part of a topic: what to replay and the live receiver (taken together, see
 /// [`Topic::subscribe`]).
 #[derive(Debug)]
-pub struct Subscription {
+pub(crate) struct Subscription {
     /// The topic's name.
     pub topic: TopicName,
     /// What to send before live events.
@@ -125,30 +125,26 @@ impl Drop for Lease {
 impl Hub {
     /// An empty hub whose topics keep `history` events each and let a client fall `buffer` events behind, with no
     /// limit on the number of topics, in a random epoch.
-    pub fn new(history: usize, buffer: usize) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(history: usize, buffer: usize) -> Self {
         Self::with_max_topics(history, buffer, usize::MAX)
     }
 
-    /// [`Hub::new`] holding at most `max_topics` topics at once.
-    pub fn with_max_topics(history: usize, buffer: usize, max_topics: usize) -> Self {
+    /// An empty hub holding at most `max_topics` topics at once (see `Hub::new`), in a random epoch.
+    pub(crate) fn with_max_topics(history: usize, buffer: usize, max_topics: usize) -> Self {
         Self::with_epoch(history, buffer, max_topics, Epoch::random())
     }
 
     /// [`Hub::with_max_topics`] in `epoch`.
-    pub fn with_epoch(history: usize, buffer: usize, max_topics: usize, epoch: Epoch) -> Self {
+    pub(crate) fn with_epoch(history: usize, buffer: usize, max_topics: usize, epoch: Epoch) -> Self {
         let topics = Mutex::new(Topics { map: HashMap::new(), epoch });
         Self { shared: Arc::new(Shared { topics, history, buffer, max_topics }) }
-    }
-
-    /// The epoch of the ids handed out now.
-    pub fn epoch(&self) -> Epoch {
-        self.shared.lock().epoch.clone()
     }
 
     /// Moves to the epoch named `name` unless it is the current one: every topic starts over (see
     /// [`Topic::restart`]; subscribers get `event: reset`, reason `restarted`). Returns the new epoch when it
     /// changed; `None` when it did not, or when `name` is not a valid epoch name.
-    pub fn set_epoch(&self, name: &str) -> Option<Epoch> {
+    pub(crate) fn set_epoch(&self, name: &str) -> Option<Epoch> {
         let mut topics = self.shared.lock();
         if topics.epoch.name() == name {
             return None;
@@ -163,25 +159,31 @@ impl Hub {
     }
 
     /// The topic called `name`, if it exists.
-    pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+    pub(crate) fn topic(&self, name: &str) -> Option<Arc<Topic>> {
         self.shared.lock().map.get(name).cloned()
     }
 
     /// Publishes `data` to `topic` (creating it) and returns the event's id.
-    pub fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, PublishError> {
+    #[cfg(test)]
+    pub(crate) fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, PublishError> {
         self.publish_event(topic, None, data)
     }
 
     /// Publishes `data` to `topic` (creating it) as an event of type `event_type` (see [`Topic::publish_event`])
     /// and returns the event's id.
-    pub fn publish_event(&self, topic: &TopicName, event_type: Option<&str>, data: &str) -> Result<u64, PublishError> {
+    pub(crate) fn publish_event(
+        &self,
+        topic: &TopicName,
+        event_type: Option<&str>,
+        data: &str,
+    ) -> Result<u64, PublishError> {
         let mut topics = self.shared.lock();
         self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
         self.entry(&mut topics, topic).publish_event(event_type, data).map_err(PublishError::Encode)
     }
 
     /// Adds event `id` of `topic` (creating it) whose id was handed out elsewhere; see [`Topic::deliver`].
-    pub fn deliver(
+    pub(crate) fn deliver(
         &self,
         topic: &TopicName,
         id: u64,
@@ -195,12 +197,12 @@ impl Hub {
 
     /// Forgets `topic` and its history: its subscribers' streams end (their receivers close once nothing else
     /// holds the topic). For topics with an end, such as the demo's jobs, once nobody needs them any more.
-    pub fn forget(&self, topic: &TopicName) {
+    pub(crate) fn forget(&self, topic: &TopicName) {
         self.shared.lock().map.remove(topic.as_str());
     }
 
     /// Forgets `topic` if nobody is subscribed to it (its history with it).
-    pub fn forget_unsubscribed(&self, topic: &TopicName) {
+    pub(crate) fn forget_unsubscribed(&self, topic: &TopicName) {
         let mut topics = self.shared.lock();
         if topics.map.get(topic.as_str()).is_some_and(|t| t.subscribers() == 0) {
             topics.map.remove(topic.as_str());
@@ -209,13 +211,19 @@ impl Hub {
 
     /// Subscribes to each of `topics` (creating them), resuming each after the matching entry of `last`; nothing
     /// is created when they do not all fit.
-    pub fn subscribe(&self, topics: &[TopicName], last: &[LastEventId]) -> Result<Vec<Subscription>, TooManyTopics> {
+    #[cfg(test)]
+    pub(crate) fn subscribe(
+        &self,
+        topics: &[TopicName],
+        last: &[LastEventId],
+    ) -> Result<Vec<Subscription>, TooManyTopics> {
         self.subscribe_with(topics, |_| last.to_vec())
     }
 
-    /// [`Hub::subscribe`] with the resume points read by `resolve` in the current epoch, under the same lock, so
-    /// that the epoch cannot change in between.
-    pub fn subscribe_with(
+    /// Subscribes to each of `topics` (creating them), nothing being created when they do not all fit, with the
+    /// resume points read by `resolve` in the current epoch, under the same lock, so that the epoch cannot change in
+    /// between.
+    pub(crate) fn subscribe_with(
         &self,
         topics: &[TopicName],
         resolve: impl FnOnce(&Epoch) -> Vec<LastEventId>,
@@ -238,7 +246,7 @@ impl Hub {
 
     /// Whether `names` would fit now (the ones that do not exist yet): checked before anything costly is done for
     /// them, such as following them in Redis.
-    pub fn check_room(&self, names: &[TopicName]) -> Result<(), TooManyTopics> {
+    pub(crate) fn check_room(&self, names: &[TopicName]) -> Result<(), TooManyTopics> {
         self.room_for(&self.shared.lock(), names)
     }
 
@@ -252,13 +260,9 @@ impl Hub {
     }
 
     /// How many topics exist.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.shared.lock().map.len()
-    }
-
-    /// Whether no topic exists.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn entry(&self, topics: &mut Topics, name: &TopicName) -> Arc<Topic> {

@@ -3,28 +3,22 @@
 use std::fmt;
 
 /// The longest topic name, in bytes.
-pub const MAX_TOPIC_LEN: usize = 128;
+pub(crate) const MAX_TOPIC_LEN: usize = 128;
 
 /// The prefix of private topics: subscribing needs a token (see [`crate::auth`]).
-pub const PRIVATE_PREFIX: &str = "private/";
+pub(crate) const PRIVATE_PREFIX: &str = "private/";
 /// The prefix of per-user topics, `users/{sub}/...`: private too.
-pub const USERS_PREFIX: &str = "users/";
+pub(crate) const USERS_PREFIX: &str = "users/";
 
-/// A valid topic name.
-///
-/// ```
-/// use sse_live_server::hub::TopicName;
-/// assert!(TopicName::parse("rooms/kitchen.temp-1").is_ok());
-/// assert!(TopicName::parse("rooms//kitchen").is_err());
-/// assert!(TopicName::parse("users/ada/inbox").unwrap().is_private());
-/// ```
+/// A valid topic name: `rooms/kitchen.temp-1` is one, `rooms//kitchen` is not, and `users/ada/inbox` is a private
+/// one (the unit test `documented_examples` checks these).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TopicName(String);
+pub(crate) struct TopicName(String);
 
 impl TopicName {
     /// Checks `name`: non-empty segments of ASCII letters, digits, `_`, `.` and `-` joined by `/`, no segment `.`
     /// or `..` (proxies and clients rewrite those in URLs), at most [`MAX_TOPIC_LEN`] bytes.
-    pub fn parse(name: &str) -> Result<Self, InvalidTopic> {
+    pub(crate) fn parse(name: &str) -> Result<Self, InvalidTopic> {
         let invalid = |why: String| Err(InvalidTopic { why });
         if name.is_empty() {
             return invalid("the topic name is empty".to_owned());
@@ -47,17 +41,17 @@ impl TopicName {
     }
 
     /// The name.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// Whether subscribing needs a token: the name starts with `private/` or `users/`.
-    pub fn is_private(&self) -> bool {
+    pub(crate) fn is_private(&self) -> bool {
         self.0.starts_with(PRIVATE_PREFIX) || self.0.starts_with(USERS_PREFIX)
     }
 
     /// Whether `s` would be a valid single segment of a name (used for a token's subject).
-    pub fn is_segment(s: &str) -> bool {
+    pub(crate) fn is_segment(s: &str) -> bool {
         Self::parse(s).is_ok() && !s.contains('/')
     }
 }
@@ -70,7 +64,7 @@ impl fmt::Display for TopicName {
 
 /// Why a topic name was refused (answered as 400 with this text).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidTopic {
+pub(crate) struct InvalidTopic {
     why: String,
 }
 
@@ -85,6 +79,14 @@ impl std::error::Error for InvalidTopic {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The examples in [`TopicName`]'s docs.
+    #[test]
+    fn documented_examples() {
+        assert!(TopicName::parse("rooms/kitchen.temp-1").is_ok());
+        assert!(TopicName::parse("rooms//kitchen").is_err());
+        assert!(TopicName::parse("users/ada/inbox").unwrap().is_private());
+    }
 
     #[test]
     fn valid_names() {

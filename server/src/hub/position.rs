@@ -22,7 +22,7 @@ use super::history::LastEventId;
 use super::name::TopicName;
 
 /// Formats positions in `epoch` as a composite id: `a:3,b:0@k3f9x2`.
-pub fn format<'a>(positions: impl IntoIterator<Item = (&'a str, u64)>, epoch: &Epoch) -> String {
+pub(crate) fn format<'a>(positions: impl IntoIterator<Item = (&'a str, u64)>, epoch: &Epoch) -> String {
     let mut out = String::new();
     for (topic, id) in positions {
         if !out.is_empty() {
@@ -39,7 +39,7 @@ pub fn format<'a>(positions: impl IntoIterator<Item = (&'a str, u64)>, epoch: &E
 
 /// Where a client resumes in each of `topics`, read in `epoch` from the composite id it sent (`None`: it sent
 /// none).
-pub fn resume_points(value: Option<&str>, topics: &[TopicName], epoch: &Epoch) -> Vec<LastEventId> {
+pub(crate) fn resume_points(value: Option<&str>, topics: &[TopicName], epoch: &Epoch) -> Vec<LastEventId> {
     let value = value.map(str::trim).filter(|v| !v.is_empty());
     let Some(value) = value else { return vec![LastEventId::Absent; topics.len()] };
     let invalid = || vec![LastEventId::Invalid(value.to_owned()); topics.len()];

@@ -12,7 +12,7 @@ use super::history::{History, LastEventId, Replay, StoredEvent};
 
 /// What a topic broadcasts to its live subscribers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Live {
+pub(crate) enum Live {
     /// An event.
     Event(StoredEvent),
     /// The ids do not go on from the last event: a new `epoch` began (reason `restarted`: Redis came back empty,
@@ -28,7 +28,7 @@ pub enum Live {
 
 /// A named stream of events with increasing ids (1, 2, ...), a bounded history and live subscribers.
 #[derive(Debug)]
-pub struct Topic {
+pub(crate) struct Topic {
     name: String,
     /// Live events. Its capacity is the per-connection buffer: how far one client may fall behind before it is told
     /// to reconnect (`event: reset`, reason `lagged`). It is one ring shared by every subscriber, so a topic's
@@ -48,25 +48,27 @@ struct Inner {
 impl Topic {
     /// A topic in `epoch` keeping `history` events (at least one) for replay, letting a client fall `buffer` events
     /// behind (at least one).
-    pub fn new(name: &str, history: usize, buffer: usize, epoch: Epoch) -> Self {
+    pub(crate) fn new(name: &str, history: usize, buffer: usize, epoch: Epoch) -> Self {
         let (sender, _) = broadcast::channel(buffer.max(1));
         let inner = Mutex::new(Inner { next_id: 1, history: History::new(history.max(1)), epoch });
         Self { name: name.to_owned(), sender, inner }
     }
 
     /// The topic's name.
-    pub fn name(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// Publishes `data` as the next event and returns its id.
-    pub fn publish(&self, data: &str) -> Result<u64, EncodeError> {
+    #[cfg(test)]
+    pub(crate) fn publish(&self, data: &str) -> Result<u64, EncodeError> {
         self.publish_event(None, data)
     }
 
     /// Publishes `data` as the next event, of type `event_type` on single-topic streams (`message` when `None`;
     /// multi-topic streams name the topic in that field instead), and returns its id.
-    pub fn publish_event(&self, event_type: Option<&str>, data: &str) -> Result<u64, EncodeError> {
+    pub(crate) fn publish_event(&self, event_type: Option<&str>, data: &str) -> Result<u64, EncodeError> {
         self.append(&mut self.lock(), event_type, data)
     }
 
@@ -74,7 +76,7 @@ impl Topic {
     /// An id not newer than the topic's newest is ignored (`Ok(false)`), so delivering an event twice is harmless.
     /// An id that jumps past the next one (events trimmed from Redis before this instance read them) clears the
     /// history, which cannot be continued from, and broadcasts a [`Live::Reset`] (`expired`) before the event.
-    pub fn deliver(&self, id: u64, event_type: Option<&str>, data: &str) -> Result<bool, EncodeError> {
+    pub(crate) fn deliver(&self, id: u64, event_type: Option<&str>, data: &str) -> Result<bool, EncodeError> {
         let mut inner = self.lock();
         if id < inner.next_id {
             return Ok(false);
@@ -90,7 +92,7 @@ impl Topic {
 
     /// Starts the topic over in `epoch`: the history is cleared, ids count from 1 again, and subscribers get a
     /// [`Live::Reset`] (`restarted`).
-    pub fn restart(&self, epoch: &Epoch) {
+    pub(crate) fn restart(&self, epoch: &Epoch) {
         let mut inner = self.lock();
         inner.epoch = epoch.clone();
         inner.next_id = 1;
@@ -121,19 +123,19 @@ impl Topic {
 
     /// Subscribes a client that last saw `last` (resolved in the topic's epoch): the live receiver is taken under
     /// the same lock as the replay, so every event is either replayed or received live.
-    pub fn subscribe(&self, last: &LastEventId) -> (Replay, broadcast::Receiver<Live>) {
+    pub(crate) fn subscribe(&self, last: &LastEventId) -> (Replay, broadcast::Receiver<Live>) {
         let inner = self.lock();
         let receiver = self.sender.subscribe();
         (inner.history.replay(last, &inner.epoch), receiver)
     }
 
     /// How many clients are subscribed.
-    pub fn subscribers(&self) -> usize {
+    pub(crate) fn subscribers(&self) -> usize {
         self.sender.receiver_count()
     }
 
     /// Nobody subscribed and nothing published: the hub may forget the topic.
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         let inner = self.lock();
         inner.history.is_empty() && self.sender.receiver_count() == 0
     }

@@ -27,25 +27,25 @@ use crate::state::AppState;
 const API_PREFIXES: [&str; 6] = ["/e/", "/events/", "/test/", "/healthz/", "/metrics/", "/demo-token/"];
 
 /// `Cache-Control` of files whose name changes with their content.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// `Cache-Control` of everything else: revalidate on every use.
-pub const REVALIDATE: &str = "no-cache";
+pub(crate) const REVALIDATE: &str = "no-cache";
 
 /// Whether `path` belongs to the API rather than the page.
-pub fn is_api_path(path: &str) -> bool {
+pub(crate) fn is_api_path(path: &str) -> bool {
     path.starts_with("/stream-")
         || API_PREFIXES.iter().any(|prefix| path.starts_with(prefix) || path == prefix.trim_end_matches('/'))
 }
 
 /// Whether the last segment of `path` names a file with an extension (`/a/b.js`, not `/a.b/c` nor `/`).
-pub fn has_extension(path: &str) -> bool {
+pub(crate) fn has_extension(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     name.rfind('.').is_some_and(|dot| dot > 0 && dot + 1 < name.len())
 }
 
 /// Whether the last segment of `path` carries trunk's content hash: `name-<8 to 16 hex digits>[_bg].ext`.
-pub fn is_hashed(path: &str) -> bool {
+pub(crate) fn is_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let Some((stem, _extension)) = name.rsplit_once('.') else { return false };
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
@@ -54,7 +54,7 @@ pub fn is_hashed(path: &str) -> bool {
 }
 
 /// The fallback handler: a file from `--dist` (or `index.html` for a page path), else 404, else 503.
-pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
+pub(crate) async fn serve(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     if is_api_path(&path) {
         return ApiError::NotFound.into_response();
@@ -107,7 +107,7 @@ fn with_cache_headers(mut response: Response, hashed: bool) -> Response {
 }
 
 /// The text of the 503 answered while `dist` holds no built client.
-pub fn not_built_message(dist: &Path) -> String {
+pub(crate) fn not_built_message(dist: &Path) -> String {
     format!(
         "The client is not built: {} has no index.html.\n\
          Build it and run the demo with `cargo xtask demo`, or point --dist (SSE_LIVE_DIST) at a trunk build.\n\

@@ -23,23 +23,23 @@ use crate::hub::TopicName;
 use crate::state::AppState;
 
 /// The longest `sub` accepted.
-pub const MAX_SUB_LEN: usize = 64;
+pub(crate) const MAX_SUB_LEN: usize = 64;
 
 /// The topic patterns of a demo token.
-pub const DEMO_TOPICS: [&str; 2] = ["users/{sub}/*", "private/demo/*"];
+pub(crate) const DEMO_TOPICS: [&str; 2] = ["users/{sub}/*", "private/demo/*"];
 
 /// The topic patterns a demo token may publish to: its own channels, so that the page can write to them.
-pub const DEMO_PUBLISH: [&str; 1] = ["users/{sub}/*"];
+pub(crate) const DEMO_PUBLISH: [&str; 1] = ["users/{sub}/*"];
 
 /// The query of `/demo-token`.
 #[derive(Debug, Deserialize)]
-pub struct TokenQuery {
+pub(crate) struct TokenQuery {
     /// Who the token is for.
     pub sub: Option<String>,
 }
 
 /// Mints a token; see the module docs.
-pub async fn demo_token(
+pub(crate) async fn demo_token(
     State(state): State<AppState>,
     query: Result<Query<TokenQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {

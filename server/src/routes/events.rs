@@ -37,12 +37,12 @@ use crate::sse::{self, Extras};
 use crate::state::AppState;
 
 /// The query parameter naming a topic of a multi-topic stream (repeatable).
-pub const TOPIC_PARAM: &str = "topic";
+pub(crate) const TOPIC_PARAM: &str = "topic";
 
 /// What every stream route reads besides its path: the client's address, the headers and the query pairs. Never
 /// rejects: a malformed query is kept as its error, so that the handler answers it and counts it like any refusal.
 #[derive(Debug)]
-pub struct StreamRequest {
+pub(crate) struct StreamRequest {
     ip: Option<IpAddr>,
     headers: HeaderMap,
     query: Result<Vec<(String, String)>, String>,
@@ -61,7 +61,7 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
 
 impl StreamRequest {
     /// The query pairs, or the error of a malformed query string.
-    pub fn query(&self) -> Result<&[(String, String)], ApiError> {
+    pub(crate) fn query(&self) -> Result<&[(String, String)], ApiError> {
         match &self.query {
             Ok(query) => Ok(query),
             Err(error) => Err(ApiError::BadRequest(error.clone())),
@@ -70,7 +70,7 @@ impl StreamRequest {
 
     /// Opens a stream of `topics` laid out as `layout`, after the checks in the module docs; with `existing`, only
     /// of topics that exist (the demo's aliases; 404 otherwise).
-    pub async fn open(
+    pub(crate) async fn open(
         &self,
         state: &AppState,
         topics: Vec<TopicName>,
@@ -117,7 +117,7 @@ impl StreamRequest {
 }
 
 /// `GET /events/{topic}`: one topic's events, `id:` being the topic's own ids (`41@k3f9x2`).
-pub async fn one(
+pub(crate) async fn one(
     State(state): State<AppState>,
     topic: Result<Path<String>, PathRejection>,
     request: StreamRequest,
@@ -132,7 +132,7 @@ pub async fn one(
 
 /// `GET /events?topic=a&topic=b`: several topics' events on one stream, `event:` naming the topic and `id:` the
 /// position in every topic ([`position`]). Repeated topics count once; at most `--max-topics-per-stream`.
-pub async fn many(State(state): State<AppState>, request: StreamRequest) -> Result<Response, ApiError> {
+pub(crate) async fn many(State(state): State<AppState>, request: StreamRequest) -> Result<Response, ApiError> {
     let open = async {
         let mut topics: Vec<TopicName> = Vec::new();
         for (_, value) in request.query()?.iter().filter(|(key, _)| key == TOPIC_PARAM) {
@@ -154,7 +154,7 @@ pub async fn many(State(state): State<AppState>, request: StreamRequest) -> Resu
 }
 
 /// Counts a refusal in the metrics, and passes the result on.
-pub fn counted(state: &AppState, result: Result<Response, ApiError>) -> Result<Response, ApiError> {
+pub(crate) fn counted(state: &AppState, result: Result<Response, ApiError>) -> Result<Response, ApiError> {
     if let Err(error) = &result {
         state.metrics.rejected(error.reason());
         tracing::debug!(%error, "stream refused");

@@ -12,7 +12,7 @@ use crate::state::AppState;
 /// The body of `/healthz`: `{"status":"ok","openStreams":N,"redis":"off"}`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Health {
+pub(crate) struct Health {
     /// Always `"ok"` (a server that answers is healthy).
     pub status: &'static str,
     /// Event streams open right now (all routes together).
@@ -24,13 +24,13 @@ pub struct Health {
 }
 
 /// Answers 200 with [`Health`].
-pub async fn health(State(state): State<AppState>) -> Json<Health> {
+pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health { status: "ok", open_streams: state.open_streams(), redis: state.redis_state().as_str() })
 }
 
 /// The body of `/readyz`: `{"status":"ready"}`, or `{"status":"degraded","reason":"..."}` with 503.
 #[derive(Debug, Clone, Serialize)]
-pub struct Readiness {
+pub(crate) struct Readiness {
     /// `ready` or `degraded`.
     pub status: &'static str,
     /// Why it is degraded.
@@ -39,7 +39,7 @@ pub struct Readiness {
 }
 
 /// Answers 200 with `{"status":"ready"}`, or 503 with the reason while the instance is degraded.
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     match state.backplane.readiness() {
         Ok(()) => (StatusCode::OK, Json(Readiness { status: "ready", reason: None })),
         Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, Json(Readiness { status: "degraded", reason: Some(reason) })),

@@ -21,20 +21,20 @@ use crate::hub::TopicName;
 use crate::state::AppState;
 
 /// How many jobs may run at once.
-pub const MAX_JOBS: usize = 8;
+pub(crate) const MAX_JOBS: usize = 8;
 
 /// How much each step adds.
-pub const STEP: u8 = 5;
+pub(crate) const STEP: u8 = 5;
 
 /// The `event:` type of a job's last event.
-pub const END_EVENT: &str = "end";
+pub(crate) const END_EVENT: &str = "end";
 
 /// How long a finished job's topic is kept.
-pub const KEEP_FINISHED: Duration = Duration::from_secs(60);
+pub(crate) const KEEP_FINISHED: Duration = Duration::from_secs(60);
 
 /// The jobs started so far and running now.
 #[derive(Debug, Default)]
-pub struct Jobs {
+pub(crate) struct Jobs {
     started: AtomicU64,
     running: AtomicUsize,
 }
@@ -58,7 +58,7 @@ impl Jobs {
 }
 
 /// Starts a job; see the module docs.
-pub async fn start(State(state): State<AppState>) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
+pub(crate) async fn start(State(state): State<AppState>) -> Result<(StatusCode, Json<JobStarted>), ApiError> {
     if !state.config.demo_jobs {
         return Err(ApiError::NotFound);
     }

@@ -8,6 +8,6 @@ use crate::metrics;
 use crate::state::AppState;
 
 /// Answers 200 with every metric.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(CONTENT_TYPE, metrics::CONTENT_TYPE)], state.metrics.render())
 }

@@ -12,13 +12,13 @@
 //! - [`client`]: everything else: the built client from `--dist`, `index.html` for unknown page paths, or a 503
 //!   saying how to build it.
 
-pub mod client;
-pub mod demo_token;
-pub mod events;
-pub mod health;
-pub mod jobs;
-pub mod metrics;
-pub mod publish;
-pub mod stream;
+pub(crate) mod client;
+pub(crate) mod demo_token;
+pub(crate) mod events;
+pub(crate) mod health;
+pub(crate) mod jobs;
+pub(crate) mod metrics;
+pub(crate) mod publish;
+pub(crate) mod stream;
 #[cfg(feature = "test-routes")]
-pub mod test_routes;
+pub(crate) mod test_routes;

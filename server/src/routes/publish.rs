@@ -33,7 +33,7 @@ use crate::hub::TopicName;
 use crate::state::AppState;
 
 /// Publishes the body; see the module docs for the answers.
-pub async fn publish(
+pub(crate) async fn publish(
     State(state): State<AppState>,
     topic: Result<Path<String>, PathRejection>,
     headers: HeaderMap,

@@ -3,7 +3,7 @@
 //!
 //! Where the client resumes comes from the `Last-Event-ID` header (sent by browsers when they reconnect) or the
 //! `lastEventId` query parameter (for a page that reconnects by itself); the header wins when both are given.
-//! [`History::replay`](crate::hub::History::replay) decides what is sent before live events; ids are
+//! [`History::replay`](crate::hub::history::History::replay) decides what is sent before live events; ids are
 //! `<sequence>@<epoch>` ([`crate::hub::epoch`]).
 
 use axum::extract::rejection::PathRejection;
@@ -13,15 +13,17 @@ use axum::response::Response;
 
 use crate::error::ApiError;
 use crate::generators;
-use crate::hub::{LastEventId, Layout, TopicName};
+#[cfg(any(test, feature = "test-routes"))]
+use crate::hub::LastEventId;
+use crate::hub::{Layout, TopicName};
 use crate::routes::events::{counted, StreamRequest};
 use crate::state::AppState;
 
 /// The query parameter a client may use instead of the `Last-Event-ID` header.
-pub const LAST_EVENT_ID_PARAM: &str = "lastEventId";
+pub(crate) const LAST_EVENT_ID_PARAM: &str = "lastEventId";
 
 /// `GET /e/{topic}`: the named topic's stream (e.g. `/e/temperatures`), 404 for a topic that does not exist.
-pub async fn topic(
+pub(crate) async fn topic(
     State(state): State<AppState>,
     topic: Result<Path<String>, PathRejection>,
     request: StreamRequest,
@@ -34,7 +36,10 @@ pub async fn topic(
 }
 
 /// `GET /stream-random-numbers`: the `random-numbers` topic.
-pub async fn random_numbers(State(state): State<AppState>, request: StreamRequest) -> Result<Response, ApiError> {
+pub(crate) async fn random_numbers(
+    State(state): State<AppState>,
+    request: StreamRequest,
+) -> Result<Response, ApiError> {
     counted(&state, existing(&state, &request, generators::random::TOPIC).await)
 }
 
@@ -46,7 +51,7 @@ async fn existing(state: &AppState, request: &StreamRequest, name: &str) -> Resu
 
 /// The client's last event id as sent: the `Last-Event-ID` header if present and not blank, else the first
 /// `lastEventId` query parameter. A header that is not UTF-8 is read lossily (and so is no valid id).
-pub fn raw_last_event_id(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
+pub(crate) fn raw_last_event_id(headers: &HeaderMap, query: &[(String, String)]) -> Option<String> {
     let from_header = headers
         .get("last-event-id")
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
@@ -57,7 +62,8 @@ pub fn raw_last_event_id(headers: &HeaderMap, query: &[(String, String)]) -> Opt
 /// The client's last event id (see [`raw_last_event_id`]) read as a plain decimal number, as the test routes'
 /// own ids are; anything else is an invalid id, not an error. The hub's ids (`41@k3f9x2`) are read with
 /// [`LastEventId::resolve`] instead.
-pub fn last_event_id(headers: &HeaderMap, query: &[(String, String)]) -> LastEventId {
+#[cfg(any(test, feature = "test-routes"))]
+pub(crate) fn last_event_id(headers: &HeaderMap, query: &[(String, String)]) -> LastEventId {
     raw_last_event_id(headers, query).as_deref().map_or(LastEventId::Absent, LastEventId::parse)
 }
 

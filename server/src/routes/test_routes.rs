@@ -48,19 +48,19 @@ use crate::sse::{self, Extras};
 use crate::state::AppState;
 
 /// The most bytes of a request body `/test/echo` reports.
-pub const ECHO_BODY_LIMIT: usize = 4096;
+pub(crate) const ECHO_BODY_LIMIT: usize = 4096;
 
 /// The most events `/test/close-after/{n}` sends per connection.
-pub const CLOSE_AFTER_MAX: u32 = 1000;
+pub(crate) const CLOSE_AFTER_MAX: u32 = 1000;
 
 /// The reconnection time `/test/close-after/{n}` asks for, so that clients come back quickly.
-pub const CLOSE_AFTER_RETRY: Duration = Duration::from_millis(200);
+pub(crate) const CLOSE_AFTER_RETRY: Duration = Duration::from_millis(200);
 
 /// The pause between two chunks of a vector, so that they reach the client as separate reads.
 const VECTOR_CHUNK_PAUSE: Duration = Duration::from_millis(20);
 
 /// The test routes, to merge into the app when `--test-routes` is on.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/test/invalid-json", get(invalid_json))
         .route("/test/echo", get(echo).post(echo))
@@ -78,7 +78,7 @@ pub fn router() -> Router<AppState> {
 
 /// How many requests each key has seen (see the module docs).
 #[derive(Debug, Clone, Default)]
-pub struct RequestCounts(Arc<Mutex<HashMap<String, u64>>>);
+pub(crate) struct RequestCounts(Arc<Mutex<HashMap<String, u64>>>);
 
 impl RequestCounts {
     /// Counts one request under the `key` query parameter, or `default` without one.
@@ -109,7 +109,7 @@ fn permit(state: &AppState, ClientIp(ip): ClientIp) -> Result<Extras, ApiError> 
 
 /// `GET /test/invalid-json`: event 1 with data `this is not json`, event 2 with a valid reading (22.5 °C, now),
 /// then keep-alives until the client leaves. Counted in `openStreams` like any stream.
-pub async fn invalid_json(State(state): State<AppState>, ip: ClientIp) -> Result<Response, ApiError> {
+pub(crate) async fn invalid_json(State(state): State<AppState>, ip: ClientIp) -> Result<Response, ApiError> {
     let extras = permit(&state, ip)?;
     let now = OffsetDateTime::now_utc();
     let reading = TemperatureReading { temperature: 22.5, updated_at: now.replace_nanosecond(0).unwrap_or(now) };
@@ -125,7 +125,7 @@ pub async fn invalid_json(State(state): State<AppState>, ip: ClientIp) -> Result
 /// keep-alives. `headers` holds, by lower-case name, `authorization`, `last-event-id`, `content-type`, `accept` and
 /// every `x-*` header (repeated headers joined with `, `); `body` is the request body as text (invalid UTF-8
 /// replaced), cut to [`ECHO_BODY_LIMIT`] bytes.
-pub async fn echo(
+pub(crate) async fn echo(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
     ip: ClientIp,
@@ -163,7 +163,7 @@ pub async fn echo(
 /// `GET /test/status/{code}`: answers status `code` (200 to 599; anything else is a 400) with the plain-text body
 /// `test status {code}` (empty for 204, 205 and 304, which have no body). A 200 is `text/plain`, not an event
 /// stream: the "wrong content type" case.
-pub async fn status(
+pub(crate) async fn status(
     Extension(counts): Extension<RequestCounts>,
     code: Result<Path<String>, PathRejection>,
     query: QueryPairs,
@@ -188,7 +188,7 @@ pub async fn status(
 /// the client's last event id (the `Last-Event-ID` header, or the `lastEventId` query parameter; from 1 without
 /// one), then the body ENDS, so that clients reconnect. Each event's data is
 /// `{"n": id, "token": <the x-test-token header or null>, "lastEventId": <the Last-Event-ID header or null>}`.
-pub async fn close_after(
+pub(crate) async fn close_after(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
     ip: ClientIp,
@@ -220,7 +220,7 @@ pub async fn close_after(
 }
 
 /// The most failures in a row `/test/flaky/{k}` answers.
-pub const FLAKY_MAX: u32 = 100;
+pub(crate) const FLAKY_MAX: u32 = 100;
 
 /// `GET /test/flaky/{k}`: a server that is down, then up, then down again. Request number `r` under its key (see
 /// the module docs; the default key is `flaky-{k}`) answers, when `(r - 1) % (k + 1) < k`, 503 with the text body
@@ -229,7 +229,7 @@ pub const FLAKY_MAX: u32 = 100;
 /// `k = 2`: 503, 503, one event, 503, 503, one event, ... (`k` at most [`FLAKY_MAX`]). The event's data is
 /// `{"n": id, "request": r, "lastEventId": <the header or null>, "lastEventIdQuery": <the query parameter or null>,
 /// "query": <the raw query string or null>}`.
-pub async fn flaky(
+pub(crate) async fn flaky(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
     ip: ClientIp,
@@ -271,7 +271,7 @@ pub async fn flaky(
 /// type `progress` with ids 1 to `n` and data `{"n": id}`, then one event of type `end` (without an id)
 /// with data `done`, then the body ends. A client that does not stop at `end` comes back within 200 ms,
 /// which the request count under its key shows (the default key is `finite-{n}`).
-pub async fn finite(
+pub(crate) async fn finite(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
     ip: ClientIp,
@@ -299,7 +299,7 @@ pub async fn finite(
 /// leaves (no keep-alive comments, whatever `--keep-alive` says). The event's data is `{"n": 1, "request": r,
 /// "lastEventId": <the Last-Event-ID header or null>, "lastEventIdQuery": <the lastEventId query parameter or
 /// null>}`, `r` being the request's number under its key (the default key is `stall`).
-pub async fn stall(
+pub(crate) async fn stall(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
     ip: ClientIp,
@@ -321,7 +321,7 @@ pub async fn stall(
 }
 
 /// The most events `/test/rate` sends per request.
-pub const RATE_MAX_EVENTS: u64 = 1_000_000;
+pub(crate) const RATE_MAX_EVENTS: u64 = 1_000_000;
 
 /// How often `/test/rate` writes when paced: every tick, the events that have come due since the last one go out
 /// in one write, as a busy server's would.
@@ -332,7 +332,7 @@ const RATE_UNPACED_BATCH: u64 = 64;
 
 /// The query of `/test/rate`.
 #[derive(Debug, serde::Deserialize)]
-pub struct RateQuery {
+pub(crate) struct RateQuery {
     /// How many events (at most [`RATE_MAX_EVENTS`]).
     pub count: u64,
     /// Events per second; 0 (the default) sends as fast as the connection takes them.
@@ -346,7 +346,7 @@ pub struct RateQuery {
 /// batches of 64 as fast as the connection takes them), then one event of type `end` with data `done`, then the
 /// body ends. 400 when `count` is missing, not a number or over [`RATE_MAX_EVENTS`]. For the client ingest
 /// benchmark (`cargo xtask bench`), which compares the hook with a plain `EventSource` + `JSON.parse` on this stream.
-pub async fn rate(
+pub(crate) async fn rate(
     State(state): State<AppState>,
     ip: ClientIp,
     query: Result<Query<RateQuery>, QueryRejection>,
@@ -396,7 +396,7 @@ fn rate_batch(first: u64, last: u64) -> Bytes {
 }
 
 /// `GET /test/requests/{key}`: `{"key": "...", "requests": N}`, how many requests were counted under `key`.
-pub async fn requests(
+pub(crate) async fn requests(
     Extension(counts): Extension<RequestCounts>,
     key: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -516,12 +516,12 @@ pub const VECTORS: &[Vector] = &[
 ];
 
 /// The frame every vector ends with (unless it is unfinished), so that the client knows it has everything.
-pub fn done_frame() -> Result<Bytes, ApiError> {
+pub(crate) fn done_frame() -> Result<Bytes, ApiError> {
     Ok(Bytes::from(EventBuilder::new().event("done").data("end").build()?.into_bytes()))
 }
 
 /// `GET /test/vectors`: the names of the vectors, as a JSON array.
-pub async fn vector_names() -> Json<Vec<&'static str>> {
+pub(crate) async fn vector_names() -> Json<Vec<&'static str>> {
     Json(VECTORS.iter().map(|v| v.name).collect())
 }
 
@@ -529,11 +529,11 @@ pub async fn vector_names() -> Json<Vec<&'static str>> {
 /// then the `done` event (`event: done`, `data: end`), then the body ends. An unfinished vector ends without `done`;
 /// a request with a `Last-Event-ID` header (a client reconnecting) gets only `done`. 404 for an unknown name.
 ///
-/// This is the one route that does not go through [`sse::response`] and [`EventBuilder`]: its bytes are test
+/// This is the one route that does not go through [`sse::response_with`] and [`EventBuilder`]: its bytes are test
 /// vectors, malformed on purpose, which the encoder rightly cannot produce, and a `retry:` frame before them would
 /// move the BOM from the stream's start. Not counted in `openStreams`; no keep-alives (the body is short). It takes
 /// a connection permit all the same, held until the body is dropped.
-pub async fn vector(
+pub(crate) async fn vector(
     State(state): State<AppState>,
     Extension(counts): Extension<RequestCounts>,
     ClientIp(ip): ClientIp,
