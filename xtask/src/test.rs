@@ -9,8 +9,33 @@ use crate::tools::{browser_test_env, ensure_browser, ensure_client_tools, ensure
 use crate::{target_dir, workspace_root, Result};
 
 /// The browser test suites in `tests/` (each a wasm-bindgen-test binary run in headless Chromium).
-const BROWSER_SUITES: [&str; 7] =
-    ["use_event_source", "fetch_transport", "reconnect", "lifecycle", "sharing", "page_events", "coalescing"];
+const BROWSER_SUITES: [&str; 10] = [
+    "use_event_source",
+    "fetch_transport",
+    "reconnect",
+    "lifecycle",
+    "sharing",
+    "page_events",
+    "coalescing",
+    "timing",
+    "shared_options",
+    "page_resources",
+];
+
+/// The most one browser test may take: every wait in a test has a deadline of its own, the longest ones (a spent
+/// reconnect budget at its ceilings, several stall timeouts) under 30 s even with a loaded machine's slack.
+const BROWSER_TEST_SECS: u32 = 45;
+
+/// Loading the test page and instantiating the suite's module, once per suite.
+const BROWSER_SUITE_SETUP_SECS: u32 = 30;
+
+/// The runner's timeout for a suite (wasm-bindgen-test-runner's `WASM_BINDGEN_TEST_TIMEOUT` covers the whole
+/// suite, whose tests run one after the other in one page): [`BROWSER_TEST_SECS`] per test it declares, plus setup.
+/// A fixed suite-wide figure fails a growing suite on a loaded machine, or hides a hang in a small one.
+fn suite_timeout_secs(source: &str) -> u32 {
+    let tests = source.lines().filter(|line| line.trim() == "#[wasm_bindgen_test]").count();
+    BROWSER_SUITE_SETUP_SECS + BROWSER_TEST_SECS * u32::try_from(tests).unwrap_or(u32::MAX / BROWSER_TEST_SECS)
+}
 
 /// Free space a cold run needs for its target directory (native debug and release, wasm32 debug and release:
 /// 4.0 GB measured cold in CI mode), with room to spare.
@@ -110,15 +135,18 @@ pub fn run() -> Result {
             root.join("dist").to_string_lossy().into_owned(),
         ],
     )?;
-    let mut browser_tests = cargo(&["test", "--package", "sse-live", "--target", "wasm32-unknown-unknown"]);
-    for suite in BROWSER_SUITES {
-        browser_tests.args(["--test", suite]);
-    }
-    browser_test_env(&mut browser_tests, &tools, page_port, &server.url, 120);
-    let browser_tests = step::run(
-        "browser tests in headless Chromium against the real server (first build ~3 minutes)",
-        &mut browser_tests,
-    );
+    let browser_tests = BROWSER_SUITES.iter().try_for_each(|suite| {
+        let path = root.join("tests").join(format!("{suite}.rs"));
+        let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let timeout = suite_timeout_secs(&source);
+        let mut browser_tests =
+            cargo(&["test", "--package", "sse-live", "--target", "wasm32-unknown-unknown", "--test", suite]);
+        browser_test_env(&mut browser_tests, &tools, page_port, &server.url, timeout);
+        step::run(
+            &format!("browser tests `{suite}` in headless Chromium against the real server (timeout {timeout} s; the first build takes ~3 minutes)"),
+            &mut browser_tests,
+        )
+    });
     drop(server);
     browser_tests?;
 
@@ -137,6 +165,18 @@ pub fn run() -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_suites_timeout_grows_with_its_tests() {
+        let suite =
+            "#[wasm_bindgen_test]\nasync fn a() {}\n\n    #[wasm_bindgen_test]\nfn b() {}\n// #[wasm_bindgen_test]\n";
+        assert_eq!(suite_timeout_secs(suite), BROWSER_SUITE_SETUP_SECS + 2 * BROWSER_TEST_SECS);
+        assert_eq!(suite_timeout_secs(""), BROWSER_SUITE_SETUP_SECS);
+        for suite in BROWSER_SUITES {
+            let source = std::fs::read_to_string(workspace_root().join("tests").join(format!("{suite}.rs"))).unwrap();
+            assert!(suite_timeout_secs(&source) > BROWSER_SUITE_SETUP_SECS, "{suite} declares tests");
+        }
+    }
 
     #[test]
     fn free_space_is_read_from_df() {
