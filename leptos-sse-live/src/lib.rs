@@ -519,10 +519,15 @@ where
     let latest_id = Rc::new(std::cell::RefCell::new(String::new()));
     let decoder = Rc::new(decoder);
 
+    // Set by `stop`: a hook can be stopped while it joins a running connection (the last message it is handed is its
+    // terminal event, or fails to decode with `close_on_decode_error`), before its share is stored to be dropped.
+    let stopped = Rc::new(Cell::new(false));
     // Drops this hook's share (none of its callbacks runs afterwards) and reports `Closed`.
     let stop = {
         let updates = updates.clone();
+        let stopped = stopped.clone();
         move || {
+            stopped.set(true);
             drop(subscription.try_update_value(Option::take).flatten());
             updates.state(ConnectionState::Closed, None);
         }
@@ -582,7 +587,10 @@ where
             opened_url.set_value(Some(url.clone()));
             updates.clear_error();
             updates.state(ConnectionState::Connecting, None);
+            stopped.set(false);
             match channel::subscribe(&url, connection_options.clone(), resume_from, make_subscriber()) {
+                // Stopped while joining: the share goes at once, as `stop` would have dropped it.
+                Ok(subscribed) if stopped.get() => drop(subscribed),
                 Ok(subscribed) => subscription.set_value(Some(subscribed)),
                 Err(error) => updates.state(ConnectionState::Closed, Some(error)),
             }

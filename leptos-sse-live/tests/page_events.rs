@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::{
     constant_backoff, counting_failures, eventually, json, logged, recording, requests, requests_reach, server,
-    unique_key,
+    set_hidden, unique_key,
 };
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
@@ -31,18 +31,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 fn network_back() {
     let event = web_sys::Event::new("online").unwrap();
     web_sys::window().unwrap().dispatch_event(&event).unwrap();
-}
-
-/// Makes `document.visibilityState` read `hidden` (or the browser's own value again) and tells the page.
-fn set_hidden(hidden: bool) {
-    let script = if hidden {
-        "Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });"
-    } else {
-        "delete document.visibilityState;"
-    };
-    js_sys::eval(script).unwrap_or_else(|e| panic!("{script}: {e:?}"));
-    let event = web_sys::Event::new("visibilitychange").unwrap();
-    web_sys::window().unwrap().document().unwrap().dispatch_event(&event).unwrap();
 }
 
 /// Waits long enough and asserts that the request count under `key` stays at `count`.

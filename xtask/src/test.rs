@@ -12,8 +12,33 @@ use crate::{target_dir, workspace_root, Result};
 const HOOK_CRATE: &str = "leptos-sse-live";
 
 /// The browser test suites in `leptos-sse-live/tests/` (each a wasm-bindgen-test binary run in headless Chromium).
-const BROWSER_SUITES: [&str; 7] =
-    ["use_event_source", "fetch_transport", "reconnect", "lifecycle", "sharing", "page_events", "coalescing"];
+const BROWSER_SUITES: [&str; 10] = [
+    "use_event_source",
+    "fetch_transport",
+    "reconnect",
+    "lifecycle",
+    "sharing",
+    "page_events",
+    "coalescing",
+    "timing",
+    "shared_options",
+    "page_resources",
+];
+
+/// The most one browser test may take: every wait in a test has a deadline of its own, the longest ones (a spent
+/// reconnect budget at its ceilings, several stall timeouts) under 30 s even with a loaded machine's slack.
+const BROWSER_TEST_SECS: u32 = 45;
+
+/// Loading the test page and instantiating the suite's module, once per suite.
+const BROWSER_SUITE_SETUP_SECS: u32 = 30;
+
+/// The runner's timeout for a suite (wasm-bindgen-test-runner's `WASM_BINDGEN_TEST_TIMEOUT` covers the whole
+/// suite, whose tests run one after the other in one page): [`BROWSER_TEST_SECS`] per test it declares, plus setup.
+/// A fixed suite-wide figure fails a growing suite on a loaded machine, or hides a hang in a small one.
+fn suite_timeout_secs(source: &str) -> u32 {
+    let tests = source.lines().filter(|line| line.trim() == "#[wasm_bindgen_test]").count();
+    BROWSER_SUITE_SETUP_SECS + BROWSER_TEST_SECS * u32::try_from(tests).unwrap_or(u32::MAX / BROWSER_TEST_SECS)
+}
 
 /// The server's cargo feature that compiles in the `/test/*` routes (`--test-routes`), which the server's own tests,
 /// the browser tests and the end-to-end tests use; shipped builds leave it out.
@@ -152,20 +177,24 @@ pub fn run() -> Result {
             root.join("dist").to_string_lossy().into_owned(),
         ],
     )?;
-    // The hook crate's suites, then the demo's: two packages, so two cargo runs against the same server. The hook's
-    // suites need its `fetch` feature (the demo turns it on for itself).
+    // The hook crate's suites, then the demo's: two packages against the same server, one suite at a time (each with
+    // a timeout from the tests it declares). The hook's suites need its `fetch` feature (the demo turns it on itself).
     let browser_tests = [(HOOK_CRATE, &BROWSER_SUITES[..]), ("sse-live", &DEMO_BROWSER_SUITES[..])]
         .into_iter()
-        .try_for_each(|(package, suites)| {
-            let mut command = cargo(&["test", "--package", package, "--target", "wasm32-unknown-unknown"]);
+        .flat_map(|(package, suites)| suites.iter().map(move |suite| (package, *suite)))
+        .try_for_each(|(package, suite)| {
+            let dir = if package == HOOK_CRATE { root.join(HOOK_CRATE) } else { root.clone() };
+            let path = dir.join("tests").join(format!("{suite}.rs"));
+            let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let timeout = suite_timeout_secs(&source);
+            let mut command =
+                cargo(&["test", "--package", package, "--target", "wasm32-unknown-unknown", "--test", suite]);
             command.args(["--features", "leptos-sse-live/fetch"]);
-            for suite in suites {
-                command.args(["--test", suite]);
-            }
-            browser_test_env(&mut command, &tools, page_port, &server.url, 120);
+            browser_test_env(&mut command, &tools, page_port, &server.url, timeout);
             step::run(
                 &format!(
-                    "{package}: browser tests in headless Chromium against the real server (first build ~3 minutes)"
+                    "{package}: browser tests `{suite}` in headless Chromium against the real server (timeout \
+                     {timeout} s; the first build takes ~3 minutes)"
                 ),
                 &mut command,
             )
@@ -188,6 +217,20 @@ pub fn run() -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_suites_timeout_grows_with_its_tests() {
+        let suite =
+            "#[wasm_bindgen_test]\nasync fn a() {}\n\n    #[wasm_bindgen_test]\nfn b() {}\n// #[wasm_bindgen_test]\n";
+        assert_eq!(suite_timeout_secs(suite), BROWSER_SUITE_SETUP_SECS + 2 * BROWSER_TEST_SECS);
+        assert_eq!(suite_timeout_secs(""), BROWSER_SUITE_SETUP_SECS);
+        for suite in BROWSER_SUITES {
+            let source =
+                std::fs::read_to_string(workspace_root().join(HOOK_CRATE).join("tests").join(format!("{suite}.rs")))
+                    .unwrap();
+            assert!(suite_timeout_secs(&source) > BROWSER_SUITE_SETUP_SECS, "{suite} declares tests");
+        }
+    }
 
     #[test]
     fn free_space_is_read_from_df() {

@@ -78,7 +78,8 @@ pub fn ensure_client_tools() -> Result<ClientTools> {
 /// `trunk build --release`: the client with the size profile and wasm-opt -Oz, into `dist/`.
 /// Sets what `cargo test --target wasm32-unknown-unknown` needs to run wasm-bindgen-test suites in headless Chromium
 /// against the real server at `server_url`: the runner, chromedriver and its settings, the test page's address
-/// (`127.0.0.1:page_port`, which the server must allow as an origin) and a timeout of `timeout_secs` per test.
+/// (`127.0.0.1:page_port`, which the server must allow as an origin) and a timeout of `timeout_secs` for the whole
+/// suite (wasm-bindgen-test-runner's `WASM_BINDGEN_TEST_TIMEOUT`: a suite's tests run one after the other in one page).
 pub fn browser_test_env<'c>(
     command: &'c mut Command,
     tools: &ClientTools,

@@ -163,3 +163,15 @@ pub async fn until_open_streams_are(count: u64, after: &str) {
         sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Makes `document.visibilityState` read `hidden` (or the browser's own value again) and tells the page.
+pub fn set_hidden(hidden: bool) {
+    let script = if hidden {
+        "Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });"
+    } else {
+        "delete document.visibilityState;"
+    };
+    js_sys::eval(script).unwrap_or_else(|e| panic!("{script}: {e:?}"));
+    let event = web_sys::Event::new("visibilitychange").unwrap();
+    web_sys::window().unwrap().document().unwrap().dispatch_event(&event).unwrap();
+}

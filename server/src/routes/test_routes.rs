@@ -16,6 +16,10 @@
 //! - `GET /test/rate?count=N&per_sec=K`: `N` small readings at `K` events per second (or as fast as the socket
 //!   takes them), then `end`: the client ingest benchmark's stream.
 //! - `GET /test/requests/{key}`: how many requests the routes above have answered for `key`.
+//! - `GET /test/timeline?key=K&open=N&retry=MS&stay=1`: per key, the first `N` requests are event streams (one
+//!   event each), the later ones 503; every arrival is recorded with its time and `Cookie` header, read back with
+//!   `GET /test/timeline-log/{key}`: for the timing of the client's reconnects, measured on the server.
+//! - `GET /test/set-cookie?name=N&value=V`: sets the cookie `N=V` (`SameSite=Lax`), for `with_credentials`.
 //!
 //! Every route but the first counts its requests under a key: the `key` query parameter when given (tests pass a
 //! unique one so that they cannot see each other's requests), else the route's name (`echo`, `status-404`,
@@ -74,6 +78,16 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/test/rate", get(rate))
         .route("/test/requests/{key}", get(requests))
         .layer(Extension(RequestCounts::default()))
+        .merge(timeline_router())
+}
+
+/// `/test/timeline`, `/test/timeline-log/{key}` and `/test/set-cookie`, with the arrivals they share.
+fn timeline_router() -> Router<AppState> {
+    Router::new()
+        .route("/test/timeline", get(timeline))
+        .route("/test/timeline-log/{key}", get(timeline_log))
+        .route("/test/set-cookie", get(set_cookie))
+        .layer(Extension(Arrivals::default()))
 }
 
 /// How many requests each key has seen (see the module docs).
@@ -402,6 +416,127 @@ pub(crate) async fn requests(
 ) -> Result<Json<Value>, ApiError> {
     let Path(key) = key?;
     Ok(Json(json!({ "requests": counts.get(&key), "key": key })))
+}
+
+/// The most keys `/test/timeline` records, and the most arrivals per key: a bound on what a client can make the
+/// server hold.
+pub const TIMELINE_MAX: usize = 10_000;
+
+/// The longest `retry` `/test/timeline` sends, in milliseconds.
+pub const TIMELINE_MAX_RETRY_MS: u64 = 60_000;
+
+/// One request `/test/timeline` recorded.
+#[derive(Debug, Clone)]
+struct Arrival {
+    at: tokio::time::Instant,
+    cookie: Option<String>,
+}
+
+/// The requests `/test/timeline` recorded, by key, in arrival order.
+#[derive(Debug, Clone, Default)]
+pub struct Arrivals(Arc<Mutex<HashMap<String, Vec<Arrival>>>>);
+
+/// The query of `/test/timeline`.
+#[derive(Debug, serde::Deserialize)]
+pub struct TimelineQuery {
+    /// The key the arrivals are recorded under.
+    pub key: String,
+    /// How many requests (the first ones) get an event stream; the later ones get 503. Default 0.
+    #[serde(default)]
+    pub open: u64,
+    /// The `retry:` (milliseconds) each stream sends before its event; none when absent.
+    pub retry: Option<u64>,
+    /// `true`: the stream stays open (keep-alives) after its event; else its body ends.
+    #[serde(default)]
+    pub stay: bool,
+}
+
+/// `GET /test/timeline?key=K&open=N&retry=MS&stay=true`: records the request (when it arrived, its `Cookie` header)
+/// under `K`; request number `r` (1 for the first under `K`) is, when `r <= N`, an event stream: `retry: MS` (when
+/// given), one event with id `r` and data `{"request": r, "cookie": <the Cookie header or null>}`, then the body
+/// ends, or stays open with `stay=true`; later requests get 503 with the text body `timeline {r}`. 400 for a
+/// `retry` over [`TIMELINE_MAX_RETRY_MS`]; 503 without recording once [`TIMELINE_MAX`] keys or arrivals are held.
+pub async fn timeline(
+    State(state): State<AppState>,
+    Extension(arrivals): Extension<Arrivals>,
+    headers: HeaderMap,
+    query: Result<Query<TimelineQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(TimelineQuery { key, open, retry, stay }) = query?;
+    if retry.is_some_and(|retry| retry > TIMELINE_MAX_RETRY_MS) {
+        return Err(ApiError::BadRequest(format!("retry is at most {TIMELINE_MAX_RETRY_MS} ms")));
+    }
+    let cookie = headers.get("cookie").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let request = {
+        let mut all = arrivals.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let full = all.len() >= TIMELINE_MAX && !all.contains_key(&key);
+        let list = all.entry(key).or_default();
+        if full || list.len() >= TIMELINE_MAX {
+            let unavailable = [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))];
+            return Ok((StatusCode::SERVICE_UNAVAILABLE, unavailable, "timeline full").into_response());
+        }
+        list.push(Arrival { at: tokio::time::Instant::now(), cookie: cookie.clone() });
+        list.len() as u64
+    };
+    if request > open {
+        let content_type = [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))];
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, content_type, format!("timeline {request}")).into_response());
+    }
+    let mut frames = Vec::new();
+    if let Some(retry) = retry {
+        frames.push(EventBuilder::new().retry(Duration::from_millis(retry)).build()?);
+    }
+    let data = json!({ "request": request, "cookie": cookie });
+    frames.push(EventBuilder::new().id(request.to_string()).data(data.to_string()).build()?);
+    let frames = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
+    Ok(if stay {
+        sse::response(&state, "test/timeline", frames.chain(stream::pending()))
+    } else {
+        sse::response(&state, "test/timeline", frames)
+    })
+}
+
+/// `GET /test/timeline-log/{key}`: `{"key": K, "arrivals": [ms, ...], "cookies": [<Cookie header or null>, ...]}`,
+/// the requests `/test/timeline` recorded under `K` in arrival order, each time in milliseconds (with fractions)
+/// after the first one's (which is 0).
+pub async fn timeline_log(
+    Extension(arrivals): Extension<Arrivals>,
+    key: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(key) = key?;
+    let list = arrivals.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key).cloned();
+    let list = list.unwrap_or_default();
+    let first = list.first().map(|arrival| arrival.at);
+    let times: Vec<f64> =
+        list.iter().map(|arrival| first.map_or(0.0, |first| (arrival.at - first).as_secs_f64() * 1000.0)).collect();
+    let cookies: Vec<Option<String>> = list.into_iter().map(|arrival| arrival.cookie).collect();
+    Ok(Json(json!({ "key": key, "arrivals": times, "cookies": cookies })))
+}
+
+/// The query of `/test/set-cookie`.
+#[derive(Debug, serde::Deserialize)]
+pub struct SetCookieQuery {
+    /// The cookie's name: ASCII letters, digits, `-` and `_`, 1 to 64 of them.
+    pub name: String,
+    /// Its value: the same characters, at most 64.
+    pub value: String,
+}
+
+/// `GET /test/set-cookie?name=N&value=V`: 204 with `Set-Cookie: N=V; Path=/; SameSite=Lax; HttpOnly` (a host-only
+/// cookie for the server's host, any port: a test page on another port of `127.0.0.1` is the same site, so the
+/// browser sends it with the page's cross-origin requests that include credentials). 400 for a name or value of
+/// other characters.
+pub async fn set_cookie(query: Result<Query<SetCookieQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let Query(SetCookieQuery { name, value }) = query?;
+    let plain = |text: &str| {
+        text.len() <= 64 && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'))
+    };
+    if name.is_empty() || !plain(&name) || !plain(&value) {
+        return Err(ApiError::BadRequest("cookie names and values: 1 to 64 of A-Z a-z 0-9 - _".to_owned()));
+    }
+    let cookie = HeaderValue::from_str(&format!("{name}={value}; Path=/; SameSite=Lax; HttpOnly"))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((StatusCode::NO_CONTENT, [(axum::http::header::SET_COOKIE, cookie)]).into_response())
 }
 
 /// One raw test vector of the event-stream format.
