@@ -447,11 +447,45 @@ pub fn use_event_source_with_decoder<T>(
 where
     T: Clone + Send + Sync + 'static,
 {
-    let url: Signal<String> = url.into();
-    let (state, set_state) = signal(ConnectionState::Connecting);
+    // Only this is compiled for each `T`: the typed signals and the decoding edge. `connect` is compiled once.
     let (data, set_data) = signal(None::<T>);
-    let (message, set_message) = signal(None::<Event>);
     let (history, set_history) = signal(Vec::<T>::new());
+    let values = updates::Typed::new(decoder, set_data, set_history, options.history);
+    let Untyped { state, message, error, last_event_id, reconnect_at, open, close } =
+        connect(url.into(), options, Box::new(values));
+    UseEventSourceReturn {
+        state,
+        data: data.into(),
+        message,
+        history: history.into(),
+        error,
+        last_event_id,
+        reconnect_at,
+        open,
+        close,
+    }
+}
+
+/// The hook's signals and handles that do not depend on the message type.
+struct Untyped<OpenFn, CloseFn> {
+    state: Signal<ConnectionState>,
+    message: Signal<Option<Event>>,
+    error: Signal<Option<EventSourceError>>,
+    last_event_id: Signal<String>,
+    reconnect_at: Signal<Option<f64>>,
+    open: OpenFn,
+    close: CloseFn,
+}
+
+/// The hook without its message type: the connection, its state, and everything but decoding and the `data` and
+/// `history` writes, which `values` does.
+fn connect(
+    url: Signal<String>,
+    options: UseEventSourceOptions,
+    values: Box<dyn updates::Values>,
+) -> Untyped<impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static> {
+    let (state, set_state) = signal(ConnectionState::Connecting);
+    let (message, set_message) = signal(None::<Event>);
     let (error, set_error) = signal(None::<EventSourceError>);
     let (last_event_id, set_last_event_id) = signal(String::new());
     let (reconnect_at, set_reconnect_at) = signal(None::<f64>);
@@ -468,7 +502,7 @@ where
         on_failed,
         last_event_id_param,
         terminal_event,
-        history: history_len,
+        history: _,
         close_on_decode_error,
         stall_timeout,
         shared,
@@ -501,14 +535,12 @@ where
 
     let setters = updates::Setters {
         state: set_state,
-        data: set_data,
         message: set_message,
-        history: set_history,
         error: set_error,
         last_event_id: set_last_event_id,
         reconnect_at: set_reconnect_at,
     };
-    let updates = updates::Updates::new(setters, history_len, coalesce_updates);
+    let updates = updates::Updates::new(setters, values, coalesce_updates);
     // This hook's share of its connection; `None` after close, a terminal event, or a URL the browser refused.
     let subscription = StoredValue::new_local(None::<channel::Subscription>);
     // Set by `close()`/unmount: a later URL change opens nothing (until `open()`).
@@ -517,7 +549,6 @@ where
     let opened_url = StoredValue::new_local(None::<String>);
     // The id of the last message this hook received, as it arrived (the signal may wait for the next frame).
     let latest_id = Rc::new(std::cell::RefCell::new(String::new()));
-    let decoder = Rc::new(decoder);
 
     // Set by `stop`: a hook can be stopped while it joins a running connection (the last message it is handed is its
     // terminal event, or fails to decode with `close_on_decode_error`), before its share is stored to be dropped.
@@ -539,7 +570,6 @@ where
         move || {
             let (opened, failed, received, scheduled) =
                 (updates.clone(), updates.clone(), updates.clone(), updates.clone());
-            let decoder = decoder.clone();
             let on_message = on_message.clone();
             let on_failed = on_failed.clone();
             let terminal_event = terminal_event.clone();
@@ -559,11 +589,8 @@ where
                         on_message(event);
                     }
                     latest_id.replace(event.last_event_id.clone());
-                    let decoded = decoder(&event.data)
-                        .map_err(|message| EventSourceError::Decode { raw: event.data.clone(), message });
-                    let failed = decoded.is_err();
-                    received.message(event, decoded);
-                    if failed && close_on_decode_error {
+                    let decoded = received.message(event);
+                    if !decoded && close_on_decode_error {
                         stop();
                     }
                 }),
@@ -638,11 +665,9 @@ where
         updates.try_with_value(|updates| updates.discard());
     });
 
-    UseEventSourceReturn {
+    Untyped {
         state: state.into(),
-        data: data.into(),
         message: message.into(),
-        history: history.into(),
         error: error.into(),
         last_event_id: last_event_id.into(),
         reconnect_at: reconnect_at.into(),

@@ -6,6 +6,9 @@
 //! the next `requestAnimationFrame`; the hook still calls `on_message` for every message as it arrives. A state
 //! change applies what is pending first, so no view sees `Closed` before the data that preceded it. Without
 //! coalescing (or outside a browser window) every write is applied at once.
+//!
+//! Only the decoding and the `data`/`history` writes depend on the message type: they sit behind [`Values`], so that
+//! [`Updates`] (and the whole hook around it) is compiled once, not once per type an app decodes.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -16,48 +19,107 @@ use sse_live_protocol::Event;
 
 use super::{ConnectionState, EventSourceError};
 
-/// The hook's signals, as writers.
-pub(super) struct Setters<T: Send + Sync + 'static> {
-    pub state: WriteSignal<ConnectionState>,
-    pub data: WriteSignal<Option<T>>,
-    pub message: WriteSignal<Option<Event>>,
-    pub history: WriteSignal<Vec<T>>,
-    pub error: WriteSignal<Option<EventSourceError>>,
-    pub last_event_id: WriteSignal<String>,
-    pub reconnect_at: WriteSignal<Option<f64>>,
+/// The hook's untyped signals, as writers (`data` and `history` are the [`Values`]').
+pub(super) struct Setters {
+    pub(crate) state: WriteSignal<ConnectionState>,
+    pub(crate) message: WriteSignal<Option<Event>>,
+    pub(crate) error: WriteSignal<Option<EventSourceError>>,
+    pub(crate) last_event_id: WriteSignal<String>,
+    pub(crate) reconnect_at: WriteSignal<Option<f64>>,
 }
 
-/// What arrived since the signals were last written.
-struct Pending<T> {
-    data: Option<T>,
-    message: Option<Event>,
-    /// Values for `history`, oldest first, at most its length.
-    history: Vec<T>,
-    error: Option<EventSourceError>,
+/// The edge where a message's data becomes the hook's type: decoding, and the `data` and `history` signals. The one
+/// part of the hook compiled for each message type.
+pub(super) trait Values {
+    /// Decodes `data` and keeps the value for the next [`write`](Values::write); the decoder's message on failure.
+    fn decode(&self, data: &str) -> Result<(), String>;
+    /// Writes the values kept since the last write to `data` and `history`.
+    fn write(&self);
+    /// Forgets the values kept (the hook is gone).
+    fn discard(&self);
 }
 
-impl<T> Default for Pending<T> {
-    fn default() -> Self {
-        Self { data: None, message: None, history: Vec::new(), error: None }
+/// [`Values`] for the type `T`, decoded by `D`.
+pub(super) struct Typed<T: Send + Sync + 'static, D> {
+    decoder: D,
+    data: WriteSignal<Option<T>>,
+    history: WriteSignal<Vec<T>>,
+    history_len: usize,
+    /// The last value, and the values for `history` (oldest first, at most `history_len`), since the last write.
+    pending: RefCell<(Option<T>, Vec<T>)>,
+}
+
+impl<T: Send + Sync + 'static, D> Typed<T, D> {
+    pub(crate) fn new(
+        decoder: D,
+        data: WriteSignal<Option<T>>,
+        history: WriteSignal<Vec<T>>,
+        history_len: usize,
+    ) -> Self {
+        Self { decoder, data, history, history_len, pending: RefCell::new((None, Vec::new())) }
     }
 }
 
-pub(super) struct Updates<T: Send + Sync + 'static> {
-    setters: Setters<T>,
-    history_len: usize,
+impl<T, D> Values for Typed<T, D>
+where
+    T: Clone + Send + Sync + 'static,
+    D: Fn(&str) -> Result<T, String>,
+{
+    fn decode(&self, data: &str) -> Result<(), String> {
+        let value = (self.decoder)(data)?;
+        let mut pending = self.pending.borrow_mut();
+        if self.history_len > 0 {
+            pending.1.push(value.clone());
+            let excess = pending.1.len().saturating_sub(self.history_len);
+            pending.1.drain(..excess);
+        }
+        pending.0 = Some(value);
+        Ok(())
+    }
+
+    fn write(&self) {
+        let (data, history) = std::mem::take(&mut *self.pending.borrow_mut());
+        if !history.is_empty() {
+            let len = self.history_len;
+            self.history.try_update(|all| {
+                all.extend(history);
+                let excess = all.len().saturating_sub(len);
+                all.drain(..excess);
+            });
+        }
+        if let Some(data) = data {
+            self.data.try_set(Some(data));
+        }
+    }
+
+    fn discard(&self) {
+        drop(std::mem::take(&mut *self.pending.borrow_mut()));
+    }
+}
+
+/// What arrived since the signals were last written (the decoded values wait in the [`Values`]).
+#[derive(Default)]
+struct Pending {
+    message: Option<Event>,
+    error: Option<EventSourceError>,
+}
+
+pub(super) struct Updates {
+    setters: Setters,
+    values: Box<dyn Values>,
     coalesce: bool,
-    pending: RefCell<Pending<T>>,
+    pending: RefCell<Pending>,
     /// The requested frame, if any; dropping it cancels it.
     frame: RefCell<Option<AnimationFrame>>,
     /// A frame is requested and has not run yet.
     scheduled: Cell<bool>,
 }
 
-impl<T: Clone + Send + Sync + 'static> Updates<T> {
-    pub(crate) fn new(setters: Setters<T>, history_len: usize, coalesce: bool) -> Rc<Self> {
+impl Updates {
+    pub(crate) fn new(setters: Setters, values: Box<dyn Values>, coalesce: bool) -> Rc<Self> {
         Rc::new(Self {
             setters,
-            history_len,
+            values,
             coalesce,
             pending: RefCell::new(Pending::default()),
             frame: RefCell::new(None),
@@ -65,20 +127,15 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
         })
     }
 
-    /// A message arrived: `value` is its decoded data, or the decode error.
-    pub(crate) fn message(self: &Rc<Self>, event: &Event, value: Result<T, EventSourceError>) {
+    /// A message arrived: decodes its data (a failure becomes a pending [`EventSourceError::Decode`]); `false` when
+    /// it did not decode.
+    pub(crate) fn message(self: &Rc<Self>, event: &Event) -> bool {
+        let decoded = self.values.decode(&event.data);
+        let ok = decoded.is_ok();
         {
             let mut pending = self.pending.borrow_mut();
-            match value {
-                Ok(value) => {
-                    if self.history_len > 0 {
-                        pending.history.push(value.clone());
-                        let excess = pending.history.len().saturating_sub(self.history_len);
-                        pending.history.drain(..excess);
-                    }
-                    pending.data = Some(value);
-                }
-                Err(error) => pending.error = Some(error),
+            if let Err(message) = decoded {
+                pending.error = Some(EventSourceError::Decode { raw: event.data.clone(), message });
             }
             pending.message = Some(event.clone());
         }
@@ -87,8 +144,8 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
         } else {
             self.flush();
         }
+        ok
     }
-
     /// The connection's state changed, with `error` (`None` leaves the error as it is); what is pending goes first.
     pub(crate) fn state(&self, state: ConnectionState, error: Option<EventSourceError>) {
         self.flush();
@@ -120,15 +177,8 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
     }
 
     fn write_pending(&self) {
-        let Pending { data, message, history, error } = std::mem::take(&mut *self.pending.borrow_mut());
-        if !history.is_empty() {
-            let len = self.history_len;
-            self.setters.history.try_update(|all| {
-                all.extend(history);
-                let excess = all.len().saturating_sub(len);
-                all.drain(..excess);
-            });
-        }
+        let Pending { message, error } = std::mem::take(&mut *self.pending.borrow_mut());
+        self.values.write();
         if let Some(message) = message {
             let id = &message.last_event_id;
             self.setters.last_event_id.try_maybe_update(|last| {
@@ -140,9 +190,6 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
             });
             self.setters.message.try_set(Some(message));
         }
-        if let Some(data) = data {
-            self.setters.data.try_set(Some(data));
-        }
         if let Some(error) = error {
             self.setters.error.try_set(Some(error));
         }
@@ -153,6 +200,7 @@ impl<T: Clone + Send + Sync + 'static> Updates<T> {
         drop(self.frame.borrow_mut().take());
         self.scheduled.set(false);
         drop(std::mem::take(&mut *self.pending.borrow_mut()));
+        self.values.discard();
     }
 
     fn schedule(self: &Rc<Self>) {

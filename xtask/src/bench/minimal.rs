@@ -1,6 +1,8 @@
 //! Bundle size of the minimal app (one `EventSource` on `/e/temperatures`, its last message's data shown as text)
-//! built three ways, from the crate `bench/minimal/`: [`BY_HAND`] (web-sys, no framework), [`HOOK`] (Leptos + our
-//! hook) and [`LEPTOS_USE`] (Leptos + leptos-use-event-source).
+//! built four ways, from the crate `bench/minimal/`: [`BY_HAND`] (web-sys, no framework), [`LEPTOS_BY_HAND`]
+//! (Leptos, web-sys by hand: the floor both hooks are overhead on), [`HOOK`] (Leptos + our hook) and [`LEPTOS_USE`]
+//! (Leptos + leptos-use-event-source); and our hook with JSON on four streams decoded into one type
+//! ([`HOOK_ONE_TYPE`]) or four ([`HOOK_FOUR_TYPES`]), whose difference is what three more message types cost.
 //!
 //! Each is built as trunk builds the demo (trunk 0.22's commands, with index.html's `data-wasm-opt="z"`):
 //! `cargo build --target wasm32-unknown-unknown --profile wasm-release --bin NAME` (the crate's profile is the
@@ -18,12 +20,19 @@ use crate::{workspace_root, Result};
 
 /// The hand-written build, the reference the others are compared with.
 pub const BY_HAND: &str = "websys";
+/// Leptos with a hand-written web-sys `EventSource` feeding a signal: the Leptos floor.
+pub const LEPTOS_BY_HAND: &str = "leptos_websys";
 /// Leptos + `leptos_sse_live::use_event_source`.
 pub const HOOK: &str = "hook";
 /// Leptos + `leptos_use_event_source::use_event_source`.
 pub const LEPTOS_USE: &str = "leptos_use";
+/// Our hook with JSON on four streams, all decoded into one type.
+pub const HOOK_ONE_TYPE: &str = "hook_json_1type";
+/// The same four streams decoded into four types.
+pub const HOOK_FOUR_TYPES: &str = "hook_json_4types";
 
-/// Builds the three apps into `out/NAME/` and measures them, in the order [`BY_HAND`], [`HOOK`], [`LEPTOS_USE`].
+/// Builds the apps into `out/NAME/` and measures them, in the order [`BY_HAND`], [`LEPTOS_BY_HAND`], [`HOOK`],
+/// [`LEPTOS_USE`], [`HOOK_ONE_TYPE`], [`HOOK_FOUR_TYPES`].
 pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
     let root = workspace_root();
     let manifest = root.join("bench/minimal/Cargo.toml");
@@ -40,8 +49,11 @@ pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
     let leptos = format!("Leptos {}", version("leptos")?);
     let apps = [
         (BY_HAND, format!("web-sys {} by hand, no framework", version("web-sys")?)),
+        (LEPTOS_BY_HAND, format!("{leptos}, a web-sys `EventSource` by hand feeding a signal")),
         (HOOK, format!("{leptos} + `leptos_sse_live::use_event_source` (leptos-sse-live)")),
         (LEPTOS_USE, format!("{leptos} + `leptos-use-event-source` {}", version("leptos-use-event-source")?)),
+        (HOOK_ONE_TYPE, format!("{leptos} + our hook, JSON: four streams, one message type")),
+        (HOOK_FOUR_TYPES, format!("{leptos} + our hook, JSON: four streams, four message types")),
     ];
     let wasm_opt = root.join("node_modules/.bin/wasm-opt");
     let built = crate::target_dir().join("wasm32-unknown-unknown/wasm-release");
