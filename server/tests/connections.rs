@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::raw::{client_from, closes_within, connect_from, get, loopback, try_get};
-use common::{EventStream, TestServer, KEY, PATIENCE};
+use common::{event_id, EventStream, TestServer, KEY, PATIENCE};
 use futures_util::future::join_all;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -75,7 +75,7 @@ async fn an_idle_keep_alive_connection_is_closed_but_a_silent_stream_outlives_th
     tokio::time::sleep(idle_timeout).await;
     let id = server.publish("quiet", r#"{"still":"here"}"#).await;
     let event = stream.next_event().await;
-    assert_eq!((event.data.as_str(), event.last_event_id), (r#"{"still":"here"}"#, id.to_string()));
+    assert_eq!((event.data.as_str(), event_id(&event)), (r#"{"still":"here"}"#, id));
 }
 
 #[tokio::test]

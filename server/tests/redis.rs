@@ -228,11 +228,14 @@ async fn wait_for_readiness(server: &TestServer, status: u16) -> serde_json::Val
     }
 }
 
+/// A `--jwt-secret` long enough for the server to start (at least 32 bytes).
+const SECRET: &str = "redis-test-jwt-secret-of-32-bytes-at-least";
+
 #[tokio::test]
 async fn refused_requests_follow_nothing_and_a_new_topic_does_not_reconnect_the_reader() {
     let redis = RedisServer::start().await;
     let mut conn = redis.connection().await;
-    let a = TestServer::start(&["--redis-url", &redis.url(), "--publish-key", KEY, "--jwt-secret", "s"]).await;
+    let a = TestServer::start(&["--redis-url", &redis.url(), "--publish-key", KEY, "--jwt-secret", SECRET]).await;
     let b = instance(&redis).await;
     // A follows one topic and has used its connections.
     let mut first = EventStream::open(&a.url("/events/first"), &[]).await;

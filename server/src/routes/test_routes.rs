@@ -420,10 +420,10 @@ pub(crate) async fn requests(
 
 /// The most keys `/test/timeline` records, and the most arrivals per key: a bound on what a client can make the
 /// server hold.
-pub const TIMELINE_MAX: usize = 10_000;
+pub(crate) const TIMELINE_MAX: usize = 10_000;
 
 /// The longest `retry` `/test/timeline` sends, in milliseconds.
-pub const TIMELINE_MAX_RETRY_MS: u64 = 60_000;
+pub(crate) const TIMELINE_MAX_RETRY_MS: u64 = 60_000;
 
 /// One request `/test/timeline` recorded.
 #[derive(Debug, Clone)]
@@ -434,21 +434,21 @@ struct Arrival {
 
 /// The requests `/test/timeline` recorded, by key, in arrival order.
 #[derive(Debug, Clone, Default)]
-pub struct Arrivals(Arc<Mutex<HashMap<String, Vec<Arrival>>>>);
+pub(crate) struct Arrivals(Arc<Mutex<HashMap<String, Vec<Arrival>>>>);
 
 /// The query of `/test/timeline`.
 #[derive(Debug, serde::Deserialize)]
-pub struct TimelineQuery {
+pub(crate) struct TimelineQuery {
     /// The key the arrivals are recorded under.
-    pub key: String,
+    pub(crate) key: String,
     /// How many requests (the first ones) get an event stream; the later ones get 503. Default 0.
     #[serde(default)]
-    pub open: u64,
+    pub(crate) open: u64,
     /// The `retry:` (milliseconds) each stream sends before its event; none when absent.
-    pub retry: Option<u64>,
+    pub(crate) retry: Option<u64>,
     /// `true`: the stream stays open (keep-alives) after its event; else its body ends.
     #[serde(default)]
-    pub stay: bool,
+    pub(crate) stay: bool,
 }
 
 /// `GET /test/timeline?key=K&open=N&retry=MS&stay=true`: records the request (when it arrived, its `Cookie` header)
@@ -456,9 +456,10 @@ pub struct TimelineQuery {
 /// given), one event with id `r` and data `{"request": r, "cookie": <the Cookie header or null>}`, then the body
 /// ends, or stays open with `stay=true`; later requests get 503 with the text body `timeline {r}`. 400 for a
 /// `retry` over [`TIMELINE_MAX_RETRY_MS`]; 503 without recording once [`TIMELINE_MAX`] keys or arrivals are held.
-pub async fn timeline(
+pub(crate) async fn timeline(
     State(state): State<AppState>,
     Extension(arrivals): Extension<Arrivals>,
+    ip: ClientIp,
     headers: HeaderMap,
     query: Result<Query<TimelineQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -482,6 +483,7 @@ pub async fn timeline(
         let content_type = [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))];
         return Ok((StatusCode::SERVICE_UNAVAILABLE, content_type, format!("timeline {request}")).into_response());
     }
+    let extras = permit(&state, ip)?;
     let mut frames = Vec::new();
     if let Some(retry) = retry {
         frames.push(EventBuilder::new().retry(Duration::from_millis(retry)).build()?);
@@ -490,16 +492,16 @@ pub async fn timeline(
     frames.push(EventBuilder::new().id(request.to_string()).data(data.to_string()).build()?);
     let frames = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
     Ok(if stay {
-        sse::response(&state, "test/timeline", frames.chain(stream::pending()))
+        sse::response_with(&state, "test/timeline", frames.chain(stream::pending()), extras)
     } else {
-        sse::response(&state, "test/timeline", frames)
+        sse::response_with(&state, "test/timeline", frames, extras)
     })
 }
 
 /// `GET /test/timeline-log/{key}`: `{"key": K, "arrivals": [ms, ...], "cookies": [<Cookie header or null>, ...]}`,
 /// the requests `/test/timeline` recorded under `K` in arrival order, each time in milliseconds (with fractions)
 /// after the first one's (which is 0).
-pub async fn timeline_log(
+pub(crate) async fn timeline_log(
     Extension(arrivals): Extension<Arrivals>,
     key: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -515,18 +517,18 @@ pub async fn timeline_log(
 
 /// The query of `/test/set-cookie`.
 #[derive(Debug, serde::Deserialize)]
-pub struct SetCookieQuery {
+pub(crate) struct SetCookieQuery {
     /// The cookie's name: ASCII letters, digits, `-` and `_`, 1 to 64 of them.
-    pub name: String,
+    pub(crate) name: String,
     /// Its value: the same characters, at most 64.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// `GET /test/set-cookie?name=N&value=V`: 204 with `Set-Cookie: N=V; Path=/; SameSite=Lax; HttpOnly` (a host-only
 /// cookie for the server's host, any port: a test page on another port of `127.0.0.1` is the same site, so the
 /// browser sends it with the page's cross-origin requests that include credentials). 400 for a name or value of
 /// other characters.
-pub async fn set_cookie(query: Result<Query<SetCookieQuery>, QueryRejection>) -> Result<Response, ApiError> {
+pub(crate) async fn set_cookie(query: Result<Query<SetCookieQuery>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(SetCookieQuery { name, value }) = query?;
     let plain = |text: &str| {
         text.len() <= 64 && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'))
