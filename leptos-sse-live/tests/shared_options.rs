@@ -139,6 +139,8 @@ async fn a_hook_stopped_while_joining_leaves_the_connection(joiner: impl FnOnce(
         .await;
 
     let joined = second.with(|| joiner(echo(&key)));
+    // The hook connects (here: joins) from an effect, which runs once the reactive system gets to it.
+    leptos::task::tick().await;
     assert_eq!(joined.get_untracked(), ConnectionState::Closed, "stopped by the message it was handed on joining");
     assert_eq!(requests(&key).await, 1, "it joined the running connection");
 
