@@ -1,5 +1,5 @@
-//! The listener the server accepts connections on: TCP with a send timeout, and the client's address for the
-//! per-IP limit.
+//! Each accepted connection: TCP with a send timeout, its reads told to the header and idle timeouts, and the
+//! client's address for the per-IP limit.
 //!
 //! A client that stops reading (a stalled network, a suspended laptop, a deliberate slow reader) fills the
 //! socket's buffers; hyper then waits for the socket to take more and stops polling the response body, so nothing
@@ -14,60 +14,27 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::serve::{IncomingStream, Listener};
 use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_io_timeout::TimeoutWriter;
 
 use crate::serve::Activity;
 
-/// A TCP listener whose connections time out when a write is stuck for `send_timeout`.
-#[derive(Debug)]
-pub(crate) struct SendTimeoutListener {
-    inner: TcpListener,
-    send_timeout: Duration,
-    timeouts: Counter,
-}
-
-impl Listener for SendTimeoutListener {
-    type Io = Connection;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, addr) = Listener::accept(&mut self.inner).await;
-        (Connection::new(stream, self.send_timeout, self.timeouts.clone(), None), addr)
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// One accepted connection (see [`SendTimeoutListener`]).
+/// One accepted connection: its writes time out when stuck for `--send-timeout`, and its reads are told to the
+/// connection's [`Activity`] (for the header and idle timeouts of [`crate::serve`]).
 #[derive(Debug)]
 pub(crate) struct Connection {
     inner: Pin<Box<TimeoutWriter<TcpStream>>>,
     timeouts: Counter,
     timed_out: bool,
     /// Told of every read, for the header and idle timeouts (see [`crate::serve`]).
-    activity: Option<Arc<Activity>>,
+    activity: Arc<Activity>,
 }
 
 impl Connection {
-    fn new(stream: TcpStream, send_timeout: Duration, timeouts: Counter, activity: Option<Arc<Activity>>) -> Self {
-        // Events are small and must go out at once.
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-        let mut writer = TimeoutWriter::new(stream);
-        writer.set_timeout(Some(send_timeout));
-        Self { inner: Box::pin(writer), timeouts, timed_out: false, activity }
-    }
-
     /// `stream` with the send timeout, telling `activity` of every read.
     pub(crate) fn tracked(
         stream: TcpStream,
@@ -75,7 +42,13 @@ impl Connection {
         timeouts: Counter,
         activity: Arc<Activity>,
     ) -> Self {
-        Self::new(stream, send_timeout, timeouts, Some(activity))
+        // Events are small and must go out at once.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        let mut writer = TimeoutWriter::new(stream);
+        writer.set_timeout(Some(send_timeout));
+        Self { inner: Box::pin(writer), timeouts, timed_out: false, activity }
     }
 
     fn count<T>(&mut self, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
@@ -94,10 +67,8 @@ impl AsyncRead for Connection {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let result = self.inner.as_mut().poll_read(cx, buf);
-        if let (Some(activity), Poll::Ready(Ok(()))) = (&self.activity, &result) {
-            if buf.filled().len() > before {
-                activity.bytes_read();
-            }
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.bytes_read();
         }
         result
     }
@@ -135,12 +106,6 @@ impl AsyncWrite for Connection {
 /// The client's socket address, as `ConnectInfo` (see [`crate::run`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ClientAddr(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, SendTimeoutListener>> for ClientAddr {
-    fn connect_info(stream: IncomingStream<'_, SendTimeoutListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
 
 /// The client's IP address when the server knows it (it does when served by [`crate::run`]): the peer's address, or
 /// behind a trusted proxy the address the proxy names (see [`crate::forwarded`]).
