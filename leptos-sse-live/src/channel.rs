@@ -293,6 +293,8 @@ impl Channel {
             on_open: Box::new(move || {
                 if let Some(channel) = opened.upgrade() {
                     channel.interrupted.set(false);
+                    // A hook that joins later must not see an error of the connection's past next to `Open`.
+                    channel.error.replace(None);
                     channel.set_state(ConnectionState::Open);
                 }
             }),

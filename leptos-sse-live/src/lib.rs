@@ -16,7 +16,8 @@
 //! ## Server-side rendering and hydration
 //!
 //! On the server (a native target, or the `ssr` feature) the hook opens nothing, touches no browser API and never
-//! panics. Its signals stay in their initial state: `state` is [`ConnectionState::Connecting`], `data`, `message`,
+//! panics. Its signals stay in their initial state: `state` is [`ConnectionState::Connecting`] (`Closed` when the URL is
+//! empty or with [`UseEventSourceOptions::immediate`]`(false)`: the browser starts from the same), `data`, `message`,
 //! `error` and `reconnect_at` are `None`, `history` is empty and `last_event_id` is `""`; `open()` does nothing and
 //! `close()` sets `state` to `Closed`. In the browser the hook connects from an effect once the component is live,
 //! never while it is created, so a hydrating client starts from the view the server rendered, then connects.
@@ -49,7 +50,14 @@
 //! connection by itself, and while a reconnect of the hook's own is pending (with [`EventSourceError::Disconnected`]
 //! in `error`), `Open` once the server answers, and `Closed` after [`close`](UseEventSourceReturn::close), on
 //! unmount, or when the hook gives up ([`EventSourceError::ConnectionFailed`]; the fetch transport says why, see
-//! below).
+//! below). When the connection opens again, `error` is cleared: an error never stands next to `Open` for what
+//! happened before it.
+//!
+//! An empty URL is idle: no request, state `Closed` with no error, until the URL is set (a reactive URL that
+//! becomes empty closes the connection and is idle again). For an optional URL, derive one:
+//! `Signal::derive(move || maybe_url.get().unwrap_or_default())`. With
+//! [`UseEventSourceOptions::immediate`]`(false)` nothing opens, whatever the URL, until
+//! [`open`](UseEventSourceReturn::open) is called (state `Closed` until then), as with leptos-use.
 //!
 //! ### Errors are values
 //! A message whose data is not valid JSON for `T` sets `error` to [`EventSourceError::Decode`] with the raw text and
@@ -153,7 +161,9 @@
 //! `last_event_id` holds the id of the last message (empty until one has an id). After `close()`, a terminal event,
 //! a fatal error or a spent budget, [`open`](UseEventSourceReturn::open) connects again, carrying that id (as
 //! `lastEventId` in the query, or `Last-Event-ID` with the fetch transport) so that the server can replay what was
-//! missed; while the connection is open or connecting it does nothing.
+//! missed; while the connection is open or connecting it does nothing. An id belongs to its URL: when the URL has
+//! changed (while open, or while closed before `open()`), `last_event_id` is cleared and the new URL's first request
+//! carries no id.
 //!
 //! ### Network and visibility
 //! - When the browser fires `online` (the network is back), a connection that is waiting to reconnect, or that gave
@@ -245,8 +255,9 @@
 //! The URL is a `Signal<String>`: a `&str` or `String` is a constant one, and a signal of yours (an
 //! `RwSignal<String>`, a `Signal::derive`, a memo) makes the hook follow it. When its value changes, a Leptos effect
 //! closes the current connection (the `EventSource` closed, the fetch aborted, a pending reconnect dropped; none of
-//! its handlers writes a signal afterwards) and opens one to the new URL (state `Connecting`, `error` cleared; `data`,
-//! `message` and `history` keep their values until the new stream delivers). Setting the same URL again keeps the
+//! its handlers writes a signal afterwards) and opens one to the new URL (state `Connecting`, `error` and
+//! `last_event_id` cleared, no id sent; `data`, `message` and `history` keep their values until the new stream
+//! delivers). An empty URL closes the connection and is idle (state `Closed`). Setting the same URL again keeps the
 //! connection. After [`close`](UseEventSourceReturn::close) or unmount, a URL change opens nothing; after a
 //! terminal event or `close_on_decode_error`, a new URL does open a new connection.
 //!
@@ -484,7 +495,10 @@ fn connect(
     options: UseEventSourceOptions,
     values: Box<dyn updates::Values>,
 ) -> Untyped<impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static> {
-    let (state, set_state) = signal(ConnectionState::Connecting);
+    // Idle from the start (no request will be made until the URL is set or `open()` is called): `Closed`, on the
+    // server as in the browser, so that hydration sees the same state.
+    let idle = !options.immediate || url.with_untracked(String::is_empty);
+    let (state, set_state) = signal(if idle { ConnectionState::Closed } else { ConnectionState::Connecting });
     let (message, set_message) = signal(None::<Event>);
     let (error, set_error) = signal(None::<EventSourceError>);
     let (last_event_id, set_last_event_id) = signal(String::new());
@@ -508,6 +522,7 @@ fn connect(
         shared,
         close_when_hidden,
         coalesce_updates,
+        immediate,
     } = options;
     // The transports deliver the terminal event type too; the hook handles it.
     let mut events = events;
@@ -543,8 +558,9 @@ fn connect(
     let updates = updates::Updates::new(setters, values, coalesce_updates);
     // This hook's share of its connection; `None` after close, a terminal event, or a URL the browser refused.
     let subscription = StoredValue::new_local(None::<channel::Subscription>);
-    // Set by `close()`/unmount: a later URL change opens nothing (until `open()`).
-    let closed_for_good = StoredValue::new_local(false);
+    // Set by `close()`/unmount (and from the start with `immediate(false)`): a URL change opens nothing (until
+    // `open()`).
+    let closed_for_good = StoredValue::new_local(!immediate);
     // The URL of the connection opened last (or refused), to skip a URL "change" to the same value.
     let opened_url = StoredValue::new_local(None::<String>);
     // The id of the last message this hook received, as it arrived (the signal may wait for the next frame).
@@ -603,18 +619,33 @@ fn connect(
             }
         }
     };
-    // Leaves the current connection and subscribes to `url`'s, resuming after `resume_from` if it opens a new one.
+    // Leaves the current connection and subscribes to `url`'s, resuming after `resume_from` if it opens a new one
+    // and `url` is the URL that id came from (an id never carries over to another URL). An empty URL is idle: no
+    // request, state `Closed`.
     let switch_to = {
         let updates = updates.clone();
+        let latest_id = latest_id.clone();
         Rc::new(move |url: String, resume_from: &str| {
             if !IN_BROWSER {
                 return;
             }
             drop(subscription.try_update_value(Option::take).flatten());
+            let same_url = opened_url.with_value(|opened| opened.as_deref() == Some(url.as_str()));
             opened_url.set_value(Some(url.clone()));
             updates.clear_error();
-            updates.state(ConnectionState::Connecting, None);
+            let resume_from = if same_url {
+                resume_from
+            } else {
+                latest_id.replace(String::new());
+                updates.clear_last_event_id();
+                ""
+            };
             stopped.set(false);
+            if url.is_empty() {
+                updates.state(ConnectionState::Closed, None);
+                return;
+            }
+            updates.state(ConnectionState::Connecting, None);
             match channel::subscribe(&url, connection_options.clone(), resume_from, make_subscriber()) {
                 // Stopped while joining: the share goes at once, as `stop` would have dropped it.
                 Ok(subscribed) if stopped.get() => drop(subscribed),

@@ -69,6 +69,8 @@ pub struct UseEventSourceOptions {
     pub(super) close_when_hidden: Option<Duration>,
     /// Whether signal updates are applied at most once per animation frame. Default: `true`.
     pub(super) coalesce_updates: bool,
+    /// Whether the hook connects as soon as the component is live, or waits for `open()`. Default: `true`.
+    pub(super) immediate: bool,
 }
 
 impl Default for UseEventSourceOptions {
@@ -91,6 +93,7 @@ impl Default for UseEventSourceOptions {
             shared: true,
             close_when_hidden: None,
             coalesce_updates: true,
+            immediate: true,
         }
     }
 }
@@ -304,6 +307,26 @@ impl UseEventSourceOptions {
         self.coalesce_updates
     }
 
+    /// `false`: the hook opens nothing until [`open`](super::UseEventSourceReturn::open) is called, as leptos-use's
+    /// `immediate(false)`. Until then the state is `Closed` (no error) and a change of a reactive URL opens nothing
+    /// either; after `open()` the hook behaves as usual (a URL change reconnects). Default: `true`, the hook connects
+    /// as soon as the component is live.
+    ///
+    /// ```
+    /// use leptos_sse_live::UseEventSourceOptions;
+    /// assert!(UseEventSourceOptions::default().is_immediate());
+    /// assert!(!UseEventSourceOptions::default().immediate(false).is_immediate());
+    /// ```
+    pub fn immediate(mut self, immediate: bool) -> Self {
+        self.immediate = immediate;
+        self
+    }
+
+    /// Whether the hook connects as soon as the component is live (see [`immediate`](Self::immediate)).
+    pub fn is_immediate(&self) -> bool {
+        self.immediate
+    }
+
     /// How many decoded values the `history` signal keeps (0: off).
     ///
     /// ```
@@ -503,6 +526,7 @@ impl fmt::Debug for UseEventSourceOptions {
             .field("shared", &self.shared)
             .field("close_when_hidden", &self.close_when_hidden)
             .field("coalesce_updates", &self.coalesce_updates)
+            .field("immediate", &self.immediate)
             .finish()
     }
 }

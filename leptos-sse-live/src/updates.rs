@@ -153,8 +153,15 @@ impl Updates {
             self.setters.reconnect_at.try_set(None);
         }
         self.setters.state.try_set(state);
-        if let Some(error) = error {
-            self.setters.error.try_set(Some(error));
+        match error {
+            Some(error) => {
+                self.setters.error.try_set(Some(error));
+            }
+            // Open again: an error of the connection's past (a drop, a failed attempt, a decode error) is no news.
+            None if state == ConnectionState::Open => {
+                self.setters.error.try_maybe_update(|error| (error.take().is_some(), ()));
+            }
+            None => {}
         }
     }
 
@@ -167,6 +174,12 @@ impl Updates {
     pub(crate) fn clear_error(&self) {
         self.flush();
         self.setters.error.try_set(None);
+    }
+
+    /// Clears `last_event_id` (a new URL: the old one's ids mean nothing there); what is pending goes first.
+    pub(crate) fn clear_last_event_id(&self) {
+        self.flush();
+        self.setters.last_event_id.try_maybe_update(|id| (!std::mem::take(id).is_empty(), ()));
     }
 
     /// Writes everything pending to the signals now.
