@@ -21,19 +21,19 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
-#[cfg(feature = "fetch")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
+use sse_live_protocol::wire::{EXPIRED_EVENT, RESET_EVENT, SHUTDOWN_EVENT};
 use sse_live_protocol::Event;
 
 #[cfg(feature = "fetch")]
 use super::fetch;
 #[cfg(feature = "fetch")]
 use super::fetch_options::{Credentials, FetchOptions};
-use super::options::Transport;
+use super::options::{ExpiredCallback, Transport};
 use super::reconnect::Backoff;
 use super::{browser, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
 
@@ -52,6 +52,8 @@ pub(super) struct ConnectionOptions {
     pub hidden_grace: Option<Duration>,
     /// `false`: a channel of its own, never joined by another hook.
     pub shared: bool,
+    /// What to reconnect with after `event: expired`; none: nothing special.
+    pub on_expired: Option<ExpiredCallback>,
 }
 
 impl ConnectionOptions {
@@ -69,7 +71,13 @@ impl ConnectionOptions {
             #[cfg(feature = "fetch")]
             _ => false,
         };
+        let same_renewal = match (&self.on_expired, &other.on_expired) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
         same_transport
+            && same_renewal
             && self.shared
             && other.shared
             && self.with_credentials == other.with_credentials
@@ -133,7 +141,12 @@ enum Active {
 }
 
 pub(super) struct Channel {
+    /// The URL the hooks asked for: what hooks share by.
     url: String,
+    /// The URL connections open: `url`, or the one an `on_expired` renewal gave.
+    connect_url: RefCell<String>,
+    /// Fetch transport: the headers an `on_expired` renewal gave, sent instead of the options' from then on.
+    renewed_headers: RefCell<Option<Vec<(String, String)>>>,
     options: ConnectionOptions,
     connection: RefCell<Option<Active>>,
     entries: RefCell<Vec<Rc<Entry>>>,
@@ -219,6 +232,8 @@ impl Channel {
     fn new(url: &str, options: ConnectionOptions, resume_from: &str) -> Rc<Self> {
         Rc::new(Self {
             url: url.to_owned(),
+            connect_url: RefCell::new(url.to_owned()),
+            renewed_headers: RefCell::new(None),
             options,
             connection: RefCell::new(None),
             entries: RefCell::new(Vec::new()),
@@ -241,7 +256,8 @@ impl Channel {
         let handlers = self.handlers();
         let options = &self.options;
         let limit = options.reconnect_limit.as_option();
-        let refused = |message: String| EventSourceError::InvalidUrl { url: self.url.clone(), message };
+        let url = self.connect_url.borrow().clone();
+        let refused = |message: String| EventSourceError::InvalidUrl { url: url.clone(), message };
         #[cfg(feature = "fetch")]
         {
             let fetch_options = match &options.transport {
@@ -253,7 +269,10 @@ impl Channel {
                 }
                 Transport::EventSource => Some(FetchOptions::default()),
             };
-            if let Some(fetch_options) = fetch_options {
+            if let Some(mut fetch_options) = fetch_options {
+                if let Some(headers) = self.renewed_headers.borrow().clone() {
+                    fetch_options = fetch_options.headers(move || headers.clone());
+                }
                 let policy = fetch::Policy {
                     events: options.events.clone(),
                     stall_timeout: options.stall_timeout,
@@ -261,8 +280,7 @@ impl Channel {
                     limit,
                     resume_from,
                 };
-                let connection =
-                    fetch::Connection::open(&self.url, fetch_options, policy, handlers).map_err(refused)?;
+                let connection = fetch::Connection::open(&url, fetch_options, policy, handlers).map_err(refused)?;
                 self.connection.replace(Some(Active::Fetch { _connection: connection }));
                 return Ok(());
             }
@@ -280,7 +298,7 @@ impl Channel {
             stall_timeout: options.stall_timeout,
             resume_from,
         };
-        let connection = native::Native::open(&self.url, native, handlers).map_err(refused)?;
+        let connection = native::Native::open(&url, native, handlers).map_err(refused)?;
         self.connection.replace(Some(Active::EventSource { _connection: connection }));
         Ok(())
     }
@@ -302,7 +320,11 @@ impl Channel {
                 if let Some(channel) = received.upgrade() {
                     channel.last_event_id.replace(event.last_event_id.clone());
                     channel.each(|subscriber| (subscriber.on_message)(&event));
-                    channel.last_message.replace(Some(event));
+                    if event.event_type == EXPIRED_EVENT {
+                        channel.renew();
+                    } else if !is_notice(&event.event_type) {
+                        channel.last_message.replace(Some(event));
+                    }
                 }
             }),
             on_error: Box::new(move |state, error| {
@@ -360,6 +382,24 @@ impl Channel {
             self.state.set(ConnectionState::Closed);
             self.error.replace(Some(error.clone()));
             self.each(|subscriber| (subscriber.on_error)(ConnectionState::Closed, error.clone()));
+        }
+    }
+
+    /// The server said the credentials expired: with an `on_expired` callback, reconnect at once (resuming after the
+    /// last event id) with what it returns, before the transport reconnects with the stale ones.
+    fn renew(self: &Rc<Self>) {
+        let Some(on_expired) = self.options.on_expired.clone() else { return };
+        // Nothing is borrowed while the app's callback runs.
+        let renewal = on_expired();
+        if let Some(url) = renewal.url {
+            self.connect_url.replace(url);
+        }
+        if let Some(headers) = renewal.headers {
+            self.renewed_headers.replace(Some(headers));
+        }
+        // A subscriber may have left (the last one closes the channel) while the notice was handed out.
+        if !self.entries.borrow().is_empty() {
+            self.reopen();
         }
     }
 
@@ -438,6 +478,11 @@ impl Channel {
         self.set_reconnect_at(None);
         self.set_state(ConnectionState::Closed);
     }
+}
+
+/// Whether `event_type` is one of the server's notices (reset, shutdown, expired), which the hook always listens to.
+pub(super) fn is_notice(event_type: &str) -> bool {
+    [RESET_EVENT, SHUTDOWN_EVENT, EXPIRED_EVENT].contains(&event_type)
 }
 
 fn page_hidden() -> bool {

@@ -18,7 +18,7 @@
 //! On the server (a native target, or the `ssr` feature) the hook opens nothing, touches no browser API and never
 //! panics. Its signals stay in their initial state: `state` is [`ConnectionState::Connecting`] (`Closed` when the URL is
 //! empty or with [`UseEventSourceOptions::immediate`]`(false)`: the browser starts from the same), `data`, `message`,
-//! `error` and `reconnect_at` are `None`, `history` is empty and `last_event_id` is `""`; `open()` does nothing and
+//! `error`, `reconnect_at` and `reset` are `None`, `history` is empty and `last_event_id` is `""`; `open()` does nothing and
 //! `close()` sets `state` to `Closed`. In the browser the hook connects from an effect once the component is live,
 //! never while it is created, so a hydrating client starts from the view the server rendered, then connects.
 //!
@@ -119,6 +119,39 @@
 //! );
 //! let average = move || history.with(|h| h.iter().sum::<f64>() / h.len().max(1) as f64);
 //! # let _ = average;
+//! # }
+//! ```
+//!
+//! ### Server notices
+//! The hook always listens to the three notices of the sse-live server (the types of
+//! [`sse_live_protocol::wire`]), on both transports; they are not messages (not decoded, not in `message` or
+//! `on_message`) unless [`UseEventSourceOptions::events`] names their type.
+//!
+//! - `event: reset` (the server cannot replay what this client missed, or its ids restarted, and sends its history
+//!   again): the `reset` signal holds the notice ([`Reset`], with its [`ResetReason`]), and `history` is cleared,
+//!   in order with the messages around it, so a chart never shows the same readings twice
+//!   ([`UseEventSourceOptions::keep_history_on_reset`] keeps it).
+//! - `event: shutdown` (the server is going away; its `retry:` says when to come back): the outage that follows
+//!   spends none of the reconnect budget: the hook reconnects (first at the server's `retry:`, then with its
+//!   backoff) until a connection opens again, even with `ReconnectLimit::Limited(0)`.
+//! - `event: expired` (the subscriber token ran out; the server ends the stream): with
+//!   [`UseEventSourceOptions::on_expired`], the hook closes the stream at once and reconnects, after the last event
+//!   id, to the URL and with the headers the callback returns ([`Renewal`]). Without it the stream is reconnected
+//!   as usual.
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use leptos_sse_live::{use_event_source_with_options, Renewal, UseEventSourceOptions, UseEventSourceReturn};
+//! # fn fresh_token() -> String { String::new() }
+//! # #[component] fn Example() -> impl IntoView {
+//! let options = UseEventSourceOptions::default()
+//!     .history(60)
+//!     .on_expired(|| Renewal::default().url(format!("/e/private/notes?token={}", fresh_token())));
+//! let UseEventSourceReturn { history, reset, .. } =
+//!     use_event_source_with_options::<f64>("/e/private/notes?token=first", options);
+//! // `history` starts again after a reset; `reset` says why.
+//! let note = move || reset.get().map(|reset| format!("the server reset the stream ({})", reset.reason.code()));
+//! # let _ = (history, note);
 //! # }
 //! ```
 //!
@@ -332,6 +365,7 @@ use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
 pub use error::EventSourceError;
+use sse_live_protocol::wire::{EXPIRED_EVENT, RESET_EVENT, SHUTDOWN_EVENT};
 /// A message as it arrived: its event type, data and last event id (from the protocol crate).
 pub use sse_live_protocol::Event;
 
@@ -347,7 +381,9 @@ pub fn text(data: &str) -> Result<String, String> {
 #[cfg(feature = "fetch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
 pub use fetch_options::{Credentials, FetchOptions};
-pub use options::{ReconnectLimit, Transport, UseEventSourceOptions};
+pub use options::{ReconnectLimit, Renewal, Transport, UseEventSourceOptions};
+/// The server's `event: reset` notice and why it was sent (from the protocol crate), as the `reset` signal holds it.
+pub use sse_live_protocol::wire::{Reset, ResetReason};
 
 /// Whether this build talks to a browser: wasm32 without the `ssr` feature. Elsewhere (the server of an SSR app, a
 /// native test) the hook opens nothing and touches no browser API.
@@ -462,7 +498,7 @@ where
     let (data, set_data) = signal(None::<T>);
     let (history, set_history) = signal(Vec::<T>::new());
     let values = updates::Typed::new(decoder, set_data, set_history, options.history);
-    let Untyped { state, message, error, last_event_id, reconnect_at, open, close } =
+    let Untyped { state, message, error, last_event_id, reconnect_at, reset, open, close } =
         connect(url.into(), options, Box::new(values));
     UseEventSourceReturn {
         state,
@@ -472,6 +508,7 @@ where
         error,
         last_event_id,
         reconnect_at,
+        reset,
         open,
         close,
     }
@@ -484,6 +521,7 @@ struct Untyped<OpenFn, CloseFn> {
     error: Signal<Option<EventSourceError>>,
     last_event_id: Signal<String>,
     reconnect_at: Signal<Option<f64>>,
+    reset: Signal<Option<Reset>>,
     open: OpenFn,
     close: CloseFn,
 }
@@ -503,6 +541,7 @@ fn connect(
     let (error, set_error) = signal(None::<EventSourceError>);
     let (last_event_id, set_last_event_id) = signal(String::new());
     let (reconnect_at, set_reconnect_at) = signal(None::<f64>);
+    let (reset, set_reset) = signal(None::<Reset>);
 
     let UseEventSourceOptions {
         with_credentials,
@@ -523,10 +562,15 @@ fn connect(
         close_when_hidden,
         coalesce_updates,
         immediate,
+        keep_history_on_reset,
+        on_expired,
     } = options;
-    // The transports deliver the terminal event type too; the hook handles it.
+    // The notices the app listens to as messages too (as before they were handled).
+    let listed = events.clone();
+    // The transports deliver the terminal event type and the server's notices too; the hook handles them.
     let mut events = events;
     events.extend(terminal_event.clone());
+    events.extend([RESET_EVENT, SHUTDOWN_EVENT, EXPIRED_EVENT].map(String::from));
     events.retain(|event_type| event_type != "message");
     // Unstable: equal names are the same name, and it links less code than the stable sort (1.1 KB of .wasm in the
     // minimal app of BENCHMARKS.md).
@@ -546,6 +590,7 @@ fn connect(
         stall_timeout,
         hidden_grace: close_when_hidden,
         shared,
+        on_expired,
     };
 
     let setters = updates::Setters {
@@ -554,6 +599,7 @@ fn connect(
         error: set_error,
         last_event_id: set_last_event_id,
         reconnect_at: set_reconnect_at,
+        reset: set_reset,
     };
     let updates = updates::Updates::new(setters, values, coalesce_updates);
     // This hook's share of its connection; `None` after close, a terminal event, or a URL the browser refused.
@@ -591,6 +637,7 @@ fn connect(
             let terminal_event = terminal_event.clone();
             let latest_id = latest_id.clone();
             let stop = stop.clone();
+            let listed = listed.clone();
             channel::Subscriber {
                 on_state: Box::new(move |state| opened.state(state, None)),
                 on_error: Box::new(move |state, error| failed.state(state, Some(error))),
@@ -599,6 +646,13 @@ fn connect(
                         // The end of the stream for this hook: nothing more is delivered to it, nothing reconnects
                         // it (a new URL or `open()` subscribes again).
                         stop();
+                        return;
+                    }
+                    if event.event_type == RESET_EVENT {
+                        received.reset(reset_notice(&event.data), keep_history_on_reset);
+                    }
+                    // The server's notices are not messages, unless the app listens to their type.
+                    if channel::is_notice(&event.event_type) && !listed.contains(&event.event_type) {
                         return;
                     }
                     if let Some(on_message) = &on_message {
@@ -702,7 +756,21 @@ fn connect(
         error: error.into(),
         last_event_id: last_event_id.into(),
         reconnect_at: reconnect_at.into(),
+        reset: reset.into(),
         open,
         close,
     }
+}
+
+/// The data of an `event: reset` as a [`Reset`]; without the `json` feature (or for data it cannot read) only the
+/// reason is read, by its code (`ResetReason::Other` when none matches).
+fn reset_notice(data: &str) -> Reset {
+    #[cfg(feature = "json")]
+    if let Ok(reset) = serde_json::from_str::<Reset>(data) {
+        return reset;
+    }
+    let reasons =
+        [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Restarted, ResetReason::Lagged];
+    let reason = reasons.into_iter().find(|reason| data.contains(&format!("\"{}\"", reason.code())));
+    Reset::new(reason.unwrap_or(ResetReason::Other))
 }
