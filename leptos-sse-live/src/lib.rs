@@ -66,7 +66,8 @@
 //! ### Decoders
 //! JSON with serde is the default ([`use_event_source`], [`use_event_source_with_options`]).
 //! [`use_event_source_with_decoder`] takes any `Fn(&str) -> Result<T, String>` instead: [`text`] keeps the data as a
-//! `String`, or write your own. A decode error is [`EventSourceError::Decode`] with the raw data and the decoder's
+//! `String`, or write your own. [`use_event_source_with_event_decoder`] gives the decoder the whole [`Event`], its
+//! type too: one stream with several named event types decodes each into its own value. A decode error is [`EventSourceError::Decode`] with the raw data and the decoder's
 //! message; `data` keeps the last good value and the connection stays open, unless
 //! [`UseEventSourceOptions::close_on_decode_error`] closes it (state `Closed`, the error kept).
 //!
@@ -465,7 +466,9 @@ pub fn use_event_source_with_options<T>(
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    use_event_source_with_decoder(url, options, |data: &str| serde_json::from_str::<T>(data).map_err(|e| e.to_string()))
+    use_event_source_with_event_decoder(url, options, |event: &Event| {
+        serde_json::from_str::<T>(&event.data).map_err(|e| e.to_string())
+    })
 }
 
 /// Opens a server-sent events stream at `url` with `options`, decoding each message's data with `decoder` instead
@@ -490,6 +493,50 @@ pub fn use_event_source_with_decoder<T>(
     url: impl Into<Signal<String>>,
     options: UseEventSourceOptions,
     decoder: impl Fn(&str) -> Result<T, String> + 'static,
+) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
+where
+    T: Clone + Send + Sync + 'static,
+{
+    use_event_source_with_event_decoder(url, options, move |event: &Event| decoder(&event.data))
+}
+
+/// Like [`use_event_source_with_decoder`], but the decoder sees the whole [`Event`]: its type (and last event id)
+/// as well as its data. One stream with several named event types (the sse-live server's multi-topic streams name
+/// each event after its topic) decodes each type into its own value, for example a variant of an enum of yours.
+/// Only the types the options' [`events`](UseEventSourceOptions::events) names (and `message`) reach it.
+///
+/// ```no_run
+/// # use leptos::prelude::*;
+/// use leptos_sse_live::{use_event_source_with_event_decoder, Event, UseEventSourceOptions};
+///
+/// #[derive(Clone)]
+/// enum Update {
+///     Temperature(f64),
+///     Random(f64),
+/// }
+///
+/// fn number(data: &str, field: &str) -> Result<f64, String> {
+///     let value: serde_json::Value = serde_json::from_str(data).map_err(|e| e.to_string())?;
+///     value[field].as_f64().ok_or_else(|| format!("no number {field:?}"))
+/// }
+///
+/// # #[component] fn Example() -> impl IntoView {
+/// let options = UseEventSourceOptions::default().events(["temperatures", "random-numbers"]).history(100);
+/// let url = "/events?topic=temperatures&topic=random-numbers";
+/// let updates = use_event_source_with_event_decoder(url, options, |event: &Event| {
+///     match event.event_type.as_str() {
+///         "temperatures" => number(&event.data, "temperature").map(Update::Temperature),
+///         "random-numbers" => number(&event.data, "value").map(Update::Random),
+///         other => Err(format!("unexpected event type {other:?}")),
+///     }
+/// });
+/// # let _ = updates;
+/// # }
+/// ```
+pub fn use_event_source_with_event_decoder<T>(
+    url: impl Into<Signal<String>>,
+    options: UseEventSourceOptions,
+    decoder: impl Fn(&Event) -> Result<T, String> + 'static,
 ) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
 where
     T: Clone + Send + Sync + 'static,

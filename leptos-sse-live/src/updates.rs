@@ -33,8 +33,9 @@ pub(super) struct Setters {
 /// The edge where a message's data becomes the hook's type: decoding, and the `data` and `history` signals. The one
 /// part of the hook compiled for each message type.
 pub(super) trait Values {
-    /// Decodes `data` and keeps the value for the next [`write`](Values::write); the decoder's message on failure.
-    fn decode(&self, data: &str) -> Result<(), String>;
+    /// Decodes `event` (its type and data) and keeps the value for the next [`write`](Values::write); the decoder's
+    /// message on failure.
+    fn decode(&self, event: &Event) -> Result<(), String>;
     /// Writes the values kept since the last write to `data` and `history`.
     fn write(&self);
     /// Forgets the values kept (the hook is gone).
@@ -76,10 +77,10 @@ impl<T: Send + Sync + 'static, D> Typed<T, D> {
 impl<T, D> Values for Typed<T, D>
 where
     T: Clone + Send + Sync + 'static,
-    D: Fn(&str) -> Result<T, String>,
+    D: Fn(&Event) -> Result<T, String>,
 {
-    fn decode(&self, data: &str) -> Result<(), String> {
-        let value = (self.decoder)(data)?;
+    fn decode(&self, event: &Event) -> Result<(), String> {
+        let value = (self.decoder)(event)?;
         let mut pending = self.pending.borrow_mut();
         if self.history_len > 0 {
             pending.1.push(value.clone());
@@ -151,7 +152,7 @@ impl Updates {
     /// A message arrived: decodes its data (a failure becomes a pending [`EventSourceError::Decode`]); `false` when
     /// it did not decode.
     pub(crate) fn message(self: &Rc<Self>, event: &Event) -> bool {
-        let decoded = self.values.decode(&event.data);
+        let decoded = self.values.decode(event);
         let ok = decoded.is_ok();
         {
             let mut pending = self.pending.borrow_mut();
