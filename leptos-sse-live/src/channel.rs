@@ -20,6 +20,7 @@
 //! transports guarantee that no handler of a dropped connection runs again.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,6 +154,8 @@ pub(super) struct Channel {
     state: Cell<ConnectionState>,
     error: RefCell<Option<EventSourceError>>,
     last_message: RefCell<Option<Event>>,
+    /// The last [`REPLAY_LIMIT`] messages, oldest first, for a hook that rejoins after its last event id.
+    recent: RefCell<VecDeque<Event>>,
     last_event_id: RefCell<String>,
     reconnect_at: Cell<Option<f64>>,
     /// The connection is down and waiting to be re-established, or gave up after its budget: `online` reopens it.
@@ -168,8 +171,17 @@ thread_local! {
     static CHANNELS: RefCell<Vec<Weak<Channel>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// How many of its last messages a channel keeps for a hook that rejoins it (`open()` after `close()` while another
+/// hook held the connection).
+const REPLAY_LIMIT: usize = 256;
+
 /// Subscribes to the channel for `url` and `options`: the page's running one when there is one (restarted if it
 /// has closed), otherwise a new one whose first request resumes after `resume_from` (when not empty).
+///
+/// Joining a running channel with a `resume_from` (a hook reopening after its last event id) hands the hook the
+/// messages it missed since that id, from the channel's last [`REPLAY_LIMIT`] messages; when they no longer reach
+/// back that far, an [`EventSourceError::Missed`] then the last message. Without one (a hook that is new to the
+/// URL), the last message.
 ///
 /// Errors when a new connection cannot be created: the browser refuses the URL
 /// ([`EventSourceError::InvalidUrl`]), or it has no `EventSource` and the `fetch` feature is off
@@ -180,6 +192,7 @@ pub(super) fn subscribe(
     resume_from: &str,
     subscriber: Subscriber,
 ) -> Result<Subscription, EventSourceError> {
+    let mut joined = true;
     let channel = match running(url, &options) {
         Some(channel) => {
             if channel.state.get() == ConnectionState::Closed && !channel.paused.get() {
@@ -188,6 +201,7 @@ pub(super) fn subscribe(
             channel
         }
         None => {
+            joined = false;
             let channel = Channel::new(url, options, resume_from);
             channel.open()?;
             channel.watch_page();
@@ -209,9 +223,26 @@ pub(super) fn subscribe(
     if let Some(at) = channel.reconnect_at.get() {
         (entry.subscriber.on_reconnect_at)(Some(at));
     }
-    let last_message = channel.last_message.borrow().clone();
-    if let Some(message) = last_message.filter(|_| entry.live.get()) {
-        (entry.subscriber.on_message)(&message);
+    let missed = if joined && !resume_from.is_empty() { Some(channel.since(resume_from)) } else { None };
+    match missed {
+        Some(Some(events)) => {
+            for event in &events {
+                if !entry.live.get() {
+                    break;
+                }
+                (entry.subscriber.on_message)(event);
+            }
+        }
+        Some(None) | None => {
+            if missed.is_some() && entry.live.get() {
+                let error = EventSourceError::Missed { since: resume_from.to_owned() };
+                (entry.subscriber.on_error)(channel.state.get(), error);
+            }
+            let last_message = channel.last_message.borrow().clone();
+            if let Some(message) = last_message.filter(|_| entry.live.get()) {
+                (entry.subscriber.on_message)(&message);
+            }
+        }
     }
     Ok(Subscription { channel, entry })
 }
@@ -240,6 +271,7 @@ impl Channel {
             state: Cell::new(ConnectionState::Connecting),
             error: RefCell::new(None),
             last_message: RefCell::new(None),
+            recent: RefCell::new(VecDeque::new()),
             last_event_id: RefCell::new(resume_from.to_owned()),
             reconnect_at: Cell::new(None),
             interrupted: Cell::new(false),
@@ -247,6 +279,17 @@ impl Channel {
             hide_timer: RefCell::new(None),
             listeners: RefCell::new(Vec::new()),
         })
+    }
+
+    /// The messages after the one with id `id`, oldest first (none when `id` is the last id); `None` when the
+    /// messages kept no longer reach back to it.
+    fn since(&self, id: &str) -> Option<Vec<Event>> {
+        if *self.last_event_id.borrow() == id {
+            return Some(Vec::new());
+        }
+        let recent = self.recent.borrow();
+        let last_seen = recent.iter().rposition(|event| event.last_event_id == id)?;
+        Some(recent.iter().skip(last_seen + 1).cloned().collect())
     }
 
     /// Opens a connection through the transport, resuming after the last event id. A browser without `EventSource`
@@ -323,6 +366,13 @@ impl Channel {
                     if event.event_type == EXPIRED_EVENT {
                         channel.renew();
                     } else if !is_notice(&event.event_type) {
+                        {
+                            let mut recent = channel.recent.borrow_mut();
+                            if recent.len() == REPLAY_LIMIT {
+                                recent.pop_front();
+                            }
+                            recent.push_back(event.clone());
+                        }
                         channel.last_message.replace(Some(event));
                     }
                 }

@@ -211,9 +211,13 @@
 //! Browsers allow about 6 HTTP/1.1 connections per origin, across all tabs. Hooks on the same page with the same URL
 //! and the same connection options (transport, credentials, event types, reconnect, stall and visibility settings)
 //! share one connection: the first opens it, the last to close or unmount closes it, and a hook that joins a
-//! running one gets its state and its last message at once. What a hook does with the messages stays its own
-//! (type, decoder, `history`, `on_message`, `terminal_event`, `close()`). [`UseEventSourceOptions::shared`]`(false)`
-//! opts out.
+//! running one gets its state and its last message at once. A hook that rejoins with
+//! [`open`](UseEventSourceReturn::open) (after its `close()`, while another hook kept the connection) gets what it
+//! missed since its own last event id instead, each message once, from the connection's last 256 messages; when
+//! those no longer reach back that far, `error` says so ([`EventSourceError::Missed`]) and the hook gets the last
+//! message: never a silent gap, never a duplicate in `history` or `on_message`. What a hook does with the messages
+//! stays its own (type, decoder, `history`, `on_message`, `terminal_event`, `close()`).
+//! [`UseEventSourceOptions::shared`]`(false)` opts out.
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
