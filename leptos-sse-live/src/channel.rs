@@ -281,15 +281,15 @@ impl Channel {
         })
     }
 
-    /// The messages after the one with id `id`, oldest first (none when `id` is the last id); `None` when the
-    /// messages kept no longer reach back to it.
+    /// The messages (and notices) after the last message with id `id`, oldest first; `None` when the messages kept
+    /// no longer reach back to it.
     fn since(&self, id: &str) -> Option<Vec<Event>> {
-        if *self.last_event_id.borrow() == id {
-            return Some(Vec::new());
-        }
         let recent = self.recent.borrow();
-        let last_seen = recent.iter().rposition(|event| event.last_event_id == id)?;
-        Some(recent.iter().skip(last_seen + 1).cloned().collect())
+        // A notice carries the id of the message before it: the hook has not seen it.
+        match recent.iter().rposition(|event| event.last_event_id == id && !is_notice(&event.event_type)) {
+            Some(last_seen) => Some(recent.iter().skip(last_seen + 1).cloned().collect()),
+            None => (*self.last_event_id.borrow() == id).then(Vec::new),
+        }
     }
 
     /// Opens a connection through the transport, resuming after the last event id. A browser without `EventSource`
@@ -363,16 +363,17 @@ impl Channel {
                 if let Some(channel) = received.upgrade() {
                     channel.last_event_id.replace(event.last_event_id.clone());
                     channel.each(|subscriber| (subscriber.on_message)(&event));
+                    {
+                        // Notices too: a hook that rejoins must see a reset it missed.
+                        let mut recent = channel.recent.borrow_mut();
+                        if recent.len() == REPLAY_LIMIT {
+                            recent.pop_front();
+                        }
+                        recent.push_back(event.clone());
+                    }
                     if event.event_type == EXPIRED_EVENT {
                         channel.renew();
                     } else if !is_notice(&event.event_type) {
-                        {
-                            let mut recent = channel.recent.borrow_mut();
-                            if recent.len() == REPLAY_LIMIT {
-                                recent.pop_front();
-                            }
-                            recent.push_back(event.clone());
-                        }
                         channel.last_message.replace(Some(event));
                     }
                 }
