@@ -108,12 +108,27 @@ pub(super) struct Subscriber {
 struct Entry {
     subscriber: Subscriber,
     live: Cell<bool>,
+    /// The number of the last event handed to this subscriber (see [`Channel::count`]).
+    seen: Cell<u64>,
+}
+
+/// Where a hook left a channel: which one, and the number of the last event it was handed there.
+pub(super) struct Position {
+    channel: Weak<Channel>,
+    seen: u64,
 }
 
 /// A hook's share of a channel; dropping it unsubscribes, and the last one closes the connection.
 pub(super) struct Subscription {
     channel: Rc<Channel>,
     entry: Rc<Entry>,
+}
+
+impl Subscription {
+    /// Where this hook is in its channel, to pick up from there if it rejoins it.
+    pub(super) fn position(&self) -> Position {
+        Position { channel: Rc::downgrade(&self.channel), seen: self.entry.seen.get() }
+    }
 }
 
 impl Drop for Subscription {
@@ -154,8 +169,10 @@ pub(super) struct Channel {
     state: Cell<ConnectionState>,
     error: RefCell<Option<EventSourceError>>,
     last_message: RefCell<Option<Event>>,
-    /// The last [`REPLAY_LIMIT`] messages, oldest first, for a hook that rejoins after its last event id.
-    recent: RefCell<VecDeque<Event>>,
+    /// How many events the connection has delivered: the number of the last one.
+    count: Cell<u64>,
+    /// The last [`REPLAY_LIMIT`] events with their numbers, oldest first, for a hook that rejoins.
+    recent: RefCell<VecDeque<(u64, Event)>>,
     last_event_id: RefCell<String>,
     reconnect_at: Cell<Option<f64>>,
     /// The connection is down and waiting to be re-established, or gave up after its budget: `online` reopens it.
@@ -178,10 +195,10 @@ const REPLAY_LIMIT: usize = 256;
 /// Subscribes to the channel for `url` and `options`: the page's running one when there is one (restarted if it
 /// has closed), otherwise a new one whose first request resumes after `resume_from` (when not empty).
 ///
-/// Joining a running channel with a `resume_from` (a hook reopening after its last event id) hands the hook the
-/// messages it missed since that id, from the channel's last [`REPLAY_LIMIT`] messages; when they no longer reach
-/// back that far, an [`EventSourceError::Missed`] then the last message. Without one (a hook that is new to the
-/// URL), the last message.
+/// A hook rejoining a running channel (reopening after `close()`) is handed the events it missed, each once, from
+/// the channel's last [`REPLAY_LIMIT`]: after its `position` when it left this very channel, else after the last
+/// message with id `resume_from`; when they no longer reach back that far, an [`EventSourceError::Missed`] then the
+/// last message. A hook new to the URL gets the last message.
 ///
 /// Errors when a new connection cannot be created: the browser refuses the URL
 /// ([`EventSourceError::InvalidUrl`]), or it has no `EventSource` and the `fetch` feature is off
@@ -190,6 +207,7 @@ pub(super) fn subscribe(
     url: &str,
     options: ConnectionOptions,
     resume_from: &str,
+    position: Option<Position>,
     subscriber: Subscriber,
 ) -> Result<Subscription, EventSourceError> {
     let mut joined = true;
@@ -211,7 +229,7 @@ pub(super) fn subscribe(
             channel
         }
     };
-    let entry = Rc::new(Entry { subscriber, live: Cell::new(true) });
+    let entry = Rc::new(Entry { subscriber, live: Cell::new(true), seen: Cell::new(0) });
     channel.entries.borrow_mut().push(entry.clone());
     // Bring the newcomer up to date (nothing borrowed while it runs).
     let state = channel.state.get();
@@ -223,13 +241,20 @@ pub(super) fn subscribe(
     if let Some(at) = channel.reconnect_at.get() {
         (entry.subscriber.on_reconnect_at)(Some(at));
     }
-    let missed = if joined && !resume_from.is_empty() { Some(channel.since(resume_from)) } else { None };
+    let left_here = position.filter(|position| Weak::ptr_eq(&position.channel, &Rc::downgrade(&channel)));
+    let missed = match left_here {
+        _ if !joined => None,
+        Some(position) => Some(channel.after(position.seen)),
+        None if !resume_from.is_empty() => Some(channel.since(resume_from)),
+        None => None,
+    };
     match missed {
         Some(Some(events)) => {
-            for event in &events {
+            for (number, event) in &events {
                 if !entry.live.get() {
                     break;
                 }
+                entry.seen.set(*number);
                 (entry.subscriber.on_message)(event);
             }
         }
@@ -238,6 +263,7 @@ pub(super) fn subscribe(
                 let error = EventSourceError::Missed { since: resume_from.to_owned() };
                 (entry.subscriber.on_error)(channel.state.get(), error);
             }
+            entry.seen.set(channel.count.get());
             let last_message = channel.last_message.borrow().clone();
             if let Some(message) = last_message.filter(|_| entry.live.get()) {
                 (entry.subscriber.on_message)(&message);
@@ -271,6 +297,7 @@ impl Channel {
             state: Cell::new(ConnectionState::Connecting),
             error: RefCell::new(None),
             last_message: RefCell::new(None),
+            count: Cell::new(0),
             recent: RefCell::new(VecDeque::new()),
             last_event_id: RefCell::new(resume_from.to_owned()),
             reconnect_at: Cell::new(None),
@@ -281,12 +308,19 @@ impl Channel {
         })
     }
 
-    /// The messages (and notices) after the last message with id `id`, oldest first; `None` when the messages kept
-    /// no longer reach back to it.
-    fn since(&self, id: &str) -> Option<Vec<Event>> {
+    /// The events after number `seen`, oldest first; `None` when the events kept no longer reach back to it.
+    fn after(&self, seen: u64) -> Option<Vec<(u64, Event)>> {
+        let recent = self.recent.borrow();
+        let oldest = recent.front().map_or(self.count.get().wrapping_add(1), |(number, _)| *number);
+        (oldest <= seen.wrapping_add(1)).then(|| recent.iter().filter(|(number, _)| *number > seen).cloned().collect())
+    }
+
+    /// The events (notices too) after the last message with id `id`, oldest first; `None` when the events kept no
+    /// longer reach back to it.
+    fn since(&self, id: &str) -> Option<Vec<(u64, Event)>> {
         let recent = self.recent.borrow();
         // A notice carries the id of the message before it: the hook has not seen it.
-        match recent.iter().rposition(|event| event.last_event_id == id && !is_notice(&event.event_type)) {
+        match recent.iter().rposition(|(_, event)| event.last_event_id == id && !is_notice(&event.event_type)) {
             Some(last_seen) => Some(recent.iter().skip(last_seen + 1).cloned().collect()),
             None => (*self.last_event_id.borrow() == id).then(Vec::new),
         }
@@ -362,14 +396,22 @@ impl Channel {
             on_message: Box::new(move |event: Event| {
                 if let Some(channel) = received.upgrade() {
                     channel.last_event_id.replace(event.last_event_id.clone());
-                    channel.each(|subscriber| (subscriber.on_message)(&event));
+                    let number = channel.count.get().wrapping_add(1);
+                    channel.count.set(number);
                     {
                         // Notices too: a hook that rejoins must see a reset it missed.
                         let mut recent = channel.recent.borrow_mut();
                         if recent.len() == REPLAY_LIMIT {
                             recent.pop_front();
                         }
-                        recent.push_back(event.clone());
+                        recent.push_back((number, event.clone()));
+                    }
+                    let entries = channel.entries.borrow().clone();
+                    for entry in entries {
+                        if entry.live.get() {
+                            entry.seen.set(number);
+                            (entry.subscriber.on_message)(&event);
+                        }
                     }
                     if event.event_type == EXPIRED_EVENT {
                         channel.renew();

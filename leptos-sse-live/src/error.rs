@@ -57,8 +57,8 @@ pub enum EventSourceError {
         /// The browser's explanation.
         message: String,
     },
-    /// `open()` rejoined a connection another hook kept open, and the messages since this hook's last event id are
-    /// no longer all held (the connection keeps its last 256): some were missed. The last message follows; the
+    /// `open()` rejoined a connection another hook kept open, and the messages since this hook left are no longer
+    /// all held (the connection keeps its last 256 events): some were missed. The last message follows; the
     /// connection stays open. (When they are held, the hook gets them, each once, and no error.)
     Missed {
         /// This hook's last event id before it closed.

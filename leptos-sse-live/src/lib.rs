@@ -213,11 +213,11 @@
 //! share one connection: the first opens it, the last to close or unmount closes it, and a hook that joins a
 //! running one gets its state and its last message at once. A hook that rejoins with
 //! [`open`](UseEventSourceReturn::open) (after its `close()`, while another hook kept the connection) gets what it
-//! missed since its own last event id instead, each message once, from the connection's last 256 messages; when
-//! those no longer reach back that far, `error` says so ([`EventSourceError::Missed`]) and the hook gets the last
-//! message: never a silent gap, never a duplicate in `history` or `on_message`. What a hook does with the messages
-//! stays its own (type, decoder, `history`, `on_message`, `terminal_event`, `close()`).
-//! [`UseEventSourceOptions::shared`]`(false)` opts out.
+//! missed since it left instead (counted by the connection, so streams without ids too), each message once, from
+//! the connection's last 256 events; when those no longer reach back that far, `error` says so
+//! ([`EventSourceError::Missed`]) and the hook gets the last message: never a silent gap, never a duplicate in
+//! `history` or `on_message`. What a hook does with the messages stays its own (type, decoder, `history`,
+//! `on_message`, `terminal_event`, `close()`). [`UseEventSourceOptions::shared`]`(false)` opts out.
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
@@ -662,6 +662,14 @@ fn connect(
     let opened_url = StoredValue::new_local(None::<String>);
     // The id of the last message this hook received, as it arrived (the signal may wait for the next frame).
     let latest_id = Rc::new(std::cell::RefCell::new(String::new()));
+    // Where this hook left its connection last, to pick up from there if it rejoins it.
+    let position = StoredValue::new_local(None::<channel::Position>);
+    // Drops this hook's share (none of its callbacks runs afterwards), remembering where it left.
+    let leave = move || {
+        if let Some(left) = subscription.try_update_value(Option::take).flatten() {
+            position.try_set_value(Some(left.position()));
+        }
+    };
 
     // Set by `stop`: a hook can be stopped while it joins a running connection (the last message it is handed is its
     // terminal event, or fails to decode with `close_on_decode_error`), before its share is stored to be dropped.
@@ -672,7 +680,7 @@ fn connect(
         let stopped = stopped.clone();
         move || {
             stopped.set(true);
-            drop(subscription.try_update_value(Option::take).flatten());
+            leave();
             updates.state(ConnectionState::Closed, None);
         }
     };
@@ -734,16 +742,17 @@ fn connect(
             if !IN_BROWSER {
                 return;
             }
-            drop(subscription.try_update_value(Option::take).flatten());
+            leave();
+            let left = position.try_update_value(Option::take).flatten();
             let same_url = opened_url.with_value(|opened| opened.as_deref() == Some(url.as_str()));
             opened_url.set_value(Some(url.clone()));
             updates.clear_error();
-            let resume_from = if same_url {
-                resume_from
+            let (resume_from, left) = if same_url {
+                (resume_from, left)
             } else {
                 latest_id.replace(String::new());
                 updates.clear_last_event_id();
-                ""
+                ("", None)
             };
             stopped.set(false);
             if url.is_empty() {
@@ -751,7 +760,7 @@ fn connect(
                 return;
             }
             updates.state(ConnectionState::Connecting, None);
-            match channel::subscribe(&url, connection_options.clone(), resume_from, make_subscriber()) {
+            match channel::subscribe(&url, connection_options.clone(), resume_from, left, make_subscriber()) {
                 // Stopped while joining: the share goes at once, as `stop` would have dropped it.
                 Ok(subscribed) if stopped.get() => drop(subscribed),
                 Ok(subscribed) => subscription.set_value(Some(subscribed)),
@@ -792,7 +801,7 @@ fn connect(
     let updates = StoredValue::new_local(updates);
     let close = move || {
         closed_for_good.try_set_value(true);
-        drop(subscription.try_update_value(Option::take).flatten());
+        leave();
         updates.try_with_value(|updates| updates.state(ConnectionState::Closed, None));
     };
     on_cleanup(move || {

@@ -186,3 +186,24 @@ async fn open_after_more_than_the_connection_keeps_says_events_were_missed() {
     assert!(after.windows(2).all(|pair| pair[1] == pair[0] + 1), "no duplicate after the gap: {after:?}");
     assert!(after[0] > closed_at + 256, "the gap is reported, not filled: resumed at {}", after[0]);
 }
+
+#[wasm_bindgen_test]
+async fn reopening_when_nothing_arrived_meanwhile_repeats_nothing() {
+    // `/test/echo`: one event WITHOUT an id; `/test/stall`: one event with id 1. Then silence on both.
+    for url in [echo(&unique_key("rejoin-no-id")), format!("{}/test/stall?key={}", server(), unique_key("rejoin-id"))] {
+        let (holder_options, _) = common::recording(UseEventSourceOptions::default().history(10));
+        let (rejoin_options, log) = common::recording(UseEventSourceOptions::default().history(10));
+        let owner = Owner::new();
+        let _holder = owner.with(|| use_event_source_with_options::<Value>(url.clone(), holder_options));
+        let rejoin = owner.with(|| use_event_source_with_options::<Value>(url.clone(), rejoin_options));
+        eventually(Duration::from_secs(5), "the event", || common::logged(&log).len() == 1).await;
+        (rejoin.close)();
+        (rejoin.open)();
+        sleep(Duration::from_millis(300)).await;
+        assert_eq!(rejoin.state.get_untracked(), ConnectionState::Open);
+        assert_eq!(common::logged(&log).len(), 1, "no duplicate in on_message ({url})");
+        assert_eq!(rejoin.history.get_untracked().len(), 1, "no duplicate in history ({url})");
+        assert_eq!(rejoin.error.get_untracked(), None);
+        owner.cleanup();
+    }
+}
