@@ -20,20 +20,21 @@
 //! transports guarantee that no handler of a dropped connection runs again.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
-#[cfg(feature = "fetch")]
 use std::sync::Arc;
 use std::time::Duration;
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
+use sse_live_protocol::wire::{EXPIRED_EVENT, RESET_EVENT, SHUTDOWN_EVENT};
 use sse_live_protocol::Event;
 
 #[cfg(feature = "fetch")]
 use super::fetch;
 #[cfg(feature = "fetch")]
 use super::fetch_options::{Credentials, FetchOptions};
-use super::options::Transport;
+use super::options::{ExpiredCallback, Transport};
 use super::reconnect::Backoff;
 use super::{browser, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
 
@@ -52,6 +53,8 @@ pub(super) struct ConnectionOptions {
     pub hidden_grace: Option<Duration>,
     /// `false`: a channel of its own, never joined by another hook.
     pub shared: bool,
+    /// What to reconnect with after `event: expired`; none: nothing special.
+    pub on_expired: Option<ExpiredCallback>,
 }
 
 impl ConnectionOptions {
@@ -69,7 +72,13 @@ impl ConnectionOptions {
             #[cfg(feature = "fetch")]
             _ => false,
         };
+        let same_renewal = match (&self.on_expired, &other.on_expired) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
         same_transport
+            && same_renewal
             && self.shared
             && other.shared
             && self.with_credentials == other.with_credentials
@@ -99,12 +108,27 @@ pub(super) struct Subscriber {
 struct Entry {
     subscriber: Subscriber,
     live: Cell<bool>,
+    /// The number of the last event handed to this subscriber (see [`Channel::count`]).
+    seen: Cell<u64>,
+}
+
+/// Where a hook left a channel: which one, and the number of the last event it was handed there.
+pub(super) struct Position {
+    channel: Weak<Channel>,
+    seen: u64,
 }
 
 /// A hook's share of a channel; dropping it unsubscribes, and the last one closes the connection.
 pub(super) struct Subscription {
     channel: Rc<Channel>,
     entry: Rc<Entry>,
+}
+
+impl Subscription {
+    /// Where this hook is in its channel, to pick up from there if it rejoins it.
+    pub(super) fn position(&self) -> Position {
+        Position { channel: Rc::downgrade(&self.channel), seen: self.entry.seen.get() }
+    }
 }
 
 impl Drop for Subscription {
@@ -133,13 +157,22 @@ enum Active {
 }
 
 pub(super) struct Channel {
+    /// The URL the hooks asked for: what hooks share by.
     url: String,
+    /// The URL connections open: `url`, or the one an `on_expired` renewal gave.
+    connect_url: RefCell<String>,
+    /// Fetch transport: the headers an `on_expired` renewal gave, sent instead of the options' from then on.
+    renewed_headers: RefCell<Option<Vec<(String, String)>>>,
     options: ConnectionOptions,
     connection: RefCell<Option<Active>>,
     entries: RefCell<Vec<Rc<Entry>>>,
     state: Cell<ConnectionState>,
     error: RefCell<Option<EventSourceError>>,
     last_message: RefCell<Option<Event>>,
+    /// How many events the connection has delivered: the number of the last one.
+    count: Cell<u64>,
+    /// The last [`REPLAY_LIMIT`] events with their numbers, oldest first, for a hook that rejoins.
+    recent: RefCell<VecDeque<(u64, Event)>>,
     last_event_id: RefCell<String>,
     reconnect_at: Cell<Option<f64>>,
     /// The connection is down and waiting to be re-established, or gave up after its budget: `online` reopens it.
@@ -155,8 +188,17 @@ thread_local! {
     static CHANNELS: RefCell<Vec<Weak<Channel>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// How many of its last messages a channel keeps for a hook that rejoins it (`open()` after `close()` while another
+/// hook held the connection).
+const REPLAY_LIMIT: usize = 256;
+
 /// Subscribes to the channel for `url` and `options`: the page's running one when there is one (restarted if it
 /// has closed), otherwise a new one whose first request resumes after `resume_from` (when not empty).
+///
+/// A hook rejoining a running channel (reopening after `close()`) is handed the events it missed, each once, from
+/// the channel's last [`REPLAY_LIMIT`]: after its `position` when it left this very channel, else after the last
+/// message with id `resume_from`; when they no longer reach back that far, an [`EventSourceError::Missed`] then the
+/// last message. A hook new to the URL gets the last message.
 ///
 /// Errors when a new connection cannot be created: the browser refuses the URL
 /// ([`EventSourceError::InvalidUrl`]), or it has no `EventSource` and the `fetch` feature is off
@@ -165,8 +207,10 @@ pub(super) fn subscribe(
     url: &str,
     options: ConnectionOptions,
     resume_from: &str,
+    position: Option<Position>,
     subscriber: Subscriber,
 ) -> Result<Subscription, EventSourceError> {
+    let mut joined = true;
     let channel = match running(url, &options) {
         Some(channel) => {
             if channel.state.get() == ConnectionState::Closed && !channel.paused.get() {
@@ -175,6 +219,7 @@ pub(super) fn subscribe(
             channel
         }
         None => {
+            joined = false;
             let channel = Channel::new(url, options, resume_from);
             channel.open()?;
             channel.watch_page();
@@ -184,7 +229,7 @@ pub(super) fn subscribe(
             channel
         }
     };
-    let entry = Rc::new(Entry { subscriber, live: Cell::new(true) });
+    let entry = Rc::new(Entry { subscriber, live: Cell::new(true), seen: Cell::new(0) });
     channel.entries.borrow_mut().push(entry.clone());
     // Bring the newcomer up to date (nothing borrowed while it runs).
     let state = channel.state.get();
@@ -196,9 +241,34 @@ pub(super) fn subscribe(
     if let Some(at) = channel.reconnect_at.get() {
         (entry.subscriber.on_reconnect_at)(Some(at));
     }
-    let last_message = channel.last_message.borrow().clone();
-    if let Some(message) = last_message.filter(|_| entry.live.get()) {
-        (entry.subscriber.on_message)(&message);
+    let left_here = position.filter(|position| Weak::ptr_eq(&position.channel, &Rc::downgrade(&channel)));
+    let missed = match left_here {
+        _ if !joined => None,
+        Some(position) => Some(channel.after(position.seen)),
+        None if !resume_from.is_empty() => Some(channel.since(resume_from)),
+        None => None,
+    };
+    match missed {
+        Some(Some(events)) => {
+            for (number, event) in &events {
+                if !entry.live.get() {
+                    break;
+                }
+                entry.seen.set(*number);
+                (entry.subscriber.on_message)(event);
+            }
+        }
+        Some(None) | None => {
+            if missed.is_some() && entry.live.get() {
+                let error = EventSourceError::Missed { since: resume_from.to_owned() };
+                (entry.subscriber.on_error)(channel.state.get(), error);
+            }
+            entry.seen.set(channel.count.get());
+            let last_message = channel.last_message.borrow().clone();
+            if let Some(message) = last_message.filter(|_| entry.live.get()) {
+                (entry.subscriber.on_message)(&message);
+            }
+        }
     }
     Ok(Subscription { channel, entry })
 }
@@ -219,12 +289,16 @@ impl Channel {
     fn new(url: &str, options: ConnectionOptions, resume_from: &str) -> Rc<Self> {
         Rc::new(Self {
             url: url.to_owned(),
+            connect_url: RefCell::new(url.to_owned()),
+            renewed_headers: RefCell::new(None),
             options,
             connection: RefCell::new(None),
             entries: RefCell::new(Vec::new()),
             state: Cell::new(ConnectionState::Connecting),
             error: RefCell::new(None),
             last_message: RefCell::new(None),
+            count: Cell::new(0),
+            recent: RefCell::new(VecDeque::new()),
             last_event_id: RefCell::new(resume_from.to_owned()),
             reconnect_at: Cell::new(None),
             interrupted: Cell::new(false),
@@ -234,6 +308,24 @@ impl Channel {
         })
     }
 
+    /// The events after number `seen`, oldest first; `None` when the events kept no longer reach back to it.
+    fn after(&self, seen: u64) -> Option<Vec<(u64, Event)>> {
+        let recent = self.recent.borrow();
+        let oldest = recent.front().map_or(self.count.get().wrapping_add(1), |(number, _)| *number);
+        (oldest <= seen.wrapping_add(1)).then(|| recent.iter().filter(|(number, _)| *number > seen).cloned().collect())
+    }
+
+    /// The events (notices too) after the last message with id `id`, oldest first; `None` when the events kept no
+    /// longer reach back to it.
+    fn since(&self, id: &str) -> Option<Vec<(u64, Event)>> {
+        let recent = self.recent.borrow();
+        // A notice carries the id of the message before it: the hook has not seen it.
+        match recent.iter().rposition(|(_, event)| event.last_event_id == id && !is_notice(&event.event_type)) {
+            Some(last_seen) => Some(recent.iter().skip(last_seen + 1).cloned().collect()),
+            None => (*self.last_event_id.borrow() == id).then(Vec::new),
+        }
+    }
+
     /// Opens a connection through the transport, resuming after the last event id. A browser without `EventSource`
     /// gets the fetch transport instead (same credentials), when the `fetch` feature is on.
     fn open(self: &Rc<Self>) -> Result<(), EventSourceError> {
@@ -241,7 +333,8 @@ impl Channel {
         let handlers = self.handlers();
         let options = &self.options;
         let limit = options.reconnect_limit.as_option();
-        let refused = |message: String| EventSourceError::InvalidUrl { url: self.url.clone(), message };
+        let url = self.connect_url.borrow().clone();
+        let refused = |message: String| EventSourceError::InvalidUrl { url: url.clone(), message };
         #[cfg(feature = "fetch")]
         {
             let fetch_options = match &options.transport {
@@ -253,7 +346,10 @@ impl Channel {
                 }
                 Transport::EventSource => Some(FetchOptions::default()),
             };
-            if let Some(fetch_options) = fetch_options {
+            if let Some(mut fetch_options) = fetch_options {
+                if let Some(headers) = self.renewed_headers.borrow().clone() {
+                    fetch_options = fetch_options.headers(move || headers.clone());
+                }
                 let policy = fetch::Policy {
                     events: options.events.clone(),
                     stall_timeout: options.stall_timeout,
@@ -261,8 +357,7 @@ impl Channel {
                     limit,
                     resume_from,
                 };
-                let connection =
-                    fetch::Connection::open(&self.url, fetch_options, policy, handlers).map_err(refused)?;
+                let connection = fetch::Connection::open(&url, fetch_options, policy, handlers).map_err(refused)?;
                 self.connection.replace(Some(Active::Fetch { _connection: connection }));
                 return Ok(());
             }
@@ -280,7 +375,7 @@ impl Channel {
             stall_timeout: options.stall_timeout,
             resume_from,
         };
-        let connection = native::Native::open(&self.url, native, handlers).map_err(refused)?;
+        let connection = native::Native::open(&url, native, handlers).map_err(refused)?;
         self.connection.replace(Some(Active::EventSource { _connection: connection }));
         Ok(())
     }
@@ -293,14 +388,36 @@ impl Channel {
             on_open: Box::new(move || {
                 if let Some(channel) = opened.upgrade() {
                     channel.interrupted.set(false);
+                    // A hook that joins later must not see an error of the connection's past next to `Open`.
+                    channel.error.replace(None);
                     channel.set_state(ConnectionState::Open);
                 }
             }),
             on_message: Box::new(move |event: Event| {
                 if let Some(channel) = received.upgrade() {
                     channel.last_event_id.replace(event.last_event_id.clone());
-                    channel.each(|subscriber| (subscriber.on_message)(&event));
-                    channel.last_message.replace(Some(event));
+                    let number = channel.count.get().wrapping_add(1);
+                    channel.count.set(number);
+                    {
+                        // Notices too: a hook that rejoins must see a reset it missed.
+                        let mut recent = channel.recent.borrow_mut();
+                        if recent.len() == REPLAY_LIMIT {
+                            recent.pop_front();
+                        }
+                        recent.push_back((number, event.clone()));
+                    }
+                    let entries = channel.entries.borrow().clone();
+                    for entry in entries {
+                        if entry.live.get() {
+                            entry.seen.set(number);
+                            (entry.subscriber.on_message)(&event);
+                        }
+                    }
+                    if event.event_type == EXPIRED_EVENT {
+                        channel.renew();
+                    } else if !is_notice(&event.event_type) {
+                        channel.last_message.replace(Some(event));
+                    }
                 }
             }),
             on_error: Box::new(move |state, error| {
@@ -358,6 +475,24 @@ impl Channel {
             self.state.set(ConnectionState::Closed);
             self.error.replace(Some(error.clone()));
             self.each(|subscriber| (subscriber.on_error)(ConnectionState::Closed, error.clone()));
+        }
+    }
+
+    /// The server said the credentials expired: with an `on_expired` callback, reconnect at once (resuming after the
+    /// last event id) with what it returns, before the transport reconnects with the stale ones.
+    fn renew(self: &Rc<Self>) {
+        let Some(on_expired) = self.options.on_expired.clone() else { return };
+        // Nothing is borrowed while the app's callback runs.
+        let renewal = on_expired();
+        if let Some(url) = renewal.url {
+            self.connect_url.replace(url);
+        }
+        if let Some(headers) = renewal.headers {
+            self.renewed_headers.replace(Some(headers));
+        }
+        // A subscriber may have left (the last one closes the channel) while the notice was handed out.
+        if !self.entries.borrow().is_empty() {
+            self.reopen();
         }
     }
 
@@ -436,6 +571,11 @@ impl Channel {
         self.set_reconnect_at(None);
         self.set_state(ConnectionState::Closed);
     }
+}
+
+/// Whether `event_type` is one of the server's notices (reset, shutdown, expired), which the hook always listens to.
+pub(super) fn is_notice(event_type: &str) -> bool {
+    [RESET_EVENT, SHUTDOWN_EVENT, EXPIRED_EVENT].contains(&event_type)
 }
 
 fn page_hidden() -> bool {

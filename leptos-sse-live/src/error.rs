@@ -57,6 +57,13 @@ pub enum EventSourceError {
         /// The browser's explanation.
         message: String,
     },
+    /// `open()` rejoined a connection another hook kept open, and the messages since this hook left are no longer
+    /// all held (the connection keeps its last 256 events): some were missed. The last message follows; the
+    /// connection stays open. (When they are held, the hook gets them, each once, and no error.)
+    Missed {
+        /// This hook's last event id before it closed.
+        since: String,
+    },
     /// A message arrived whose data could not be decoded; the connection stays open.
     Decode {
         /// The message's data exactly as received.
@@ -82,6 +89,7 @@ impl fmt::Display for EventSourceError {
             }
             Self::ClosedByServer => f.write_str("the server closed the stream for good (HTTP 204)"),
             Self::InvalidRequest { message } => write!(f, "cannot send the request: {message}"),
+            Self::Missed { since } => write!(f, "events after id {since:?} were missed"),
             Self::Decode { raw, message } => write!(f, "could not decode {raw:?}: {message}"),
         }
     }

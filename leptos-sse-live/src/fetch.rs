@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Reflect, Uint8Array};
+use sse_live_protocol::wire::SHUTDOWN_EVENT;
 use sse_live_protocol::{Parsed, Parser};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -62,7 +63,16 @@ impl Connection {
         let url = resolve(url)?;
         let shared = Rc::new(Shared::default());
         let budget = Budget { limit: policy.limit, used: 0 };
-        let task = Task { url, options, policy, handlers, shared: shared.clone(), parser: Parser::new(), budget };
+        let task = Task {
+            url,
+            options,
+            policy,
+            handlers,
+            shared: shared.clone(),
+            parser: Parser::new(),
+            budget,
+            after_shutdown: Cell::new(false),
+        };
         spawn_local(UntilClosed { task: Box::pin(task.run()), shared: shared.clone() });
         Ok(Self { shared })
     }
@@ -148,6 +158,8 @@ struct Task {
     parser: Parser,
     /// Failed attempts retried since the last stream that opened.
     budget: Budget,
+    /// The server sent `event: shutdown` and no stream has opened since: failed attempts spend no budget.
+    after_shutdown: Cell<bool>,
 }
 
 impl Task {
@@ -166,7 +178,10 @@ impl Task {
                 }
                 Outcome::Retry(error) => {
                     let retries = self.budget.used;
-                    if !self.budget.try_retry() {
+                    if self.after_shutdown.get() {
+                        // A restart the server announced: retry until it is back, spending no budget.
+                        self.budget.used = self.budget.used.saturating_add(1);
+                    } else if !self.budget.try_retry() {
                         (self.handlers.on_error)(ConnectionState::Closed, error);
                         (self.handlers.on_failed)();
                         return;
@@ -254,6 +269,7 @@ impl Task {
             return Outcome::Dropped;
         }
         self.budget.reset();
+        self.after_shutdown.set(false);
         self.handlers.activity.record();
         (self.handlers.on_open)();
         let Some(reader) = reader(&response) else {
@@ -283,6 +299,12 @@ impl Task {
                 break;
             }
             match parsed {
+                Parsed::Event(event) if event.event_type == SHUTDOWN_EVENT => {
+                    self.after_shutdown.set(true);
+                    if self.policy.events.contains(&event.event_type) {
+                        (self.handlers.on_message)(event)
+                    }
+                }
                 Parsed::Event(event)
                     if event.event_type == "message" || self.policy.events.contains(&event.event_type) =>
                 {

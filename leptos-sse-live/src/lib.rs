@@ -16,8 +16,9 @@
 //! ## Server-side rendering and hydration
 //!
 //! On the server (a native target, or the `ssr` feature) the hook opens nothing, touches no browser API and never
-//! panics. Its signals stay in their initial state: `state` is [`ConnectionState::Connecting`], `data`, `message`,
-//! `error` and `reconnect_at` are `None`, `history` is empty and `last_event_id` is `""`; `open()` does nothing and
+//! panics. Its signals stay in their initial state: `state` is [`ConnectionState::Connecting`] (`Closed` when the URL is
+//! empty or with [`UseEventSourceOptions::immediate`]`(false)`: the browser starts from the same), `data`, `message`,
+//! `error`, `reconnect_at` and `reset` are `None`, `history` is empty and `last_event_id` is `""`; `open()` does nothing and
 //! `close()` sets `state` to `Closed`. In the browser the hook connects from an effect once the component is live,
 //! never while it is created, so a hydrating client starts from the view the server rendered, then connects.
 //!
@@ -49,7 +50,14 @@
 //! connection by itself, and while a reconnect of the hook's own is pending (with [`EventSourceError::Disconnected`]
 //! in `error`), `Open` once the server answers, and `Closed` after [`close`](UseEventSourceReturn::close), on
 //! unmount, or when the hook gives up ([`EventSourceError::ConnectionFailed`]; the fetch transport says why, see
-//! below).
+//! below). When the connection opens again, `error` is cleared: an error never stands next to `Open` for what
+//! happened before it.
+//!
+//! An empty URL is idle: no request, state `Closed` with no error, until the URL is set (a reactive URL that
+//! becomes empty closes the connection and is idle again). For an optional URL, derive one:
+//! `Signal::derive(move || maybe_url.get().unwrap_or_default())`. With
+//! [`UseEventSourceOptions::immediate`]`(false)` nothing opens, whatever the URL, until
+//! [`open`](UseEventSourceReturn::open) is called (state `Closed` until then), as with leptos-use.
 //!
 //! ### Errors are values
 //! A message whose data is not valid JSON for `T` sets `error` to [`EventSourceError::Decode`] with the raw text and
@@ -58,7 +66,8 @@
 //! ### Decoders
 //! JSON with serde is the default ([`use_event_source`], [`use_event_source_with_options`]).
 //! [`use_event_source_with_decoder`] takes any `Fn(&str) -> Result<T, String>` instead: [`text`] keeps the data as a
-//! `String`, or write your own. A decode error is [`EventSourceError::Decode`] with the raw data and the decoder's
+//! `String`, or write your own. [`use_event_source_with_event_decoder`] gives the decoder the whole [`Event`], its
+//! type too: one stream with several named event types decodes each into its own value. A decode error is [`EventSourceError::Decode`] with the raw data and the decoder's
 //! message; `data` keeps the last good value and the connection stays open, unless
 //! [`UseEventSourceOptions::close_on_decode_error`] closes it (state `Closed`, the error kept).
 //!
@@ -114,6 +123,39 @@
 //! # }
 //! ```
 //!
+//! ### Server notices
+//! The hook always listens to the three notices of the sse-live server (the types of
+//! [`sse_live_protocol::wire`]), on both transports; they are not messages (not decoded, not in `message` or
+//! `on_message`) unless [`UseEventSourceOptions::events`] names their type.
+//!
+//! - `event: reset` (the server cannot replay what this client missed, or its ids restarted, and sends its history
+//!   again): the `reset` signal holds the notice ([`Reset`], with its [`ResetReason`]), and `history` is cleared,
+//!   in order with the messages around it, so a chart never shows the same readings twice
+//!   ([`UseEventSourceOptions::keep_history_on_reset`] keeps it).
+//! - `event: shutdown` (the server is going away; its `retry:` says when to come back): the outage that follows
+//!   spends none of the reconnect budget: the hook reconnects (first at the server's `retry:`, then with its
+//!   backoff) until a connection opens again, even with `ReconnectLimit::Limited(0)`.
+//! - `event: expired` (the subscriber token ran out; the server ends the stream): with
+//!   [`UseEventSourceOptions::on_expired`], the hook closes the stream at once and reconnects, after the last event
+//!   id, to the URL and with the headers the callback returns ([`Renewal`]). Without it the stream is reconnected
+//!   as usual.
+//!
+//! ```no_run
+//! # use leptos::prelude::*;
+//! use leptos_sse_live::{use_event_source_with_options, Renewal, UseEventSourceOptions, UseEventSourceReturn};
+//! # fn fresh_token() -> String { String::new() }
+//! # #[component] fn Example() -> impl IntoView {
+//! let options = UseEventSourceOptions::default()
+//!     .history(60)
+//!     .on_expired(|| Renewal::default().url(format!("/e/private/notes?token={}", fresh_token())));
+//! let UseEventSourceReturn { history, reset, .. } =
+//!     use_event_source_with_options::<f64>("/e/private/notes?token=first", options);
+//! // `history` starts again after a reset; `reset` says why.
+//! let note = move || reset.get().map(|reset| format!("the server reset the stream ({})", reset.reason.code()));
+//! # let _ = (history, note);
+//! # }
+//! ```
+//!
 //! ### Reconnecting after the browser gives up
 //! The browser re-establishes a stream whose body ended by itself, with `Last-Event-ID`. But when it FAILS the
 //! connection (an HTTP status other than 200, a wrong content type, a network failure while connecting) it never
@@ -153,7 +195,9 @@
 //! `last_event_id` holds the id of the last message (empty until one has an id). After `close()`, a terminal event,
 //! a fatal error or a spent budget, [`open`](UseEventSourceReturn::open) connects again, carrying that id (as
 //! `lastEventId` in the query, or `Last-Event-ID` with the fetch transport) so that the server can replay what was
-//! missed; while the connection is open or connecting it does nothing.
+//! missed; while the connection is open or connecting it does nothing. An id belongs to its URL: when the URL has
+//! changed (while open, or while closed before `open()`), `last_event_id` is cleared and the new URL's first request
+//! carries no id.
 //!
 //! ### Network and visibility
 //! - When the browser fires `online` (the network is back), a connection that is waiting to reconnect, or that gave
@@ -167,9 +211,13 @@
 //! Browsers allow about 6 HTTP/1.1 connections per origin, across all tabs. Hooks on the same page with the same URL
 //! and the same connection options (transport, credentials, event types, reconnect, stall and visibility settings)
 //! share one connection: the first opens it, the last to close or unmount closes it, and a hook that joins a
-//! running one gets its state and its last message at once. What a hook does with the messages stays its own
-//! (type, decoder, `history`, `on_message`, `terminal_event`, `close()`). [`UseEventSourceOptions::shared`]`(false)`
-//! opts out.
+//! running one gets its state and its last message at once. A hook that rejoins with
+//! [`open`](UseEventSourceReturn::open) (after its `close()`, while another hook kept the connection) gets what it
+//! missed since it left instead (counted by the connection, so streams without ids too), each message once, from
+//! the connection's last 256 events; when those no longer reach back that far, `error` says so
+//! ([`EventSourceError::Missed`]) and the hook gets the last message: never a silent gap, never a duplicate in
+//! `history` or `on_message`. What a hook does with the messages stays its own (type, decoder, `history`,
+//! `on_message`, `terminal_event`, `close()`). [`UseEventSourceOptions::shared`]`(false)` opts out.
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
@@ -245,8 +293,9 @@
 //! The URL is a `Signal<String>`: a `&str` or `String` is a constant one, and a signal of yours (an
 //! `RwSignal<String>`, a `Signal::derive`, a memo) makes the hook follow it. When its value changes, a Leptos effect
 //! closes the current connection (the `EventSource` closed, the fetch aborted, a pending reconnect dropped; none of
-//! its handlers writes a signal afterwards) and opens one to the new URL (state `Connecting`, `error` cleared; `data`,
-//! `message` and `history` keep their values until the new stream delivers). Setting the same URL again keeps the
+//! its handlers writes a signal afterwards) and opens one to the new URL (state `Connecting`, `error` and
+//! `last_event_id` cleared, no id sent; `data`, `message` and `history` keep their values until the new stream
+//! delivers). An empty URL closes the connection and is idle (state `Closed`). Setting the same URL again keeps the
 //! connection. After [`close`](UseEventSourceReturn::close) or unmount, a URL change opens nothing; after a
 //! terminal event or `close_on_decode_error`, a new URL does open a new connection.
 //!
@@ -321,6 +370,7 @@ use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
 pub use error::EventSourceError;
+use sse_live_protocol::wire::{EXPIRED_EVENT, RESET_EVENT, SHUTDOWN_EVENT};
 /// A message as it arrived: its event type, data and last event id (from the protocol crate).
 pub use sse_live_protocol::Event;
 
@@ -336,7 +386,9 @@ pub fn text(data: &str) -> Result<String, String> {
 #[cfg(feature = "fetch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
 pub use fetch_options::{Credentials, FetchOptions};
-pub use options::{ReconnectLimit, Transport, UseEventSourceOptions};
+pub use options::{ReconnectLimit, Renewal, Transport, UseEventSourceOptions};
+/// The server's `event: reset` notice and why it was sent (from the protocol crate), as the `reset` signal holds it.
+pub use sse_live_protocol::wire::{Reset, ResetReason};
 
 /// Whether this build talks to a browser: wasm32 without the `ssr` feature. Elsewhere (the server of an SSR app, a
 /// native test) the hook opens nothing and touches no browser API.
@@ -418,7 +470,9 @@ pub fn use_event_source_with_options<T>(
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    use_event_source_with_decoder(url, options, |data: &str| serde_json::from_str::<T>(data).map_err(|e| e.to_string()))
+    use_event_source_with_event_decoder(url, options, |event: &Event| {
+        serde_json::from_str::<T>(&event.data).map_err(|e| e.to_string())
+    })
 }
 
 /// Opens a server-sent events stream at `url` with `options`, decoding each message's data with `decoder` instead
@@ -447,11 +501,55 @@ pub fn use_event_source_with_decoder<T>(
 where
     T: Clone + Send + Sync + 'static,
 {
+    use_event_source_with_event_decoder(url, options, move |event: &Event| decoder(&event.data))
+}
+
+/// Like [`use_event_source_with_decoder`], but the decoder sees the whole [`Event`]: its type (and last event id)
+/// as well as its data. One stream with several named event types (the sse-live server's multi-topic streams name
+/// each event after its topic) decodes each type into its own value, for example a variant of an enum of yours.
+/// Only the types the options' [`events`](UseEventSourceOptions::events) names (and `message`) reach it.
+///
+/// ```no_run
+/// # use leptos::prelude::*;
+/// use leptos_sse_live::{use_event_source_with_event_decoder, Event, UseEventSourceOptions};
+///
+/// #[derive(Clone)]
+/// enum Update {
+///     Temperature(f64),
+///     Random(f64),
+/// }
+///
+/// fn number(data: &str, field: &str) -> Result<f64, String> {
+///     let value: serde_json::Value = serde_json::from_str(data).map_err(|e| e.to_string())?;
+///     value[field].as_f64().ok_or_else(|| format!("no number {field:?}"))
+/// }
+///
+/// # #[component] fn Example() -> impl IntoView {
+/// let options = UseEventSourceOptions::default().events(["temperatures", "random-numbers"]).history(100);
+/// let url = "/events?topic=temperatures&topic=random-numbers";
+/// let updates = use_event_source_with_event_decoder(url, options, |event: &Event| {
+///     match event.event_type.as_str() {
+///         "temperatures" => number(&event.data, "temperature").map(Update::Temperature),
+///         "random-numbers" => number(&event.data, "value").map(Update::Random),
+///         other => Err(format!("unexpected event type {other:?}")),
+///     }
+/// });
+/// # let _ = updates;
+/// # }
+/// ```
+pub fn use_event_source_with_event_decoder<T>(
+    url: impl Into<Signal<String>>,
+    options: UseEventSourceOptions,
+    decoder: impl Fn(&Event) -> Result<T, String> + 'static,
+) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
+where
+    T: Clone + Send + Sync + 'static,
+{
     // Only this is compiled for each `T`: the typed signals and the decoding edge. `connect` is compiled once.
     let (data, set_data) = signal(None::<T>);
     let (history, set_history) = signal(Vec::<T>::new());
     let values = updates::Typed::new(decoder, set_data, set_history, options.history);
-    let Untyped { state, message, error, last_event_id, reconnect_at, open, close } =
+    let Untyped { state, message, error, last_event_id, reconnect_at, reset, open, close } =
         connect(url.into(), options, Box::new(values));
     UseEventSourceReturn {
         state,
@@ -461,6 +559,7 @@ where
         error,
         last_event_id,
         reconnect_at,
+        reset,
         open,
         close,
     }
@@ -473,6 +572,7 @@ struct Untyped<OpenFn, CloseFn> {
     error: Signal<Option<EventSourceError>>,
     last_event_id: Signal<String>,
     reconnect_at: Signal<Option<f64>>,
+    reset: Signal<Option<Reset>>,
     open: OpenFn,
     close: CloseFn,
 }
@@ -484,11 +584,15 @@ fn connect(
     options: UseEventSourceOptions,
     values: Box<dyn updates::Values>,
 ) -> Untyped<impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static> {
-    let (state, set_state) = signal(ConnectionState::Connecting);
+    // Idle from the start (no request will be made until the URL is set or `open()` is called): `Closed`, on the
+    // server as in the browser, so that hydration sees the same state.
+    let idle = !options.immediate || url.with_untracked(String::is_empty);
+    let (state, set_state) = signal(if idle { ConnectionState::Closed } else { ConnectionState::Connecting });
     let (message, set_message) = signal(None::<Event>);
     let (error, set_error) = signal(None::<EventSourceError>);
     let (last_event_id, set_last_event_id) = signal(String::new());
     let (reconnect_at, set_reconnect_at) = signal(None::<f64>);
+    let (reset, set_reset) = signal(None::<Reset>);
 
     let UseEventSourceOptions {
         with_credentials,
@@ -508,10 +612,16 @@ fn connect(
         shared,
         close_when_hidden,
         coalesce_updates,
+        immediate,
+        keep_history_on_reset,
+        on_expired,
     } = options;
-    // The transports deliver the terminal event type too; the hook handles it.
+    // The notices the app listens to as messages too (as before they were handled).
+    let listed = events.clone();
+    // The transports deliver the terminal event type and the server's notices too; the hook handles them.
     let mut events = events;
     events.extend(terminal_event.clone());
+    events.extend([RESET_EVENT, SHUTDOWN_EVENT, EXPIRED_EVENT].map(String::from));
     events.retain(|event_type| event_type != "message");
     // Unstable: equal names are the same name, and it links less code than the stable sort (1.1 KB of .wasm in the
     // minimal app of BENCHMARKS.md).
@@ -531,6 +641,7 @@ fn connect(
         stall_timeout,
         hidden_grace: close_when_hidden,
         shared,
+        on_expired,
     };
 
     let setters = updates::Setters {
@@ -539,16 +650,26 @@ fn connect(
         error: set_error,
         last_event_id: set_last_event_id,
         reconnect_at: set_reconnect_at,
+        reset: set_reset,
     };
     let updates = updates::Updates::new(setters, values, coalesce_updates);
     // This hook's share of its connection; `None` after close, a terminal event, or a URL the browser refused.
     let subscription = StoredValue::new_local(None::<channel::Subscription>);
-    // Set by `close()`/unmount: a later URL change opens nothing (until `open()`).
-    let closed_for_good = StoredValue::new_local(false);
+    // Set by `close()`/unmount (and from the start with `immediate(false)`): a URL change opens nothing (until
+    // `open()`).
+    let closed_for_good = StoredValue::new_local(!immediate);
     // The URL of the connection opened last (or refused), to skip a URL "change" to the same value.
     let opened_url = StoredValue::new_local(None::<String>);
     // The id of the last message this hook received, as it arrived (the signal may wait for the next frame).
     let latest_id = Rc::new(std::cell::RefCell::new(String::new()));
+    // Where this hook left its connection last, to pick up from there if it rejoins it.
+    let position = StoredValue::new_local(None::<channel::Position>);
+    // Drops this hook's share (none of its callbacks runs afterwards), remembering where it left.
+    let leave = move || {
+        if let Some(left) = subscription.try_update_value(Option::take).flatten() {
+            position.try_set_value(Some(left.position()));
+        }
+    };
 
     // Set by `stop`: a hook can be stopped while it joins a running connection (the last message it is handed is its
     // terminal event, or fails to decode with `close_on_decode_error`), before its share is stored to be dropped.
@@ -559,7 +680,7 @@ fn connect(
         let stopped = stopped.clone();
         move || {
             stopped.set(true);
-            drop(subscription.try_update_value(Option::take).flatten());
+            leave();
             updates.state(ConnectionState::Closed, None);
         }
     };
@@ -575,6 +696,7 @@ fn connect(
             let terminal_event = terminal_event.clone();
             let latest_id = latest_id.clone();
             let stop = stop.clone();
+            let listed = listed.clone();
             channel::Subscriber {
                 on_state: Box::new(move |state| opened.state(state, None)),
                 on_error: Box::new(move |state, error| failed.state(state, Some(error))),
@@ -583,6 +705,13 @@ fn connect(
                         // The end of the stream for this hook: nothing more is delivered to it, nothing reconnects
                         // it (a new URL or `open()` subscribes again).
                         stop();
+                        return;
+                    }
+                    if event.event_type == RESET_EVENT {
+                        received.reset(reset_notice(&event.data), keep_history_on_reset);
+                    }
+                    // The server's notices are not messages, unless the app listens to their type.
+                    if channel::is_notice(&event.event_type) && !listed.contains(&event.event_type) {
                         return;
                     }
                     if let Some(on_message) = &on_message {
@@ -603,19 +732,35 @@ fn connect(
             }
         }
     };
-    // Leaves the current connection and subscribes to `url`'s, resuming after `resume_from` if it opens a new one.
+    // Leaves the current connection and subscribes to `url`'s, resuming after `resume_from` if it opens a new one
+    // and `url` is the URL that id came from (an id never carries over to another URL). An empty URL is idle: no
+    // request, state `Closed`.
     let switch_to = {
         let updates = updates.clone();
+        let latest_id = latest_id.clone();
         Rc::new(move |url: String, resume_from: &str| {
             if !IN_BROWSER {
                 return;
             }
-            drop(subscription.try_update_value(Option::take).flatten());
+            leave();
+            let left = position.try_update_value(Option::take).flatten();
+            let same_url = opened_url.with_value(|opened| opened.as_deref() == Some(url.as_str()));
             opened_url.set_value(Some(url.clone()));
             updates.clear_error();
-            updates.state(ConnectionState::Connecting, None);
+            let (resume_from, left) = if same_url {
+                (resume_from, left)
+            } else {
+                latest_id.replace(String::new());
+                updates.clear_last_event_id();
+                ("", None)
+            };
             stopped.set(false);
-            match channel::subscribe(&url, connection_options.clone(), resume_from, make_subscriber()) {
+            if url.is_empty() {
+                updates.state(ConnectionState::Closed, None);
+                return;
+            }
+            updates.state(ConnectionState::Connecting, None);
+            match channel::subscribe(&url, connection_options.clone(), resume_from, left, make_subscriber()) {
                 // Stopped while joining: the share goes at once, as `stop` would have dropped it.
                 Ok(subscribed) if stopped.get() => drop(subscribed),
                 Ok(subscribed) => subscription.set_value(Some(subscribed)),
@@ -656,7 +801,7 @@ fn connect(
     let updates = StoredValue::new_local(updates);
     let close = move || {
         closed_for_good.try_set_value(true);
-        drop(subscription.try_update_value(Option::take).flatten());
+        leave();
         updates.try_with_value(|updates| updates.state(ConnectionState::Closed, None));
     };
     on_cleanup(move || {
@@ -671,7 +816,21 @@ fn connect(
         error: error.into(),
         last_event_id: last_event_id.into(),
         reconnect_at: reconnect_at.into(),
+        reset: reset.into(),
         open,
         close,
     }
+}
+
+/// The data of an `event: reset` as a [`Reset`]; without the `json` feature (or for data it cannot read) only the
+/// reason is read, by its code (`ResetReason::Other` when none matches).
+fn reset_notice(data: &str) -> Reset {
+    #[cfg(feature = "json")]
+    if let Ok(reset) = serde_json::from_str::<Reset>(data) {
+        return reset;
+    }
+    let reasons =
+        [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Restarted, ResetReason::Lagged];
+    let reason = reasons.into_iter().find(|reason| data.contains(&format!("\"{}\"", reason.code())));
+    Reset::new(reason.unwrap_or(ResetReason::Other))
 }

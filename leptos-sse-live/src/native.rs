@@ -18,6 +18,7 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
+use sse_live_protocol::wire::SHUTDOWN_EVENT;
 use sse_live_protocol::Event;
 
 use super::browser;
@@ -60,6 +61,8 @@ struct Shared {
     /// When the current connection was opened (`Date.now()`), the start of its stall detection.
     connected_at_ms: Cell<f64>,
     budget: Cell<Budget>,
+    /// The server sent `event: shutdown` and no connection has opened since: its failures spend no budget.
+    after_shutdown: Cell<bool>,
     /// The last event id seen, for the next reconnect's URL.
     last_event_id: RefCell<String>,
 }
@@ -84,6 +87,7 @@ impl Native {
             stall_timer: RefCell::new(None),
             connected_at_ms: Cell::new(0.0),
             budget: Cell::new(budget),
+            after_shutdown: Cell::new(false),
             last_event_id: RefCell::new(resume_from),
         });
         connect(&shared, &first_url)?;
@@ -121,11 +125,15 @@ fn connect(shared: &Rc<Shared>, url: &str) -> Result<(), String> {
                 let mut budget = shared.budget.get();
                 budget.reset();
                 shared.budget.set(budget);
+                shared.after_shutdown.set(false);
                 (shared.handlers.on_open)();
             }
         }),
         on_message: Box::new(move |event: Event| {
             if let Some(shared) = live(&received, generation) {
+                if event.event_type == SHUTDOWN_EVENT {
+                    shared.after_shutdown.set(true);
+                }
                 shared.last_event_id.replace(event.last_event_id.clone());
                 (shared.handlers.on_message)(event);
             }
@@ -203,7 +211,10 @@ fn gave_up(shared: &Rc<Shared>) {
     drop(shared.stall_timer.borrow_mut().take());
     let mut budget = shared.budget.get();
     let retries = budget.used;
-    if !budget.try_retry() {
+    if shared.after_shutdown.get() {
+        // A restart the server announced: retry until it is back (the backoff still grows), spending no budget.
+        budget.used = budget.used.saturating_add(1);
+    } else if !budget.try_retry() {
         shared.budget.set(budget);
         // No handler of this connection acts again.
         shared.generation.set(shared.generation.get().wrapping_add(1));

@@ -15,6 +15,43 @@ pub(super) type MessageCallback = Arc<dyn Fn(&Event) + Send + Sync>;
 /// A callback called when the hook gives up reconnecting (see [`UseEventSourceOptions::on_failed`]).
 pub(super) type FailedCallback = Arc<dyn Fn() + Send + Sync>;
 
+/// A callback called when the server says the stream's credentials expired (see
+/// [`UseEventSourceOptions::on_expired`]).
+pub(super) type ExpiredCallback = Arc<dyn Fn() -> Renewal + Send + Sync>;
+
+/// What the hook reconnects with after the server's `event: expired` (the subscriber token of a private stream ran
+/// out), as returned by [`UseEventSourceOptions::on_expired`]. `Renewal::default()` reconnects at once to the same
+/// URL with the same headers (with the fetch transport the headers closure is called again, so a token refreshed
+/// meanwhile is sent).
+///
+/// ```
+/// use leptos_sse_live::Renewal;
+/// let renewal = Renewal::default().url("/e/private/notes?token=fresh").headers(vec![("X-Token".into(), "fresh".into())]);
+/// assert_eq!(renewal.url.as_deref(), Some("/e/private/notes?token=fresh"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renewal {
+    /// Reconnect to this URL from now on (a fresh token in its query, say); `None`: the same URL.
+    pub url: Option<String>,
+    /// Fetch transport: send these headers from now on instead of those of
+    /// [`FetchOptions::headers`](crate::FetchOptions); `None`: keep them. Ignored by the `EventSource` transport.
+    pub headers: Option<Vec<(String, String)>>,
+}
+
+impl Renewal {
+    /// Reconnect to `url` from now on.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Fetch transport: send `headers` from now on.
+    pub fn headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.headers = Some(headers);
+        self
+    }
+}
+
 /// Options for [`use_event_source_with_options`](super::use_event_source_with_options).
 ///
 /// ```
@@ -69,6 +106,12 @@ pub struct UseEventSourceOptions {
     pub(super) close_when_hidden: Option<Duration>,
     /// Whether signal updates are applied at most once per animation frame. Default: `true`.
     pub(super) coalesce_updates: bool,
+    /// Whether the hook connects as soon as the component is live, or waits for `open()`. Default: `true`.
+    pub(super) immediate: bool,
+    /// Whether `history` survives the server's `event: reset`. Default: `false` (it is cleared).
+    pub(super) keep_history_on_reset: bool,
+    /// Called on the server's `event: expired`, for what to reconnect with. Default: none.
+    pub(super) on_expired: Option<ExpiredCallback>,
 }
 
 impl Default for UseEventSourceOptions {
@@ -91,6 +134,9 @@ impl Default for UseEventSourceOptions {
             shared: true,
             close_when_hidden: None,
             coalesce_updates: true,
+            immediate: true,
+            keep_history_on_reset: false,
+            on_expired: None,
         }
     }
 }
@@ -304,6 +350,65 @@ impl UseEventSourceOptions {
         self.coalesce_updates
     }
 
+    /// `false`: the hook opens nothing until [`open`](super::UseEventSourceReturn::open) is called, as leptos-use's
+    /// `immediate(false)`. Until then the state is `Closed` (no error) and a change of a reactive URL opens nothing
+    /// either; after `open()` the hook behaves as usual (a URL change reconnects). Default: `true`, the hook connects
+    /// as soon as the component is live.
+    ///
+    /// ```
+    /// use leptos_sse_live::UseEventSourceOptions;
+    /// assert!(UseEventSourceOptions::default().is_immediate());
+    /// assert!(!UseEventSourceOptions::default().immediate(false).is_immediate());
+    /// ```
+    pub fn immediate(mut self, immediate: bool) -> Self {
+        self.immediate = immediate;
+        self
+    }
+
+    /// Whether the hook connects as soon as the component is live (see [`immediate`](Self::immediate)).
+    pub fn is_immediate(&self) -> bool {
+        self.immediate
+    }
+
+    /// `true`: the server's `event: reset` leaves `history` as it is. Default: `false`, a reset (the server can no
+    /// longer replay what this client missed, or its ids restarted, and sends its history again) clears `history`
+    /// so that a chart never shows the same readings twice; the returned `reset` signal holds the notice either
+    /// way.
+    ///
+    /// ```
+    /// use leptos_sse_live::UseEventSourceOptions;
+    /// assert!(!UseEventSourceOptions::default().is_keep_history_on_reset());
+    /// assert!(UseEventSourceOptions::default().keep_history_on_reset(true).is_keep_history_on_reset());
+    /// ```
+    pub fn keep_history_on_reset(mut self, keep: bool) -> Self {
+        self.keep_history_on_reset = keep;
+        self
+    }
+
+    /// Whether `history` survives a reset (see [`keep_history_on_reset`](Self::keep_history_on_reset)).
+    pub fn is_keep_history_on_reset(&self) -> bool {
+        self.keep_history_on_reset
+    }
+
+    /// Called when the server sends `event: expired` (the subscriber token of a private stream ran out; the server
+    /// ends the stream right after). The hook then closes the connection at once and reconnects, resuming after the
+    /// last event id, with what the callback returns: a new URL and/or, with the fetch transport, new headers (see
+    /// [`Renewal`]). Without it (the default) nothing special happens: the stream ends and is reconnected as usual,
+    /// with the same credentials. A connection option: hooks share a connection only with the same callback (the
+    /// same `Arc`, as for [`FetchOptions`]).
+    ///
+    /// ```
+    /// use leptos_sse_live::{Renewal, UseEventSourceOptions};
+    /// # fn fresh_token() -> String { "t".into() }
+    /// let options = UseEventSourceOptions::default()
+    ///     .on_expired(|| Renewal::default().url(format!("/e/private/notes?token={}", fresh_token())));
+    /// # let _ = options;
+    /// ```
+    pub fn on_expired(mut self, on_expired: impl Fn() -> Renewal + Send + Sync + 'static) -> Self {
+        self.on_expired = Some(Arc::new(on_expired));
+        self
+    }
+
     /// How many decoded values the `history` signal keeps (0: off).
     ///
     /// ```
@@ -503,6 +608,9 @@ impl fmt::Debug for UseEventSourceOptions {
             .field("shared", &self.shared)
             .field("close_when_hidden", &self.close_when_hidden)
             .field("coalesce_updates", &self.coalesce_updates)
+            .field("immediate", &self.immediate)
+            .field("keep_history_on_reset", &self.keep_history_on_reset)
+            .field("on_expired", &self.on_expired.as_ref().map(|_| "Fn() -> Renewal"))
             .finish()
     }
 }

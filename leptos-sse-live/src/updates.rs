@@ -15,6 +15,7 @@ use std::rc::{Rc, Weak};
 
 use gloo_render::AnimationFrame;
 use leptos::prelude::*;
+use sse_live_protocol::wire::Reset;
 use sse_live_protocol::Event;
 
 use super::{ConnectionState, EventSourceError};
@@ -26,17 +27,21 @@ pub(super) struct Setters {
     pub(crate) error: WriteSignal<Option<EventSourceError>>,
     pub(crate) last_event_id: WriteSignal<String>,
     pub(crate) reconnect_at: WriteSignal<Option<f64>>,
+    pub(crate) reset: WriteSignal<Option<Reset>>,
 }
 
 /// The edge where a message's data becomes the hook's type: decoding, and the `data` and `history` signals. The one
 /// part of the hook compiled for each message type.
 pub(super) trait Values {
-    /// Decodes `data` and keeps the value for the next [`write`](Values::write); the decoder's message on failure.
-    fn decode(&self, data: &str) -> Result<(), String>;
+    /// Decodes `event` (its type and data) and keeps the value for the next [`write`](Values::write); the decoder's
+    /// message on failure.
+    fn decode(&self, event: &Event) -> Result<(), String>;
     /// Writes the values kept since the last write to `data` and `history`.
     fn write(&self);
     /// Forgets the values kept (the hook is gone).
     fn discard(&self);
+    /// Drops the history kept so far; the next [`write`](Values::write) replaces `history` with what comes after.
+    fn clear_history(&self);
 }
 
 /// [`Values`] for the type `T`, decoded by `D`.
@@ -47,6 +52,8 @@ pub(super) struct Typed<T: Send + Sync + 'static, D> {
     history_len: usize,
     /// The last value, and the values for `history` (oldest first, at most `history_len`), since the last write.
     pending: RefCell<(Option<T>, Vec<T>)>,
+    /// `history` was cleared since the last write: the next one replaces it.
+    cleared: Cell<bool>,
 }
 
 impl<T: Send + Sync + 'static, D> Typed<T, D> {
@@ -56,17 +63,24 @@ impl<T: Send + Sync + 'static, D> Typed<T, D> {
         history: WriteSignal<Vec<T>>,
         history_len: usize,
     ) -> Self {
-        Self { decoder, data, history, history_len, pending: RefCell::new((None, Vec::new())) }
+        Self {
+            decoder,
+            data,
+            history,
+            history_len,
+            pending: RefCell::new((None, Vec::new())),
+            cleared: Cell::new(false),
+        }
     }
 }
 
 impl<T, D> Values for Typed<T, D>
 where
     T: Clone + Send + Sync + 'static,
-    D: Fn(&str) -> Result<T, String>,
+    D: Fn(&Event) -> Result<T, String>,
 {
-    fn decode(&self, data: &str) -> Result<(), String> {
-        let value = (self.decoder)(data)?;
+    fn decode(&self, event: &Event) -> Result<(), String> {
+        let value = (self.decoder)(event)?;
         let mut pending = self.pending.borrow_mut();
         if self.history_len > 0 {
             pending.1.push(value.clone());
@@ -79,7 +93,9 @@ where
 
     fn write(&self) {
         let (data, history) = std::mem::take(&mut *self.pending.borrow_mut());
-        if !history.is_empty() {
+        if self.cleared.replace(false) {
+            self.history.try_set(history);
+        } else if !history.is_empty() {
             let len = self.history_len;
             self.history.try_update(|all| {
                 all.extend(history);
@@ -95,6 +111,11 @@ where
     fn discard(&self) {
         drop(std::mem::take(&mut *self.pending.borrow_mut()));
     }
+
+    fn clear_history(&self) {
+        self.pending.borrow_mut().1.clear();
+        self.cleared.set(true);
+    }
 }
 
 /// What arrived since the signals were last written (the decoded values wait in the [`Values`]).
@@ -102,6 +123,7 @@ where
 struct Pending {
     message: Option<Event>,
     error: Option<EventSourceError>,
+    reset: Option<Reset>,
 }
 
 pub(super) struct Updates {
@@ -130,7 +152,7 @@ impl Updates {
     /// A message arrived: decodes its data (a failure becomes a pending [`EventSourceError::Decode`]); `false` when
     /// it did not decode.
     pub(crate) fn message(self: &Rc<Self>, event: &Event) -> bool {
-        let decoded = self.values.decode(&event.data);
+        let decoded = self.values.decode(event);
         let ok = decoded.is_ok();
         {
             let mut pending = self.pending.borrow_mut();
@@ -146,6 +168,20 @@ impl Updates {
         }
         ok
     }
+    /// The server's `event: reset`: kept for the `reset` signal, and `history` cleared unless `keep_history`; written
+    /// with the messages around it.
+    pub(crate) fn reset(self: &Rc<Self>, reset: Reset, keep_history: bool) {
+        if !keep_history {
+            self.values.clear_history();
+        }
+        self.pending.borrow_mut().reset = Some(reset);
+        if self.coalesce {
+            self.schedule();
+        } else {
+            self.flush();
+        }
+    }
+
     /// The connection's state changed, with `error` (`None` leaves the error as it is); what is pending goes first.
     pub(crate) fn state(&self, state: ConnectionState, error: Option<EventSourceError>) {
         self.flush();
@@ -153,8 +189,15 @@ impl Updates {
             self.setters.reconnect_at.try_set(None);
         }
         self.setters.state.try_set(state);
-        if let Some(error) = error {
-            self.setters.error.try_set(Some(error));
+        match error {
+            Some(error) => {
+                self.setters.error.try_set(Some(error));
+            }
+            // Open again: an error of the connection's past (a drop, a failed attempt, a decode error) is no news.
+            None if state == ConnectionState::Open => {
+                self.setters.error.try_maybe_update(|error| (error.take().is_some(), ()));
+            }
+            None => {}
         }
     }
 
@@ -169,6 +212,12 @@ impl Updates {
         self.setters.error.try_set(None);
     }
 
+    /// Clears `last_event_id` (a new URL: the old one's ids mean nothing there); what is pending goes first.
+    pub(crate) fn clear_last_event_id(&self) {
+        self.flush();
+        self.setters.last_event_id.try_maybe_update(|id| (!std::mem::take(id).is_empty(), ()));
+    }
+
     /// Writes everything pending to the signals now.
     pub(crate) fn flush(&self) {
         drop(self.frame.borrow_mut().take());
@@ -177,8 +226,11 @@ impl Updates {
     }
 
     fn write_pending(&self) {
-        let Pending { message, error } = std::mem::take(&mut *self.pending.borrow_mut());
+        let Pending { message, error, reset } = std::mem::take(&mut *self.pending.borrow_mut());
         self.values.write();
+        if let Some(reset) = reset {
+            self.setters.reset.try_set(Some(reset));
+        }
         if let Some(message) = message {
             let id = &message.last_event_id;
             self.setters.last_event_id.try_maybe_update(|last| {

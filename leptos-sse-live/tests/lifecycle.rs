@@ -220,3 +220,114 @@ async fn a_stall_reports_disconnected_while_reconnecting() {
     assert_eq!(state.get_untracked(), ConnectionState::Connecting);
     owner.cleanup();
 }
+
+/// `/test/notice?fail_first=1` under `key`: a 503, then a stream that stays open.
+async fn an_error_is_cleared_when_the_stream_opens_again(transport: Transport, name: &str) {
+    let key = unique_key(&format!("{name}-error-cleared"));
+    let options = common::constant_backoff(300, ReconnectLimit::Limited(3)).transport(transport);
+    let owner = Owner::new();
+    let UseEventSourceReturn { state, error, data, .. } = owner.with(|| {
+        use_event_source_with_options::<Value>(format!("{}/test/notice?key={key}&fail_first=1", server()), options)
+    });
+    eventually(Duration::from_secs(5), "the first answer's error", || error.get_untracked().is_some()).await;
+    eventually(Duration::from_secs(5), "open after the retry", || data.get_untracked().is_some()).await;
+    assert_eq!(state.get_untracked(), ConnectionState::Open);
+    assert_eq!(error.get_untracked(), None, "no stale error next to Open");
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn an_error_is_cleared_when_the_event_source_opens_again() {
+    an_error_is_cleared_when_the_stream_opens_again(Transport::EventSource, "native").await;
+}
+
+#[wasm_bindgen_test]
+async fn an_error_is_cleared_when_the_fetch_stream_opens_again() {
+    an_error_is_cleared_when_the_stream_opens_again(Transport::Fetch(FetchOptions::default()), "fetch").await;
+}
+
+/// `/test/stall` (one event with id 1, then silence) says which last event id its request carried.
+async fn the_last_event_id_stays_with_its_url(transport: Transport, name: &str) {
+    let keys = [1, 2, 3].map(|n| unique_key(&format!("{name}-id-url-{n}")));
+    let stall = |key: &str| format!("{}/test/stall?key={key}", server());
+    let url = RwSignal::new(stall(&keys[0]));
+    let (options, log) = recording(UseEventSourceOptions::default().transport(transport));
+    let owner = Owner::new();
+    let UseEventSourceReturn { last_event_id, open, close, .. } =
+        owner.with(|| use_event_source_with_options::<Value>(url, options));
+    eventually(Duration::from_secs(5), "the first stream's event", || logged(&log).len() == 1).await;
+    eventually(Duration::from_secs(2), "its id", || last_event_id.get_untracked() == "1").await;
+
+    // A new URL while connected.
+    url.set(stall(&keys[1]));
+    eventually(Duration::from_secs(5), "the second stream's event", || logged(&log).len() == 2).await;
+
+    // Closed, a new URL, then `open()`: the id of the URL it had is not sent to the new one.
+    close();
+    url.set(stall(&keys[2]));
+    open();
+    assert_eq!(last_event_id.get_untracked(), "", "the new URL starts without the old one's id");
+    eventually(Duration::from_secs(5), "the third stream's event", || logged(&log).len() == 3).await;
+    for event in &logged(&log)[1..] {
+        let data = json(event);
+        assert_eq!(data["lastEventId"], Value::Null, "no Last-Event-ID to another URL: {data}");
+        assert_eq!(data["lastEventIdQuery"], Value::Null, "no lastEventId to another URL: {data}");
+    }
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn the_last_event_id_never_carries_over_to_another_url_native() {
+    the_last_event_id_stays_with_its_url(Transport::EventSource, "native").await;
+}
+
+#[wasm_bindgen_test]
+async fn the_last_event_id_never_carries_over_to_another_url_fetch() {
+    the_last_event_id_stays_with_its_url(Transport::Fetch(FetchOptions::default()), "fetch").await;
+}
+
+#[wasm_bindgen_test]
+async fn an_empty_url_is_idle() {
+    let key = unique_key("idle-url");
+    let before = settled_open_streams().await;
+    let url = RwSignal::new(String::new());
+    let owner = Owner::new();
+    let UseEventSourceReturn { state, data, error, .. } = owner.with(|| use_event_source::<Value>(url));
+    assert_eq!(state.get_untracked(), ConnectionState::Closed, "idle from the start");
+    sleep(Duration::from_millis(800)).await;
+    assert_eq!(state.get_untracked(), ConnectionState::Closed);
+    assert_eq!(error.get_untracked(), None, "no request, so no error");
+    assert_eq!(open_streams().await, before);
+
+    url.set(format!("{}/test/echo?key={key}", server()));
+    eventually(Duration::from_secs(5), "the echo", || data.get_untracked().is_some()).await;
+    assert_eq!(state.get_untracked(), ConnectionState::Open);
+    url.set(String::new());
+    sleep(Duration::from_millis(50)).await; // the URL's effect runs
+    assert_eq!(state.get_untracked(), ConnectionState::Closed, "an empty URL again: idle");
+    until_open_streams_are(before, "after the URL became empty").await;
+    sleep(Duration::from_millis(500)).await;
+    assert_eq!((state.get_untracked(), error.get_untracked()), (ConnectionState::Closed, None));
+    assert_eq!(requests(&key).await, 1);
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn immediate_false_opens_nothing_until_open() {
+    let key = unique_key("not-immediate");
+    let url = RwSignal::new(format!("{}/test/echo?key={key}", server()));
+    let owner = Owner::new();
+    let UseEventSourceReturn { state, data, open, .. } =
+        owner.with(|| use_event_source_with_options::<Value>(url, UseEventSourceOptions::default().immediate(false)));
+    assert_eq!(state.get_untracked(), ConnectionState::Closed);
+    sleep(Duration::from_millis(800)).await;
+    url.set(format!("{}/test/echo?key={key}&changed", server()));
+    sleep(Duration::from_millis(500)).await;
+    assert_eq!(requests(&key).await, 0, "nothing opens before open(), not even on a URL change");
+    assert_eq!(state.get_untracked(), ConnectionState::Closed);
+    open();
+    eventually(Duration::from_secs(5), "the echo after open()", || data.get_untracked().is_some()).await;
+    assert_eq!(state.get_untracked(), ConnectionState::Open);
+    assert_eq!(requests(&key).await, 1);
+    owner.cleanup();
+}

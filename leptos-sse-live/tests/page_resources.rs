@@ -142,7 +142,8 @@ impl Drop for Wrapped {
     }
 }
 
-/// Two extra event types: the hook adds a listener for each (`message` goes through `onmessage`).
+/// Two extra event types: the hook adds a listener for each, and for each of the server's three notices (`reset`,
+/// `shutdown`, `expired`): five per source (`message` goes through `onmessage`).
 fn two_event_types() -> UseEventSourceOptions {
     UseEventSourceOptions::default().events(["tick", "progress"]).shared(false)
 }
@@ -163,12 +164,12 @@ async fn every_event_source_listener_is_removed_on_close_and_on_unmount() {
             && unmounted.state.get_untracked() == ConnectionState::Open
     })
     .await;
-    assert_eq!(listener_counts(), (2, 4, 4, 2), "two sources, a listener per extra event type each");
+    assert_eq!(listener_counts(), (2, 10, 10, 2), "two sources, a listener per extra event type and notice each");
 
     (closed.close)();
-    assert_eq!(listener_counts(), (2, 4, 2, 1), "close() removed its source's listeners and handlers");
+    assert_eq!(listener_counts(), (2, 10, 5, 1), "close() removed its source's listeners and handlers");
     owner.cleanup();
-    assert_eq!(listener_counts(), (2, 4, 0, 0), "unmount removed the other's");
+    assert_eq!(listener_counts(), (2, 10, 0, 0), "unmount removed the other's");
 }
 
 #[wasm_bindgen_test]
@@ -183,10 +184,10 @@ async fn a_failed_event_source_replaced_by_the_hook_keeps_no_listener() {
     eventually(Duration::from_secs(10), "the budget spent", || hook.state.get_untracked() == ConnectionState::Closed)
         .await;
     let (sources, added, leaked, _) = listener_counts();
-    assert_eq!((sources, added), (3, 6), "a request and two retries, two listeners each");
-    assert!(leaked <= 2, "only the last failed source may still hold its listeners: {leaked} left");
+    assert_eq!((sources, added), (3, 15), "a request and two retries, five listeners each");
+    assert!(leaked <= 5, "only the last failed source may still hold its listeners: {leaked} left");
     owner.cleanup();
-    assert_eq!(listener_counts(), (3, 6, 0, 0), "after unmount no source holds a listener or a handler");
+    assert_eq!(listener_counts(), (3, 15, 0, 0), "after unmount no source holds a listener or a handler");
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -129,3 +129,81 @@ async fn closing_one_hook_leaves_the_shared_connection_to_the_others() {
     assert_eq!(requests(&key).await, 1, "close() and open() on a shared connection cost no request");
     owner.cleanup();
 }
+
+/// The `n` of each message a hook logged, in order.
+fn numbers(log: &std::sync::Mutex<Vec<leptos_sse_live::Event>>) -> Vec<u64> {
+    common::logged(log).iter().map(|event| common::json(event)["n"].as_u64().expect("a number n")).collect()
+}
+
+/// Two hooks share `/test/rate` (ids 1, 2, ... at `per_sec`); one closes, the other keeps the connection, and the
+/// first reopens once the other is `ahead` messages past it. Returns the reopened hook's log, its history and error,
+/// and its last `n` before it closed.
+async fn rejoin_after(ahead: u64) -> (Vec<u64>, Vec<u64>, Option<leptos_sse_live::EventSourceError>, u64) {
+    let url = format!("{}/test/rate?count=100000&per_sec=100&key={}", server(), unique_key("rejoin"));
+    let options = UseEventSourceOptions::default().history(100_000);
+    let (holder_options, holder_log) = common::recording(options.clone());
+    let (rejoin_options, rejoin_log) = common::recording(options);
+    let owner = Owner::new();
+    let holder = owner.with(|| use_event_source_with_options::<Value>(url.clone(), holder_options));
+    let rejoin = owner.with(|| use_event_source_with_options::<Value>(url, rejoin_options));
+    eventually(Duration::from_secs(10), "20 messages", || common::logged(&rejoin_log).len() >= 20).await;
+    (rejoin.close)();
+    let closed_at = *numbers(&rejoin_log).last().unwrap();
+    eventually(Duration::from_secs(15), "the holder ahead", || {
+        numbers(&holder_log).last().is_some_and(|n| *n >= closed_at + ahead)
+    })
+    .await;
+    (rejoin.open)();
+    let reopened_at = *numbers(&holder_log).last().unwrap();
+    eventually(Duration::from_secs(10), "20 more messages after reopening", || {
+        numbers(&rejoin_log).last().is_some_and(|n| *n >= reopened_at + 20)
+    })
+    .await;
+    sleep(Duration::from_millis(100)).await; // a frame for the coalesced signals
+    assert_eq!(holder.state.get_untracked(), ConnectionState::Open);
+    let history = rejoin.history.get_untracked().iter().map(|v| v["n"].as_u64().unwrap()).collect();
+    let error = rejoin.error.get_untracked();
+    owner.cleanup();
+    (numbers(&rejoin_log), history, error, closed_at)
+}
+
+#[wasm_bindgen_test]
+async fn open_on_a_connection_another_hook_holds_delivers_what_it_missed_once() {
+    let (log, history, error, closed_at) = rejoin_after(50).await;
+    let expected: Vec<u64> = (1..=*log.last().unwrap()).collect();
+    assert_eq!(log, expected, "every message once, in order, across the close (closed after {closed_at})");
+    // Read a moment later than the log: its own prefix.
+    assert_eq!(history, (1..=history.len() as u64).collect::<Vec<_>>(), "history too");
+    assert!(history.len() as u64 > closed_at + 50, "history reaches past the reopening: {}", history.len());
+    assert_eq!(error, None);
+}
+
+#[wasm_bindgen_test]
+async fn open_after_more_than_the_connection_keeps_says_events_were_missed() {
+    let (log, _, error, closed_at) = rejoin_after(400).await;
+    assert_eq!(error, Some(leptos_sse_live::EventSourceError::Missed { since: closed_at.to_string() }));
+    let after: Vec<u64> = log.iter().copied().filter(|n| *n > closed_at).collect();
+    assert!(after.windows(2).all(|pair| pair[1] == pair[0] + 1), "no duplicate after the gap: {after:?}");
+    assert!(after[0] > closed_at + 256, "the gap is reported, not filled: resumed at {}", after[0]);
+}
+
+#[wasm_bindgen_test]
+async fn reopening_when_nothing_arrived_meanwhile_repeats_nothing() {
+    // `/test/echo`: one event WITHOUT an id; `/test/stall`: one event with id 1. Then silence on both.
+    for url in [echo(&unique_key("rejoin-no-id")), format!("{}/test/stall?key={}", server(), unique_key("rejoin-id"))] {
+        let (holder_options, _) = common::recording(UseEventSourceOptions::default().history(10));
+        let (rejoin_options, log) = common::recording(UseEventSourceOptions::default().history(10));
+        let owner = Owner::new();
+        let _holder = owner.with(|| use_event_source_with_options::<Value>(url.clone(), holder_options));
+        let rejoin = owner.with(|| use_event_source_with_options::<Value>(url.clone(), rejoin_options));
+        eventually(Duration::from_secs(5), "the event", || common::logged(&log).len() == 1).await;
+        (rejoin.close)();
+        (rejoin.open)();
+        sleep(Duration::from_millis(300)).await;
+        assert_eq!(rejoin.state.get_untracked(), ConnectionState::Open);
+        assert_eq!(common::logged(&log).len(), 1, "no duplicate in on_message ({url})");
+        assert_eq!(rejoin.history.get_untracked().len(), 1, "no duplicate in history ({url})");
+        assert_eq!(rejoin.error.get_untracked(), None);
+        owner.cleanup();
+    }
+}

@@ -98,3 +98,49 @@ async fn an_unparsable_url_is_an_error_value_not_a_panic() {
     );
     owner.cleanup();
 }
+
+/// One value of a multi-topic stream, decoded by its event type (the topic).
+#[derive(Clone, Debug, PartialEq)]
+enum Update {
+    Temperature(f64),
+    Random(f64),
+}
+
+fn number(data: &str, field: &str) -> Result<f64, String> {
+    let value: serde_json::Value = serde_json::from_str(data).map_err(|e| e.to_string())?;
+    value[field].as_f64().ok_or_else(|| format!("no number {field:?} in {data}"))
+}
+
+#[wasm_bindgen_test]
+async fn a_decoder_that_sees_the_event_type_decodes_each_type_into_its_own_value() {
+    use leptos_sse_live::{use_event_source_with_event_decoder, Event, UseEventSourceOptions};
+    // Both topics over one stream, each event named after its topic; `lastEventId=0` replays both histories.
+    let url = format!("{}/events?topic=temperatures&topic=random-numbers&lastEventId=0", server());
+    let options = UseEventSourceOptions::default().events(["temperatures", "random-numbers"]).history(10_000);
+    let owner = Owner::new();
+    let UseEventSourceReturn { history, error, reset, .. } = owner.with(|| {
+        use_event_source_with_event_decoder(url, options, |event: &Event| match event.event_type.as_str() {
+            "temperatures" => number(&event.data, "temperature").map(Update::Temperature),
+            "random-numbers" => number(&event.data, "value").map(Update::Random),
+            other => Err(format!("unexpected event type {other:?}")),
+        })
+    });
+    eventually(Duration::from_secs(10), "values of both types", || {
+        history.with_untracked(|values| {
+            values.iter().any(|v| matches!(v, Update::Temperature(_)))
+                && values.iter().any(|v| matches!(v, Update::Random(_)))
+        })
+    })
+    .await;
+    assert_eq!(error.get_untracked(), None, "every event decoded by its type");
+    history.with_untracked(|values| {
+        for value in values {
+            match value {
+                Update::Temperature(t) => assert!((10.0..35.0).contains(t), "a temperature: {t}"),
+                Update::Random(r) => assert!((0.0..=1.0).contains(r), "a random number: {r}"),
+            }
+        }
+    });
+    assert!(reset.get_untracked().is_some(), "the server's resets for `lastEventId=0` are notices, not values");
+    owner.cleanup();
+}

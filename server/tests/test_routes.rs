@@ -208,6 +208,40 @@ async fn flaky_fails_k_times_then_streams_one_event_over_and_over() {
 }
 
 #[tokio::test]
+async fn notice_fails_then_streams_the_notice_then_fails_then_stays_open() {
+    let server = test_server().await;
+    let url = server.url("/test/notice?key=nt&kind=shutdown&fail_first=1&down=1");
+    let response = client().get(&url).send().await.unwrap();
+    assert_eq!((response.status().as_u16(), response.text().await.unwrap()), (503, "notice 1".to_owned()));
+    let mut first = EventStream::open(&url, &[("x-test-token", b"t")]).await;
+    let events = first.events(3).await;
+    let got: Vec<(&str, &str)> = events.iter().map(|e| (e.event_type.as_str(), e.last_event_id.as_str())).collect();
+    assert_eq!(got, [("message", "1"), ("message", "2"), ("shutdown", "2")]);
+    assert_eq!(data(&events[0])["token"], "t");
+    assert_eq!(events[2].data, r#"{"reason":"shutdown"}"#);
+    assert_eq!(first.next().await, None, "the body ends after the shutdown notice");
+    assert_eq!(client().get(&url).send().await.unwrap().status(), 503, "down after the notice");
+    let mut back = EventStream::open(&format!("{url}&token=q"), &[("last-event-id", b"2")]).await;
+    let event = back.next_event().await;
+    let want = serde_json::json!({"n": 10, "request": 4, "lastEventId": "2", "lastEventIdQuery": null, "token": "q"});
+    assert_eq!((event.last_event_id.as_str(), data(&event)), ("10", want));
+    drop(back);
+
+    let mut reset = EventStream::open(&server.url("/test/notice?key=nt-reset&kind=reset"), &[]).await;
+    let events = reset.events(4).await;
+    let got: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(got, ["message", "message", "reset", "message"]);
+    assert_eq!(events[2].data, r#"{"reason":"restarted"}"#);
+    assert_eq!(data(&events[3])["n"], 3);
+    drop(reset);
+    let mut expired = EventStream::open(&server.url("/test/notice?key=nt-expired&kind=expired"), &[]).await;
+    let events = expired.events(3).await;
+    assert_eq!((events[2].event_type.as_str(), events[2].data.as_str()), ("expired", r#"{"reason":"token expired"}"#));
+    assert_eq!(expired.next().await, None, "the body ends after the expired notice");
+    server.wait_for_open_streams(0).await;
+}
+
+#[tokio::test]
 async fn finite_sends_n_progress_events_then_end_then_ends_the_body() {
     let server = test_server().await;
     let mut stream = EventStream::open(&server.url("/test/finite/3?key=fin"), &[]).await;

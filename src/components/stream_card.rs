@@ -50,14 +50,12 @@ pub fn StreamCard(
     reconnect_at: Signal<Option<f64>>,
     children: Children,
 ) -> impl IntoView {
-    // A decode error stays until the next one: show it only while it is the stream's news, not once it is live again
-    // after a reconnect (then `Disconnected` is stale too).
+    // The hook clears `error` when the stream opens again, so what it holds is the stream's news.
     let shown = Memo::new(move |_| {
         let state = state.get();
         error.with(|error| match error {
             None => None,
             Some(EventSourceError::Decode { .. }) => error.as_ref().map(ToString::to_string),
-            Some(_) if state == ConnectionState::Open => None,
             Some(error) => Some(unreachable_sentence(state, error).unwrap_or_else(|| error.to_string())),
         })
     });

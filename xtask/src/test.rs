@@ -12,7 +12,7 @@ use crate::{target_dir, workspace_root, Result};
 const HOOK_CRATE: &str = "leptos-sse-live";
 
 /// The browser test suites in `leptos-sse-live/tests/` (each a wasm-bindgen-test binary run in headless Chromium).
-const BROWSER_SUITES: [&str; 10] = [
+const BROWSER_SUITES: [&str; 11] = [
     "use_event_source",
     "fetch_transport",
     "reconnect",
@@ -23,6 +23,7 @@ const BROWSER_SUITES: [&str; 10] = [
     "timing",
     "shared_options",
     "page_resources",
+    "notices",
 ];
 
 /// The most one browser test may take: every wait in a test has a deadline of its own, the longest ones (a spent

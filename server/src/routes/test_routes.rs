@@ -20,6 +20,9 @@
 //!   event each), the later ones 503; every arrival is recorded with its time and `Cookie` header, read back with
 //!   `GET /test/timeline-log/{key}`: for the timing of the client's reconnects, measured on the server.
 //! - `GET /test/set-cookie?name=N&value=V`: sets the cookie `N=V` (`SameSite=Lax`), for `with_credentials`.
+//! - `GET /test/notice?key=K&kind=reset|shutdown|expired&fail_first=F&down=D`: per key, `F` answers 503, a stream
+//!   with two events and the server notice `kind`, `D` answers 503, then streams that stay open: for the hook's
+//!   handling of the server's notices and of errors cleared on open.
 //!
 //! Every route but the first counts its requests under a key: the `key` query parameter when given (tests pass a
 //! unique one so that they cannot see each other's requests), else the route's name (`echo`, `status-404`,
@@ -77,6 +80,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/test/stall", get(stall))
         .route("/test/rate", get(rate))
         .route("/test/requests/{key}", get(requests))
+        .route("/test/notice", get(notice))
         .layer(Extension(RequestCounts::default()))
         .merge(timeline_router())
 }
@@ -407,6 +411,90 @@ fn rate_batch(first: u64, last: u64) -> Bytes {
         }
     }
     Bytes::from(chunk)
+}
+
+/// The query of `/test/notice`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct NoticeQuery {
+    /// The key the requests are counted under.
+    pub(crate) key: String,
+    /// The notice the first stream sends after its two events: `reset`, `shutdown`, `expired`; none when absent.
+    pub(crate) kind: Option<String>,
+    /// How many requests answer 503 before the first stream. Default 0.
+    #[serde(default)]
+    pub(crate) fail_first: u64,
+    /// How many requests answer 503 after the first stream. Default 0.
+    #[serde(default)]
+    pub(crate) down: u64,
+    /// A token, echoed (for a URL renewed after `expired`).
+    pub(crate) token: Option<String>,
+}
+
+/// `GET /test/notice?key=K&kind=KIND&fail_first=F&down=D&token=T`: request number `r` under `K` (1 for the first)
+/// answers, when `r <= F` or `F + 1 < r <= F + 1 + D`, 503 with the text body `notice {r}`. Request `F + 1` is the
+/// first stream: `retry: 300`, events with ids 1 and 2, then the notice `KIND`: `reset` sends
+/// `event: reset` (`{"reason":"restarted"}`), an event with id 3, and stays open; `shutdown` sends `event: shutdown`
+/// with `retry: 300` (`{"reason":"shutdown"}`) and the body ends; `expired` sends `event: expired`
+/// (`{"reason":"token expired"}`) and the body ends; without `kind` it stays open. Later requests are streams with
+/// one event with id 10, then stay open. Every event's data is `{"n": id, "request": r, "lastEventId": <the
+/// Last-Event-ID header or null>, "lastEventIdQuery": <the lastEventId parameter or null>, "token": <the
+/// x-test-token header, else the token parameter, or null>}`.
+pub(crate) async fn notice(
+    State(state): State<AppState>,
+    Extension(counts): Extension<RequestCounts>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    query: Result<Query<NoticeQuery>, QueryRejection>,
+    pairs: QueryPairs,
+) -> Result<Response, ApiError> {
+    let Query(NoticeQuery { key, kind, fail_first, down, token }) = query?;
+    let Query(pairs) = pairs?;
+    let request = counts.next(&pairs, key);
+    let first = fail_first.saturating_add(1);
+    if request < first || (request > first && request <= first.saturating_add(down)) {
+        let content_type = [(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))];
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, content_type, format!("notice {request}")).into_response());
+    }
+    let extras = permit(&state, ip)?;
+    let header = |name: &str| headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let from_query = pairs.iter().find(|(name, _)| name == LAST_EVENT_ID_PARAM).map(|(_, value)| value.clone());
+    let token = header("x-test-token").or(token);
+    let event = |n: u64| {
+        let data = json!({
+            "n": n, "request": request, "lastEventId": header("last-event-id"), "lastEventIdQuery": from_query,
+            "token": token,
+        });
+        EventBuilder::new().id(n.to_string()).data(data.to_string()).build()
+    };
+    let mut frames = vec![EventBuilder::new().retry(Duration::from_millis(300)).build()?];
+    let mut stays = true;
+    if request == first {
+        frames.extend([event(1)?, event(2)?]);
+        match kind.as_deref() {
+            Some("reset") => {
+                frames.push(EventBuilder::new().event("reset").data(r#"{"reason":"restarted"}"#).build()?);
+                frames.push(event(3)?);
+            }
+            Some("shutdown") => {
+                let shutdown = EventBuilder::new().event("shutdown").retry(Duration::from_millis(300));
+                frames.push(shutdown.data(r#"{"reason":"shutdown"}"#).build()?);
+                stays = false;
+            }
+            Some("expired") => {
+                frames.push(EventBuilder::new().event("expired").data(r#"{"reason":"token expired"}"#).build()?);
+                stays = false;
+            }
+            _ => {}
+        }
+    } else {
+        frames.push(event(10)?);
+    }
+    let frames = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
+    Ok(if stays {
+        sse::response_with(&state, "test/notice", frames.chain(stream::pending()), extras)
+    } else {
+        sse::response_with(&state, "test/notice", frames, extras)
+    })
 }
 
 /// `GET /test/requests/{key}`: `{"key": "...", "requests": N}`, how many requests were counted under `key`.
