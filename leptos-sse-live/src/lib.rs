@@ -12,6 +12,7 @@
 //! | `json` | yes | [`use_event_source`] and [`use_event_source_with_options`]: serde_json decoding |
 //! | `fetch` | no | [`Transport::Fetch`], [`FetchOptions`], [`Credentials`]: headers, POST, typed HTTP errors; and the fallback when the browser has no `EventSource` (without it: [`EventSourceError::Unsupported`]) |
 //! | `ssr` | no | the server side of an SSR app built for wasm32 (any native target behaves so already) |
+//! | `cross-tab` | no | [`UseEventSourceOptions::share_across_tabs`]: one connection per browser, not per tab (Web Locks and `BroadcastChannel`) |
 //!
 //! ## Server-side rendering and hydration
 //!
@@ -301,6 +302,8 @@
 
 mod browser;
 mod channel;
+#[cfg(feature = "cross-tab")]
+mod cross_tab;
 mod error;
 #[cfg(feature = "fetch")]
 mod fetch;
@@ -508,6 +511,8 @@ fn connect(
         shared,
         close_when_hidden,
         coalesce_updates,
+        #[cfg(feature = "cross-tab")]
+        share_across_tabs,
     } = options;
     // The transports deliver the terminal event type too; the hook handles it.
     let mut events = events;
@@ -531,6 +536,8 @@ fn connect(
         stall_timeout,
         hidden_grace: close_when_hidden,
         shared,
+        #[cfg(feature = "cross-tab")]
+        across_tabs: share_across_tabs && shared,
     };
 
     let setters = updates::Setters {
