@@ -124,13 +124,8 @@ async fn eight_tabs_without_sharing_hit_the_browsers_connection_limit() {
     browser.quit().await;
 }
 
-#[tokio::test]
-async fn when_the_leader_tab_closes_another_leads_within_a_second_and_no_reading_is_lost_or_repeated() {
-    let server = Server::start(&["--temperature-interval", "200ms", "--random-interval", "200ms"]);
-    let browser = Browser::start(800, 600).await;
-    let mut windows = open_windows(&browser, &server.url(), 4).await;
-    every_window_has_each_reading(&browser, &windows).await;
-    // The leader of the thermometer's stream: the first page leads both of them.
+/// The window whose page leads both streams (the first page to ask leads both).
+async fn leader(browser: &Browser, windows: &[fantoccini::wd::WindowHandle]) -> usize {
     let mut leader = None;
     for (at, window) in windows.iter().enumerate() {
         browser.switch_to(window).await;
@@ -138,32 +133,51 @@ async fn when_the_leader_tab_closes_another_leads_within_a_second_and_no_reading
             leader = Some(at);
         }
     }
-    let leader = leader.expect("a page leads both streams");
-    browser.switch_to(&windows[leader]).await;
-    let before = browser.eval(LAST_ID).await.as_u64().unwrap_or(0);
-    browser.close_window().await;
-    let closed = Instant::now();
-    windows.remove(leader);
-    // Watch one remaining page for the next reading: the new leader has resumed.
-    browser.switch_to(&windows[0]).await;
-    let resumed = browser
-        .until("a reading after the leader left", LAST_ID, |id| id.as_u64().is_some_and(|id| id > before + 1))
-        .await;
-    let took = closed.elapsed();
-    let mut leading = 0;
-    for window in &windows {
-        browser.switch_to(window).await;
-        leading += browser.eval(LEADING).await.as_u64().unwrap_or(0);
-    }
-    println!(
-        "the leader closed after id {before}; id {resumed} arrived {} ms later (readings every 200 ms)",
-        took.as_millis()
-    );
-    assert_eq!(leading, STREAMS_PER_PAGE, "a new leader for each stream");
-    assert!(took < Duration::from_millis(1500), "resumed within a second (plus one reading's interval): {took:?}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    leader.expect("a page leads both streams")
+}
+
+#[tokio::test]
+async fn when_the_leader_tab_closes_another_leads_within_a_second_and_no_reading_is_lost_or_repeated() {
+    let server = Server::start(&["--temperature-interval", "200ms", "--random-interval", "200ms"]);
+    let browser = Browser::start(800, 600).await;
+    let mut windows = open_windows(&browser, &server.url(), 4).await;
     every_window_has_each_reading(&browser, &windows).await;
-    assert_eq!(until_streams(&server, STREAMS_PER_PAGE).await, STREAMS_PER_PAGE);
+    // First the leader's window closes, then the next leader's page navigates away.
+    for how in ["closes", "navigates away"] {
+        let leader = leader(&browser, &windows).await;
+        browser.switch_to(&windows[leader]).await;
+        let before = browser.eval(LAST_ID).await.as_u64().unwrap_or(0);
+        if how == "closes" {
+            browser.close_window().await;
+        } else {
+            browser.goto("about:blank").await;
+        }
+        let left = Instant::now();
+        windows.remove(leader);
+        // Watch one remaining page for the next reading but one (the next may have been on its way): the new
+        // leader has resumed.
+        browser.switch_to(&windows[0]).await;
+        let resumed = browser
+            .until("a reading after the leader left", LAST_ID, |id| id.as_u64().is_some_and(|id| id > before + 1))
+            .await;
+        let took = left.elapsed();
+        let mut leading = 0;
+        for window in &windows {
+            browser.switch_to(window).await;
+            leading += browser.eval(LEADING).await.as_u64().unwrap_or(0);
+        }
+        println!(
+            "the leader {how} after id {before}; id {resumed} arrived {} ms later (readings every 200 ms)",
+            took.as_millis()
+        );
+        assert_eq!(leading, STREAMS_PER_PAGE, "a new leader for each stream");
+        assert!(took < Duration::from_millis(1500), "resumed within a second (plus a reading's interval): {took:?}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        every_window_has_each_reading(&browser, &windows).await;
+        assert_eq!(until_streams(&server, STREAMS_PER_PAGE).await, STREAMS_PER_PAGE);
+    }
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
     browser.quit().await;
 }
 

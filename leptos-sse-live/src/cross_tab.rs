@@ -221,11 +221,20 @@ impl Inner {
         self.skipping.set(true);
         set_leading(1);
         self.post(&[JsValue::from_str("lead"), JsValue::from_str(&self.tab)]);
+        self.connect();
+    }
+
+    /// Opens (or replaces) the leader's connection, resuming after the last event id this tab has seen.
+    fn connect(self: &Rc<Self>) {
+        drop(self.transport.borrow_mut().take());
+        self.skipping.set(true);
         let resume_from = self.last_event_id.borrow().clone();
         match channel::Channel::connect(&self.url, &self.options, resume_from, self.leader_handlers()) {
-            Ok(active) => {
+            Ok(active) if !self.closed.get() => {
                 self.transport.replace(Some(active));
             }
+            // Shut down from a handler meanwhile: the connection goes at once.
+            Ok(active) => drop(active),
             Err(error) => self.errored(ConnectionState::Closed, error, true),
         }
     }
@@ -364,6 +373,11 @@ impl Inner {
         if kind == "hello" {
             if self.leading.get() {
                 self.welcome(&from, &text(2));
+                // A tab that (re)joins wants the stream: one given up for good is tried again, as its own
+                // connection would be.
+                if self.state.get() == ConnectionState::Closed && self.transport.borrow().is_some() {
+                    self.connect();
+                }
             }
             return;
         }
