@@ -54,6 +54,11 @@ impl Browser {
         self.client.goto(url).await.unwrap_or_else(|e| panic!("load {url}: {e}"));
     }
 
+    /// Goes back in the current window's history (a page kept in the back-forward cache comes back as it was).
+    pub async fn back(&self) {
+        self.client.back().await.expect("go back");
+    }
+
     /// The value of the JavaScript expression `expression` in the page.
     pub async fn eval(&self, expression: &str) -> Value {
         let script = format!("return ({expression});");

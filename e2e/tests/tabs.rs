@@ -153,7 +153,7 @@ async fn when_the_leader_tab_closes_another_leads_within_a_second_and_no_reading
             browser.goto("about:blank").await;
         }
         let left = Instant::now();
-        windows.remove(leader);
+        let gone = windows.remove(leader);
         // Watch one remaining page for the next reading but one (the next may have been on its way): the new
         // leader has resumed.
         browser.switch_to(&windows[0]).await;
@@ -175,6 +175,15 @@ async fn when_the_leader_tab_closes_another_leads_within_a_second_and_no_reading
         tokio::time::sleep(Duration::from_secs(1)).await;
         every_window_has_each_reading(&browser, &windows).await;
         assert_eq!(until_streams(&server, STREAMS_PER_PAGE).await, STREAMS_PER_PAGE);
+        if how == "navigates away" {
+            // Back again (from the back-forward cache, or loaded anew): it follows, with each reading once.
+            browser.switch_to(&gone).await;
+            browser.back().await;
+            windows.push(gone);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            every_window_has_each_reading(&browser, &windows).await;
+            assert_eq!(until_streams(&server, STREAMS_PER_PAGE).await, STREAMS_PER_PAGE);
+        }
     }
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:#?}");

@@ -86,8 +86,14 @@ struct Inner {
     handlers: Handlers,
     broadcast: BroadcastChannel,
     listener: RefCell<Option<EventListener>>,
+    /// `pagehide` and `pageshow` on the window.
+    page: RefCell<Vec<EventListener>>,
     /// Withdraws the lock request while it waits.
-    abort: AbortController,
+    abort: RefCell<AbortController>,
+    /// Counts the lock requests: the callback of an older one (withdrawn too late) gives its lock back.
+    request: Cell<u32>,
+    /// The page is hidden for good or kept in the back-forward cache: it let go of everything until `pageshow`.
+    suspended: Cell<bool>,
     /// Resolves the promise that holds the lock (set while this tab holds it).
     release: RefCell<Option<Function>>,
     /// This tab holds the lock.
@@ -135,7 +141,10 @@ impl Connection {
             handlers,
             broadcast,
             listener: RefCell::new(None),
-            abort,
+            page: RefCell::new(Vec::new()),
+            abort: RefCell::new(abort),
+            request: Cell::new(0),
+            suspended: Cell::new(false),
             release: RefCell::new(None),
             leading: Cell::new(false),
             transport: RefCell::new(None),
@@ -167,33 +176,60 @@ impl Connection {
             }
         });
         inner.listener.replace(Some(listener));
-        inner.say_hello();
-        let weak = Rc::downgrade(&inner);
-        let hello = Interval::new(HELLO_EVERY_MS, move || {
-            if let Some(inner) = weak.upgrade() {
-                if !inner.welcomed.get() && !inner.closed.get() {
-                    inner.say_hello();
+        // A page that goes away lets go at once: one kept in the back-forward cache would otherwise hold the lock
+        // (and the connection) while frozen. Restored from there, it joins again.
+        if let Some(window) = web_sys::window() {
+            let weak = Rc::downgrade(&inner);
+            let hide = EventListener::new(&window, "pagehide", move |_| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.suspend();
                 }
-            }
-        });
-        inner.hello.replace(Some(hello));
+            });
+            let weak = Rc::downgrade(&inner);
+            let show = EventListener::new(&window, "pageshow", move |event| {
+                let persisted = Reflect::get(event, &JsValue::from_str("persisted")).ok().and_then(|p| p.as_bool());
+                if let Some(inner) = weak.upgrade().filter(|_| persisted == Some(true)) {
+                    inner.resume();
+                }
+            });
+            inner.page.replace(vec![hide, show]);
+        }
+        inner.say_hello();
+        inner.keep_saying_hello();
         Ok(Self { inner })
     }
 }
 
 impl Inner {
+    /// Repeats `hello` until a leader answers.
+    fn keep_saying_hello(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let hello = Interval::new(HELLO_EVERY_MS, move || {
+            if let Some(inner) = weak.upgrade() {
+                if !inner.welcomed.get() && !inner.closed.get() && !inner.suspended.get() {
+                    inner.say_hello();
+                }
+            }
+        });
+        self.hello.replace(Some(hello));
+    }
+
     /// Asks for the key's lock; the callback runs when this tab's turn comes (or never, when withdrawn first).
     fn request_lock(self: &Rc<Self>, locks: &LockManager) -> Result<(), JsValue> {
         let weak = Rc::downgrade(self);
+        let request = self.request.get().wrapping_add(1);
+        self.request.set(request);
         let callback = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock: JsValue| {
-            match weak.upgrade().filter(|inner| !inner.closed.get()) {
+            let current =
+                |inner: &Rc<Self>| !inner.closed.get() && !inner.suspended.get() && inner.request.get() == request;
+            match weak.upgrade().filter(current) {
                 Some(inner) => inner.granted(),
                 // Gone meanwhile: give the lock back at once.
                 None => Promise::resolve(&JsValue::UNDEFINED),
             }
         });
         let options = Object::new();
-        Reflect::set(&options, &JsValue::from_str("signal"), &self.abort.signal())?;
+        Reflect::set(&options, &JsValue::from_str("signal"), &self.abort.borrow().signal())?;
         let request = locks.request(&self.key, &options, callback.as_ref().unchecked_ref())?;
         // The callback lives until the request settles: released after holding it, or withdrawn before (the
         // rejection is handled here, so it is no unhandled rejection in the console).
@@ -364,7 +400,7 @@ impl Inner {
 
     /// A message from another tab.
     fn received(self: &Rc<Self>, data: &JsValue) {
-        if self.closed.get() {
+        if self.closed.get() || self.suspended.get() {
             return;
         }
         let Some(parts) = data.dyn_ref::<Array>() else { return };
@@ -445,20 +481,51 @@ impl Inner {
         if self.closed.replace(true) {
             return;
         }
+        self.let_go();
+        // Taken out first: this may run from inside the listener's own callback.
+        let listener = self.listener.borrow_mut().take();
+        drop(listener);
+        let page = std::mem::take(&mut *self.page.borrow_mut());
+        drop(page);
+        self.broadcast.close();
+    }
+
+    /// The page goes away (`pagehide`): let go of the lock and the connection, keep the rest for `pageshow`.
+    fn suspend(&self) {
+        if !self.closed.get() && !self.suspended.replace(true) {
+            self.let_go();
+        }
+    }
+
+    /// The page is back from the back-forward cache: join again, resuming after the last event id it has.
+    fn resume(self: &Rc<Self>) {
+        if self.closed.get() || !self.suspended.replace(false) {
+            return;
+        }
+        if let Ok(abort) = AbortController::new() {
+            self.abort.replace(abort);
+        }
+        self.welcomed.set(false);
+        self.leader.replace(String::new());
+        if let Some(locks) = lock_manager() {
+            let _ = self.request_lock(&locks);
+        }
+        self.say_hello();
+        self.keep_saying_hello();
+    }
+
+    /// Closes the connection if this tab leads, and gives back or withdraws its lock request.
+    fn let_go(&self) {
         drop(self.hello.borrow_mut().take());
         let transport = self.transport.borrow_mut().take();
         drop(transport);
         if self.leading.replace(false) {
             set_leading(-1);
         }
-        self.abort.abort();
+        self.abort.borrow().abort();
         if let Some(release) = self.release.borrow_mut().take() {
             let _ = release.call0(&JsValue::UNDEFINED);
         }
-        // Taken out first: this may run from inside the listener's own callback.
-        let listener = self.listener.borrow_mut().take();
-        drop(listener);
-        self.broadcast.close();
     }
 }
 
