@@ -7,7 +7,8 @@
 //!
 //! - Election: every interested tab asks the Web Locks API for the key's lock (`navigator.locks.request`); the
 //!   holder, the leader, keeps it with a promise that never resolves until it loses interest (its channel closes,
-//!   pauses or reopens) or the tab goes away, when the browser gives it to the next tab in line. A tab that no
+//!   pauses or reopens) or the page goes away (`pagehide`: a page kept in the back-forward cache lets go too, and
+//!   joins again on `pageshow`), when the browser gives it to the next tab in line. A tab that no
 //!   longer wants the stream withdraws its request (`AbortSignal`). Waiting in line is a tab's interest: the
 //!   connection ends when nobody is in line.
 //! - The leader opens the transport's connection (resuming after the last event id it has seen) and posts on a

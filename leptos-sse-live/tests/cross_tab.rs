@@ -13,9 +13,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, requests, server, settled_open_streams, unique_key, until_open_streams_are};
+use common::{eventually, requests, server, set_hidden, settled_open_streams, unique_key, until_open_streams_are};
 use js_sys::{Array, Reflect};
 use leptos::prelude::*;
+use leptos_sse_live::ConnectionState;
 use leptos_sse_live::{use_event_source_with_options, FetchOptions, Transport, UseEventSourceOptions};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -148,5 +149,32 @@ async fn without_broadcast_channel_the_hook_connects_by_itself() {
     assert_eq!(leading(), 0, "nothing led");
     assert!(lock_names().await.is_empty(), "no lock");
     assert_eq!(requests(&key).await, 1);
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn a_page_hidden_past_the_grace_period_lets_go_and_leads_again_when_visible() {
+    set_hidden(false);
+    let before = settled_open_streams().await;
+    let key = unique_key("cross-tab-hidden");
+    let owner = Owner::new();
+    let options = shared().close_when_hidden(Duration::from_millis(200));
+    let stream = owner.with(|| use_event_source_with_options::<Value>(echo(&key), options));
+    eventually(Duration::from_secs(5), "the echo", || stream.data.get_untracked().is_some()).await;
+    assert_eq!(leading(), 1);
+
+    // Hidden: it no longer wants the stream, so it lets go of the lock (another visible tab would take over).
+    set_hidden(true);
+    eventually(Duration::from_secs(3), "closed while hidden", || {
+        stream.state.get_untracked() == ConnectionState::Closed
+    })
+    .await;
+    assert_eq!(leading(), 0, "it lets go while hidden");
+    until_open_streams_are(before, "while hidden").await;
+
+    set_hidden(false);
+    eventually(Duration::from_secs(5), "open again", || stream.state.get_untracked() == ConnectionState::Open).await;
+    assert_eq!(leading(), 1, "it leads again once visible");
+    assert_eq!(requests(&key).await, 2);
     owner.cleanup();
 }
