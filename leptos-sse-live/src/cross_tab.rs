@@ -28,7 +28,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::fmt::Write;
 use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
@@ -138,7 +137,11 @@ impl Connection {
             key,
             url: url.to_owned(),
             options: options.clone(),
-            tab: format!("{:x}", (js_sys::Math::random() * 2f64.powi(52)) as u64),
+            tab: {
+                let mut tab = String::new();
+                hex(&mut tab, &((js_sys::Math::random() * 2f64.powi(52)) as u64).to_le_bytes());
+                tab
+            },
             handlers,
             broadcast,
             listener: RefCell::new(None),
@@ -533,40 +536,87 @@ impl Inner {
 /// The name of the lock and of the `BroadcastChannel` for `url` with `options`: a 128-bit FNV-1a hash of the
 /// absolute URL and of everything that shapes the requests (transport, method, body, credentials, the headers as
 /// the closure returns them now, event types, reconnect and stall settings). Tabs share only when all of it is
-/// equal; no header value appears in the name.
+/// equal; no header value appears in the name. Each field is hashed with its length first (no two different
+/// sets of fields hash the same bytes), and nothing is formatted (no `Debug`: it would cost the app's size).
 pub(crate) fn key(url: &str, options: &ConnectionOptions) -> String {
-    let mut text = absolute(url);
-    let _ = write!(
-        text,
-        "\n{}\n{:?}\n{:?}\n{:?}\n{}\n{:?}",
-        options.with_credentials,
-        options.events,
-        options.reconnect_limit,
-        options.backoff,
-        options.last_event_id_param,
-        options.stall_timeout
-    );
+    let mut hash = Fnv::default();
+    hash.field(absolute(url).as_bytes());
+    hash.field(&[u8::from(options.with_credentials)]);
+    hash.field(&(options.events.len() as u64).to_le_bytes());
+    for event_type in &options.events {
+        hash.field(event_type.as_bytes());
+    }
+    hash.field(&options.reconnect_limit.as_option().map_or(u64::MAX, u64::from).to_le_bytes());
+    let backoff = &options.backoff;
+    for duration in [Some(backoff.initial), Some(backoff.max), options.stall_timeout] {
+        let nanos = duration.map_or(u128::MAX, |duration| duration.as_nanos());
+        hash.field(&nanos.to_le_bytes());
+    }
+    hash.field(&backoff.factor.to_bits().to_le_bytes());
+    hash.field(options.last_event_id_param.as_bytes());
     match &options.transport {
-        Transport::EventSource => text.push_str("\nEventSource"),
+        Transport::EventSource => hash.field(b"EventSource"),
         #[cfg(feature = "fetch")]
         Transport::Fetch(fetch) => {
-            let _ = write!(text, "\nfetch\n{}\n{:?}\n{:?}", fetch.method, fetch.body, fetch.credentials);
+            use super::fetch_options::Credentials;
+            hash.field(b"fetch");
+            hash.field(fetch.method.as_bytes());
+            match &fetch.body {
+                Some(body) => hash.field(body.as_bytes()),
+                None => hash.field(&[]),
+            }
+            let credentials = match fetch.credentials {
+                Credentials::Omit => 0,
+                Credentials::SameOrigin => 1,
+                Credentials::Include => 2,
+            };
+            hash.field(&[credentials]);
             let mut headers: Vec<(String, String)> =
                 fetch.header_values().into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
-            headers.sort();
+            headers.sort_unstable();
+            hash.field(&(headers.len() as u64).to_le_bytes());
             for (name, value) in headers {
-                let _ = write!(text, "\n{name}: {value}");
+                hash.field(name.as_bytes());
+                hash.field(value.as_bytes());
             }
         }
     }
-    format!("leptos-sse-live:{:032x}", fnv1a_128(text.as_bytes()))
+    let mut key = String::from("leptos-sse-live:");
+    hex(&mut key, &hash.0.to_be_bytes());
+    key
 }
 
 /// FNV-1a, 128 bits.
-fn fnv1a_128(bytes: &[u8]) -> u128 {
-    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
-    bytes.iter().fold(OFFSET, |hash, byte| (hash ^ u128::from(*byte)).wrapping_mul(PRIME))
+struct Fnv(u128);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d)
+    }
+}
+
+impl Fnv {
+    fn bytes(&mut self, bytes: &[u8]) {
+        const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+        for byte in bytes {
+            self.0 = (self.0 ^ u128::from(*byte)).wrapping_mul(PRIME);
+        }
+    }
+
+    /// `bytes`, preceded by their length.
+    fn field(&mut self, bytes: &[u8]) {
+        self.bytes(&(bytes.len() as u64).to_le_bytes());
+        self.bytes(bytes);
+    }
+}
+
+/// Appends `bytes` in lower-case hexadecimal.
+fn hex(to: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in bytes {
+        to.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        to.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
 }
 
 /// `url` resolved against the document's base URL (a relative URL means another stream on another page).
@@ -654,9 +704,33 @@ fn error_from(kind: &JsValue, first: &JsValue, second: &JsValue) -> Option<Event
 mod tests {
     use super::*;
 
+    fn fnv(bytes: &[u8]) -> u128 {
+        let mut hash = Fnv::default();
+        hash.bytes(bytes);
+        hash.0
+    }
+
     #[test]
     fn fnv1a_128_matches_the_reference_values() {
-        assert_eq!(fnv1a_128(b""), 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
-        assert_ne!(fnv1a_128(b"authorization: Bearer a"), fnv1a_128(b"authorization: Bearer b"));
+        assert_eq!(fnv(b""), 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d);
+        assert_eq!(fnv(b"a"), 0xd228_cb69_6f1a_8caf_7891_2b70_4e4a_8964);
+        assert_ne!(fnv(b"authorization: Bearer a"), fnv(b"authorization: Bearer b"));
+    }
+
+    #[test]
+    fn fields_are_length_prefixed() {
+        let (mut ab_c, mut a_bc) = (Fnv::default(), Fnv::default());
+        ab_c.field(b"ab");
+        ab_c.field(b"c");
+        a_bc.field(b"a");
+        a_bc.field(b"bc");
+        assert_ne!(ab_c.0, a_bc.0);
+    }
+
+    #[test]
+    fn hex_is_two_lower_case_digits_a_byte() {
+        let mut text = String::new();
+        hex(&mut text, &[0x00, 0x0f, 0xa5, 0xff]);
+        assert_eq!(text, "000fa5ff");
     }
 }
