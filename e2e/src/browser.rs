@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand, WindowHandle};
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -52,6 +52,11 @@ impl Browser {
     /// Loads `url` and waits for the document to be parsed.
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.unwrap_or_else(|e| panic!("load {url}: {e}"));
+    }
+
+    /// Goes back in the current window's history (a page kept in the back-forward cache comes back as it was).
+    pub async fn back(&self) {
+        self.client.back().await.expect("go back");
     }
 
     /// The value of the JavaScript expression `expression` in the page.
@@ -130,6 +135,37 @@ impl Browser {
             .collect()
     }
 
+    /// Opens a new window of the same browser (same profile: it shares the page's origin with the others, as a tab
+    /// would, but stays visible) and switches to it.
+    pub async fn new_window(&self) -> WindowHandle {
+        let window = self.client.new_window(false).await.expect("a new window").handle;
+        self.switch_to(&window).await;
+        window
+    }
+
+    /// The window the commands go to.
+    pub async fn current_window(&self) -> WindowHandle {
+        self.client.window().await.expect("the current window")
+    }
+
+    /// Sends the commands to `window` from now on.
+    pub async fn switch_to(&self, window: &WindowHandle) {
+        self.client.switch_to_window(window.clone()).await.expect("switch windows");
+    }
+
+    /// Closes the current window (the commands then need [`switch_to`](Self::switch_to) another).
+    pub async fn close_window(&self) {
+        self.client.close_window().await.expect("close the window");
+    }
+
+    /// Runs a Chrome DevTools Protocol command in the current window (ChromeDriver's `goog/cdp/execute`).
+    pub async fn cdp(&self, command: &str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp { command: command.to_owned(), params })
+            .await
+            .unwrap_or_else(|e| panic!("CDP {command}: {e}"))
+    }
+
     /// Ends the session and the browser.
     pub async fn quit(mut self) {
         let _ = self.client.clone().close().await;
@@ -170,5 +206,22 @@ impl WebDriverCompatibleCommand for BrowserLog {
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(json!({ "type": "browser" }).to_string()))
+    }
+}
+
+/// ChromeDriver's `POST /session/{id}/goog/cdp/execute`: a DevTools command in the current window.
+#[derive(Debug)]
+struct Cdp {
+    command: String,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": self.command, "params": self.params }).to_string()))
     }
 }

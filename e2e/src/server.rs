@@ -38,6 +38,27 @@ impl Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// `GET /healthz`, asked by the test itself rather than through the browser (whose six connections to the origin
+    /// may all be taken by streams): the server's JSON.
+    pub fn health(&self) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the server");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("a read timeout");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .expect("send GET /healthz");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read the answer to GET /healthz");
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("/healthz answered {response:?}: {e}"))
+    }
+
+    /// The streams the server holds open now (`openStreams` in `/healthz`).
+    pub fn open_streams(&self) -> u64 {
+        self.health()["openStreams"].as_u64().expect("openStreams in /healthz")
+    }
+
+    /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
     }

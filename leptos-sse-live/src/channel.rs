@@ -55,6 +55,9 @@ pub(super) struct ConnectionOptions {
     pub shared: bool,
     /// What to reconnect with after `event: expired`; none: nothing special.
     pub on_expired: Option<ExpiredCallback>,
+    /// Shared with the other tabs of the browser (see `cross_tab`).
+    #[cfg(feature = "cross-tab")]
+    pub across_tabs: bool,
 }
 
 impl ConnectionOptions {
@@ -88,6 +91,17 @@ impl ConnectionOptions {
             && self.last_event_id_param == other.last_event_id_param
             && self.stall_timeout == other.stall_timeout
             && self.hidden_grace == other.hidden_grace
+            && self.same_tabs(other)
+    }
+
+    #[cfg(feature = "cross-tab")]
+    fn same_tabs(&self, other: &Self) -> bool {
+        self.across_tabs == other.across_tabs
+    }
+
+    #[cfg(not(feature = "cross-tab"))]
+    fn same_tabs(&self, _: &Self) -> bool {
+        true
     }
 }
 
@@ -146,13 +160,18 @@ impl Drop for Subscription {
 }
 
 /// The connection a channel holds; it is only ever dropped, which closes it.
-enum Active {
+pub(crate) enum Active {
     EventSource {
         _connection: native::Native,
     },
     #[cfg(feature = "fetch")]
     Fetch {
         _connection: fetch::Connection,
+    },
+    /// A share of the connection of whichever tab leads (feature `cross-tab`).
+    #[cfg(feature = "cross-tab")]
+    CrossTab {
+        _connection: super::cross_tab::Connection,
     },
 }
 
@@ -326,15 +345,44 @@ impl Channel {
         }
     }
 
-    /// Opens a connection through the transport, resuming after the last event id. A browser without `EventSource`
-    /// gets the fetch transport instead (same credentials), when the `fetch` feature is on.
+    /// Opens a connection through the transport, resuming after the last event id (or joins the other tabs').
     fn open(self: &Rc<Self>) -> Result<(), EventSourceError> {
         let resume_from = self.last_event_id.borrow().clone();
         let handlers = self.handlers();
-        let options = &self.options;
-        let limit = options.reconnect_limit.as_option();
+        // The URL, or the headers, an `event: expired` renewal gave; the hook's own until then.
         let url = self.connect_url.borrow().clone();
-        let refused = |message: String| EventSourceError::InvalidUrl { url: url.clone(), message };
+        let renewed_headers = self.renewed_headers.borrow().clone();
+        // Headers renewed in this tab are this tab's alone: its connection is its own from then on.
+        #[cfg(feature = "cross-tab")]
+        let handlers = if renewed_headers.is_some() {
+            handlers
+        } else {
+            match super::cross_tab::Connection::open(&url, &self.options, &resume_from, handlers) {
+                Ok(connection) => {
+                    self.connection.replace(Some(Active::CrossTab { _connection: connection }));
+                    return Ok(());
+                }
+                // The option is off, or the browser lacks `BroadcastChannel` or Web Locks: a connection of its own.
+                Err(handlers) => handlers,
+            }
+        };
+        let connection = Self::connect(&url, &self.options, resume_from, renewed_headers, handlers)?;
+        self.connection.replace(Some(connection));
+        Ok(())
+    }
+
+    /// Opens a connection to `url` through the transport, resuming after `resume_from`, with `renewed_headers` in
+    /// place of the fetch transport's own when given. A browser without `EventSource` gets the fetch transport
+    /// instead (same credentials), when the `fetch` feature is on.
+    pub(crate) fn connect(
+        url: &str,
+        options: &ConnectionOptions,
+        resume_from: String,
+        renewed_headers: Option<Vec<(String, String)>>,
+        handlers: Handlers,
+    ) -> Result<Active, EventSourceError> {
+        let limit = options.reconnect_limit.as_option();
+        let refused = |message: String| EventSourceError::InvalidUrl { url: url.to_owned(), message };
         #[cfg(feature = "fetch")]
         {
             let fetch_options = match &options.transport {
@@ -347,7 +395,7 @@ impl Channel {
                 Transport::EventSource => Some(FetchOptions::default()),
             };
             if let Some(mut fetch_options) = fetch_options {
-                if let Some(headers) = self.renewed_headers.borrow().clone() {
+                if let Some(headers) = renewed_headers {
                     fetch_options = fetch_options.headers(move || headers.clone());
                 }
                 let policy = fetch::Policy {
@@ -357,11 +405,12 @@ impl Channel {
                     limit,
                     resume_from,
                 };
-                let connection = fetch::Connection::open(&url, fetch_options, policy, handlers).map_err(refused)?;
-                self.connection.replace(Some(Active::Fetch { _connection: connection }));
-                return Ok(());
+                let connection = fetch::Connection::open(url, fetch_options, policy, handlers).map_err(refused)?;
+                return Ok(Active::Fetch { _connection: connection });
             }
         }
+        #[cfg(not(feature = "fetch"))]
+        let _ = renewed_headers;
         #[cfg(not(feature = "fetch"))]
         if !browser::has_event_source() {
             return Err(EventSourceError::Unsupported);
@@ -375,9 +424,8 @@ impl Channel {
             stall_timeout: options.stall_timeout,
             resume_from,
         };
-        let connection = native::Native::open(&url, native, handlers).map_err(refused)?;
-        self.connection.replace(Some(Active::EventSource { _connection: connection }));
-        Ok(())
+        let connection = native::Native::open(url, native, handlers).map_err(refused)?;
+        Ok(Active::EventSource { _connection: connection })
     }
 
     /// The transport's handlers for one connection; they hold the channel weakly.

@@ -12,6 +12,7 @@
 //! | `json` | yes | [`use_event_source`] and [`use_event_source_with_options`]: serde_json decoding |
 //! | `fetch` | no | [`Transport::Fetch`], [`FetchOptions`], [`Credentials`]: headers, POST, typed HTTP errors; and the fallback when the browser has no `EventSource` (without it: [`EventSourceError::Unsupported`]) |
 //! | `ssr` | no | the server side of an SSR app built for wasm32 (any native target behaves so already) |
+//! | `cross-tab` | no | [`UseEventSourceOptions::share_across_tabs`]: one connection per browser, not per tab (Web Locks and `BroadcastChannel`) |
 //!
 //! ## Server-side rendering and hydration
 //!
@@ -350,6 +351,8 @@
 
 mod browser;
 mod channel;
+#[cfg(feature = "cross-tab")]
+mod cross_tab;
 mod error;
 #[cfg(feature = "fetch")]
 mod fetch;
@@ -615,6 +618,8 @@ fn connect(
         immediate,
         keep_history_on_reset,
         on_expired,
+        #[cfg(feature = "cross-tab")]
+        share_across_tabs,
     } = options;
     // The notices the app listens to as messages too (as before they were handled).
     let listed = events.clone();
@@ -642,6 +647,8 @@ fn connect(
         hidden_grace: close_when_hidden,
         shared,
         on_expired,
+        #[cfg(feature = "cross-tab")]
+        across_tabs: share_across_tabs && shared,
     };
 
     let setters = updates::Setters {

@@ -112,6 +112,9 @@ pub struct UseEventSourceOptions {
     pub(super) keep_history_on_reset: bool,
     /// Called on the server's `event: expired`, for what to reconnect with. Default: none.
     pub(super) on_expired: Option<ExpiredCallback>,
+    /// Whether the connection is shared with the browser's other tabs. Default: `false`.
+    #[cfg(feature = "cross-tab")]
+    pub(super) share_across_tabs: bool,
 }
 
 impl Default for UseEventSourceOptions {
@@ -137,6 +140,8 @@ impl Default for UseEventSourceOptions {
             immediate: true,
             keep_history_on_reset: false,
             on_expired: None,
+            #[cfg(feature = "cross-tab")]
+            share_across_tabs: false,
         }
     }
 }
@@ -303,6 +308,35 @@ impl UseEventSourceOptions {
     /// Whether this hook may share its connection (see [`shared`](Self::shared)).
     pub fn is_shared(&self) -> bool {
         self.shared
+    }
+
+    /// Feature `cross-tab`: one connection per browser, not per tab. The tabs of this origin whose hooks ask for
+    /// the same URL with the same connection options elect a leader (Web Locks API) that holds the connection and
+    /// passes its events, state and errors to the others over a `BroadcastChannel`; each tab decodes them for its
+    /// own hooks. When the leader tab closes (or its hooks all close or unmount) the next tab takes over at once and
+    /// resumes after the last event id, so every tab gets each event once. The connection ends when no tab wants it.
+    /// A browser without `BroadcastChannel` or `navigator.locks` gets one connection per tab, as with `false`.
+    /// Default: `false`. Needs [`shared`](Self::shared) (the default); see the crate's README for the details.
+    ///
+    /// ```
+    /// use leptos_sse_live::UseEventSourceOptions;
+    /// let options = UseEventSourceOptions::default().share_across_tabs(true);
+    /// assert!(options.is_shared_across_tabs());
+    /// assert!(!UseEventSourceOptions::default().is_shared_across_tabs());
+    /// ```
+    #[cfg(feature = "cross-tab")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cross-tab")))]
+    pub fn share_across_tabs(mut self, share: bool) -> Self {
+        self.share_across_tabs = share;
+        self
+    }
+
+    /// Whether the connection is shared with the browser's other tabs (see
+    /// [`share_across_tabs`](Self::share_across_tabs)).
+    #[cfg(feature = "cross-tab")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cross-tab")))]
+    pub fn is_shared_across_tabs(&self) -> bool {
+        self.share_across_tabs
     }
 
     /// Closes the connection while the page is hidden (another tab, a minimised window) for longer than `grace`,
@@ -590,8 +624,8 @@ impl ReconnectLimit {
 
 impl fmt::Debug for UseEventSourceOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UseEventSourceOptions")
-            .field("with_credentials", &self.with_credentials)
+        let mut f = f.debug_struct("UseEventSourceOptions");
+        f.field("with_credentials", &self.with_credentials)
             .field("transport", &self.transport)
             .field("events", &self.events)
             .field("on_message", &self.on_message.as_ref().map(|_| "Fn(&Event)"))
@@ -610,8 +644,10 @@ impl fmt::Debug for UseEventSourceOptions {
             .field("coalesce_updates", &self.coalesce_updates)
             .field("immediate", &self.immediate)
             .field("keep_history_on_reset", &self.keep_history_on_reset)
-            .field("on_expired", &self.on_expired.as_ref().map(|_| "Fn() -> Renewal"))
-            .finish()
+            .field("on_expired", &self.on_expired.as_ref().map(|_| "Fn() -> Renewal"));
+        #[cfg(feature = "cross-tab")]
+        f.field("share_across_tabs", &self.share_across_tabs);
+        f.finish()
     }
 }
 

@@ -21,3 +21,13 @@ pub use relative_time::ago;
 pub use stream_card::{unreachable_sentence, StreamCard};
 pub use temperature_display::{TemperatureDisplay, Trend, HISTORY};
 pub use temperature_unit::{TemperatureUnit, UnitToggle};
+
+/// Whether the page's streams are shared with its other tabs (one connection per browser): yes, unless the address
+/// says `?tabs=own` (the end-to-end tests compare both).
+pub fn share_across_tabs() -> bool {
+    if !cfg!(target_arch = "wasm32") {
+        return true;
+    }
+    let search = web_sys::window().and_then(|window| window.location().search().ok()).unwrap_or_default();
+    !search.contains("tabs=own")
+}

@@ -85,7 +85,8 @@ fn with_token(token: &DemoToken) -> UseEventSourceOptions {
 #[component]
 fn Inbox(token: DemoToken) -> impl IntoView {
     let topic = format!("users/{}/inbox", token.sub);
-    let options = with_token(&token).history(NOTES);
+    // Shared with the tabs signed in with the same token only: the headers take part in the key.
+    let options = with_token(&token).history(NOTES).share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, error, history, .. } =
         use_event_source_with_options::<Note>(format!("/events/{topic}?lastEventId=0"), options);
     let draft = RwSignal::new(String::new());

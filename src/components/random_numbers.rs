@@ -21,7 +21,8 @@ pub fn RandomNumbers(
     let options = UseEventSourceOptions::default()
         .history(BARS)
         .reconnect_limit(ReconnectLimit::Unlimited)
-        .transport(Transport::Fetch(FetchOptions::default()));
+        .transport(Transport::Fetch(FetchOptions::default()))
+        .share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, data, error, history, reconnect_at, .. } =
         use_event_source_with_options::<RandomNumber>(url, options);
     let values = Signal::derive(move || history.with(|h| h.iter().map(|n| n.value).collect::<Vec<_>>()));

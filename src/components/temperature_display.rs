@@ -89,7 +89,8 @@ pub fn TemperatureDisplay(
     let options = UseEventSourceOptions::default()
         .history(HISTORY)
         .reconnect_limit(ReconnectLimit::Unlimited)
-        .transport(Transport::Fetch(FetchOptions::default()));
+        .transport(Transport::Fetch(FetchOptions::default()))
+        .share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, data, error, history, reconnect_at, last_event_id, .. } =
         use_event_source_with_options::<TemperatureReading>(url, options);
     let unit = RwSignal::new(TemperatureUnit::saved());

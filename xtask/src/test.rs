@@ -12,7 +12,7 @@ use crate::{target_dir, workspace_root, Result};
 const HOOK_CRATE: &str = "leptos-sse-live";
 
 /// The browser test suites in `leptos-sse-live/tests/` (each a wasm-bindgen-test binary run in headless Chromium).
-const BROWSER_SUITES: [&str; 11] = [
+const BROWSER_SUITES: [&str; 12] = [
     "use_event_source",
     "fetch_transport",
     "reconnect",
@@ -24,6 +24,7 @@ const BROWSER_SUITES: [&str; 11] = [
     "shared_options",
     "page_resources",
     "notices",
+    "cross_tab",
 ];
 
 /// The most one browser test may take: every wait in a test has a deadline of its own, the longest ones (a spent
@@ -179,7 +180,8 @@ pub fn run() -> Result {
         ],
     )?;
     // The hook crate's suites, then the demo's: two packages against the same server, one suite at a time (each with
-    // a timeout from the tests it declares). The hook's suites need its `fetch` feature (the demo turns it on itself).
+    // a timeout from the tests it declares). The hook's suites need its `fetch` and `cross-tab` features (the demo
+    // turns them on itself).
     let browser_tests = [(HOOK_CRATE, &BROWSER_SUITES[..]), ("sse-live", &DEMO_BROWSER_SUITES[..])]
         .into_iter()
         .flat_map(|(package, suites)| suites.iter().map(move |suite| (package, *suite)))
@@ -190,7 +192,7 @@ pub fn run() -> Result {
             let timeout = suite_timeout_secs(&source);
             let mut command =
                 cargo(&["test", "--package", package, "--target", "wasm32-unknown-unknown", "--test", suite]);
-            command.args(["--features", "leptos-sse-live/fetch"]);
+            command.args(["--features", "leptos-sse-live/fetch,leptos-sse-live/cross-tab"]);
             browser_test_env(&mut command, &tools, page_port, &server.url, timeout);
             step::run(
                 &format!(
