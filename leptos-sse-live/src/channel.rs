@@ -298,7 +298,7 @@ impl Channel {
             }),
             on_message: Box::new(move |event: Event| {
                 if let Some(channel) = received.upgrade() {
-                    channel.last_event_id.replace(event.last_event_id.clone());
+                    channel.last_event_id.borrow_mut().clone_from(&event.last_event_id);
                     channel.each(|subscriber| (subscriber.on_message)(&event));
                     channel.last_message.replace(Some(event));
                 }
@@ -336,10 +336,23 @@ impl Channel {
         self.each(|subscriber| (subscriber.on_state)(state));
     }
 
-    /// Calls every live subscriber, in subscription order, with nothing borrowed.
+    /// Calls every live subscriber, in subscription order, with nothing borrowed (on a snapshot of the list, so
+    /// that a subscriber may leave or join from its callback).
     fn each(&self, call: impl Fn(&Subscriber)) {
-        let entries = self.entries.borrow().clone();
-        for entry in entries {
+        let entries = self.entries.borrow();
+        // One subscriber (the usual case, and every message of a burst): no snapshot to allocate.
+        if let [only] = &entries[..] {
+            let only = only.clone();
+            drop(entries);
+            if only.live.get() {
+                call(&only.subscriber);
+            }
+            return;
+        }
+        let snapshot = entries.clone();
+        // The borrow ends before any subscriber runs (one may leave, borrowing the list mutably).
+        drop(entries);
+        for entry in snapshot {
             if entry.live.get() {
                 call(&entry.subscriber);
             }
