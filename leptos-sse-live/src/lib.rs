@@ -594,7 +594,7 @@ fn connect(
                     if let Some(on_message) = &on_message {
                         on_message(event);
                     }
-                    latest_id.replace(event.last_event_id.clone());
+                    latest_id.borrow_mut().clone_from(&event.last_event_id);
                     let decoded = received.message(event);
                     if !decoded && close_on_decode_error {
                         stop();
