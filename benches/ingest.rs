@@ -263,7 +263,8 @@ async fn run_leptos_use(url: String) -> Received {
     // (first, the one before the last, the last)
     let times3: Arc<Mutex<(f64, f64, f64)>> = Arc::default();
     let ended = Arc::new(AtomicBool::new(false));
-    let close_slot: Arc<Mutex<Option<Arc<dyn Fn() + Send + Sync>>>> = Arc::default();
+    type Close = Arc<dyn Fn() + Send + Sync>;
+    let close_slot: Arc<Mutex<Option<Close>>> = Arc::default();
     let (counter, clock) = (count.clone(), times3.clone());
     let options = UseEventSourceOptions::<Reading>::default().named_events(vec!["end".to_owned()]).on_event(
         move |event: &web_sys::Event| {
