@@ -8,10 +8,16 @@
 //! - `baseline`: `new EventSource(url)`, `JSON.parse` and `textContent` on every message (inline JavaScript below);
 //! - `hook (EventSource)` and `hook (fetch)`: `use_event_source::<Reading>` with each transport, defaults otherwise
 //!   (serde decoding, signals written once per animation frame), `end` as the terminal event, the value rendered by
-//!   a Leptos view.
+//!   a Leptos view;
+//! - `leptos-use` (bursts only): leptos-use-event-source 0.20's `use_event_source::<Reading, JsonSerdeCodec>` (its
+//!   `message` signal set on every message), the value rendered by a Leptos view, closed on `end`.
+//!
+//! Two kinds of run: paced (1,000/s and 10,000/s for `SSE_LIVE_INGEST_SECONDS`), and bursts of 10,000 and 100,000
+//! events (`per_sec=0`: the server writes them in batches of 64 as fast as the socket takes them, so the page gets
+//! them as fast as it can read them), where the rate and the longest task are what a client costs per message.
 //!
 //! Per run: events/s = (messages − 1) / (last message − first message), counted at every message (the baseline's
-//! `onmessage`, the hook's `on_message`); lag = (when the page's value changed) − `t`, sampled whenever the shown
+//! `onmessage`, the hook's `on_message`, leptos-use's `on_event` for each `MessageEvent`); lag = (when the page's value changed) − `t`, sampled whenever the shown
 //! value changes (every message for the baseline, once per frame for the hook: that is the cost of coalescing, and
 //! what a user sees); the longest task from Chromium's `longtask` entries (tasks of 50 ms and more) and the longest
 //! gap between two animation frames, both within the run. Rounds alternate the clients so that drift hits all
@@ -22,7 +28,7 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -161,6 +167,7 @@ struct Figures {
 enum Client {
     Baseline,
     Hook(Transport),
+    LeptosUse,
 }
 
 impl Client {
@@ -169,6 +176,7 @@ impl Client {
             Client::Baseline => "baseline",
             Client::Hook(Transport::EventSource) => "hook (EventSource)",
             Client::Hook(_) => "hook (fetch)",
+            Client::LeptosUse => "leptos-use",
         }
     }
 }
@@ -183,6 +191,11 @@ fn server() -> &'static str {
 /// Seconds of stream per round (`SSE_LIVE_INGEST_SECONDS` at compile time; `cargo xtask bench --quick` sets 1).
 fn seconds() -> u64 {
     option_env!("SSE_LIVE_INGEST_SECONDS").and_then(|s| s.parse().ok()).unwrap_or(5)
+}
+
+/// `SSE_LIVE_INGEST_BURSTS_ONLY` at compile time: only the bursts (for working on the per-message cost).
+fn bursts_only() -> bool {
+    option_env!("SSE_LIVE_INGEST_BURSTS_ONLY").is_some()
 }
 
 /// Rounds per client and rate (`SSE_LIVE_INGEST_ROUNDS`, default 3).
@@ -236,6 +249,71 @@ async fn run_hook(url: String, transport: Transport) -> Received {
     Received { count: count.load(Ordering::Relaxed), first, last, lags }
 }
 
+/// leptos-use-event-source's hook on `url` until the stream's `end` event, then closed (before the browser's own
+/// reconnect would fetch the stream again). Messages are counted in `on_event`, which it calls for every event
+/// before decoding it: each `MessageEvent` (reading no string, so that counting costs it nothing the others do not
+/// pay). The last one is `end`, whose data `done` does not decode: the `error` it sets ends the run, and the count
+/// and the last time leave it out.
+async fn run_leptos_use(url: String) -> Received {
+    use codee::string::JsonSerdeCodec;
+    use leptos_use_event_source::{use_event_source_with_options, UseEventSourceOnEventReturn, UseEventSourceOptions};
+
+    let count = Arc::new(AtomicU64::new(0));
+    let lags: Arc<Mutex<Vec<f64>>> = Arc::default();
+    // (first, the one before the last, the last)
+    let times3: Arc<Mutex<(f64, f64, f64)>> = Arc::default();
+    let ended = Arc::new(AtomicBool::new(false));
+    type Close = Arc<dyn Fn() + Send + Sync>;
+    let close_slot: Arc<Mutex<Option<Close>>> = Arc::default();
+    let (counter, clock) = (count.clone(), times3.clone());
+    let options = UseEventSourceOptions::<Reading>::default().named_events(vec!["end".to_owned()]).on_event(
+        move |event: &web_sys::Event| {
+            if event.is_instance_of::<web_sys::MessageEvent>() {
+                let t = now();
+                let mut times = clock.lock().unwrap();
+                if counter.fetch_add(1, Ordering::Relaxed) == 0 {
+                    times.0 = t;
+                }
+                times.1 = times.2;
+                times.2 = t;
+            }
+            UseEventSourceOnEventReturn::ProcessMessage
+        },
+    );
+    let parent = web_sys::window().unwrap().document().unwrap().body().unwrap();
+    let (slot, lag_log, end) = (close_slot.clone(), lags.clone(), ended.clone());
+    let handle = leptos::mount::mount_to(parent.unchecked_into(), move || {
+        let hook = use_event_source_with_options::<Reading, JsonSerdeCodec>(url, options);
+        let close = hook.close;
+        *slot.lock().unwrap() = Some(Arc::new(close));
+        let error = hook.error;
+        Effect::new(move |_| {
+            if error.with(Option::is_some) {
+                end.store(true, Ordering::Relaxed);
+            }
+        });
+        let message = hook.message;
+        Effect::new(move |_| {
+            if let Some(m) = message.get() {
+                lag_log.lock().unwrap().push(now() - m.data.t);
+            }
+        });
+        view! { <output>{move || message.get().map(|m| format!("{:.1}", m.data.value))}</output> }
+    });
+    let close = close_slot.lock().unwrap().clone().expect("the hook ran");
+    let start = js_sys::Date::now();
+    while !ended.load(Ordering::Relaxed) {
+        assert!(js_sys::Date::now() - start < 600_000.0, "the stream did not end within 10 minutes");
+        sleep(Duration::from_millis(20)).await;
+    }
+    close();
+    sleep(Duration::from_millis(50)).await;
+    drop(handle);
+    let (first, last, _end) = *times3.lock().unwrap();
+    let lags = std::mem::take(&mut *lags.lock().unwrap());
+    Received { count: count.load(Ordering::Relaxed).saturating_sub(1), first, last, lags }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -251,12 +329,7 @@ fn median(values: &[f64]) -> f64 {
 }
 
 /// Runs every client `rounds()` times on `count` events at `per_sec`, alternating, and prints one `INGEST` line each.
-async fn measure(per_sec: u64, count: u64) {
-    let clients = [
-        Client::Baseline,
-        Client::Hook(Transport::EventSource),
-        Client::Hook(Transport::Fetch(FetchOptions::default())),
-    ];
+async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
     let mut rounds_of: Vec<Vec<(Received, Window)>> = clients.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds() {
         for (i, client) in clients.iter().enumerate() {
@@ -265,6 +338,7 @@ async fn measure(per_sec: u64, count: u64) {
             let received = match client {
                 Client::Baseline => run_baseline(&url).await,
                 Client::Hook(transport) => run_hook(url, transport.clone()).await,
+                Client::LeptosUse => run_leptos_use(url).await,
             };
             let to = perf_now();
             // Chromium reports a long task shortly after it ends.
@@ -302,12 +376,27 @@ async fn measure(per_sec: u64, count: u64) {
     }
 }
 
-/// The rates measured: 1,000/s (a busy dashboard), 10,000/s (the goal), and as fast as the server sends.
+/// The rates measured: 1,000/s (a busy dashboard), 10,000/s (the goal), then bursts of 10,000 and 100,000
+/// events sent at once (as fast as the server writes them), where leptos-use runs too.
 #[wasm_bindgen_test]
 async fn ingest() {
     observe();
     let seconds = seconds();
-    measure(1_000, 1_000 * seconds).await;
-    measure(10_000, 10_000 * seconds).await;
-    measure(0, 10_000 * seconds).await;
+    let hooks = [
+        Client::Baseline,
+        Client::Hook(Transport::EventSource),
+        Client::Hook(Transport::Fetch(FetchOptions::default())),
+    ];
+    if !bursts_only() {
+        measure(1_000, 1_000 * seconds, &hooks).await;
+        measure(10_000, 10_000 * seconds, &hooks).await;
+    }
+    let burst = [
+        Client::Baseline,
+        Client::Hook(Transport::EventSource),
+        Client::Hook(Transport::Fetch(FetchOptions::default())),
+        Client::LeptosUse,
+    ];
+    measure(0, 10_000, &burst).await;
+    measure(0, 100_000, &burst).await;
 }

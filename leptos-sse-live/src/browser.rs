@@ -88,11 +88,13 @@ pub(super) fn has_event_source() -> bool {
     js_sys::Reflect::has(&js_sys::global(), &JsValue::from_str("EventSource")).unwrap_or(false)
 }
 
-/// The message of a JavaScript exception (an `Error`'s `message`, a thrown string, or its debug form).
+/// The message of a JavaScript exception (an `Error`'s `message`, which a `DOMException` has too, a thrown string,
+/// or its JSON). Not `JsValue`'s `Debug`: that links wasm-bindgen's `debugString` into every app's JavaScript.
 pub(super) fn js_error_message(error: JsValue) -> String {
     error
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| error.as_string())
-        .unwrap_or_else(|| format!("{error:?}"))
+        .or_else(|| js_sys::JSON::stringify(&error).ok().and_then(|json| json.as_string()))
+        .unwrap_or_else(|| "an exception with no message".to_owned())
 }

@@ -443,7 +443,7 @@ impl Channel {
             }),
             on_message: Box::new(move |event: Event| {
                 if let Some(channel) = received.upgrade() {
-                    channel.last_event_id.replace(event.last_event_id.clone());
+                    channel.last_event_id.borrow_mut().clone_from(&event.last_event_id);
                     let number = channel.count.get().wrapping_add(1);
                     channel.count.set(number);
                     {
@@ -454,13 +454,10 @@ impl Channel {
                         }
                         recent.push_back((number, event.clone()));
                     }
-                    let entries = channel.entries.borrow().clone();
-                    for entry in entries {
-                        if entry.live.get() {
-                            entry.seen.set(number);
-                            (entry.subscriber.on_message)(&event);
-                        }
-                    }
+                    channel.each_entry(|entry| {
+                        entry.seen.set(number);
+                        (entry.subscriber.on_message)(&event);
+                    });
                     if event.event_type == EXPIRED_EVENT {
                         channel.renew();
                     } else if !is_notice(&event.event_type) {
@@ -501,12 +498,30 @@ impl Channel {
         self.each(|subscriber| (subscriber.on_state)(state));
     }
 
-    /// Calls every live subscriber, in subscription order, with nothing borrowed.
+    /// Calls every live subscriber, in subscription order, with nothing borrowed (on a snapshot of the list, so
+    /// that a subscriber may leave or join from its callback).
     fn each(&self, call: impl Fn(&Subscriber)) {
-        let entries = self.entries.borrow().clone();
-        for entry in entries {
+        self.each_entry(|entry| call(&entry.subscriber));
+    }
+
+    /// [`Self::each`], with each subscriber's entry (its place in the connection).
+    fn each_entry(&self, call: impl Fn(&Entry)) {
+        let entries = self.entries.borrow();
+        // One subscriber (the usual case, and every message of a burst): no snapshot to allocate.
+        if let [only] = &entries[..] {
+            let only = only.clone();
+            drop(entries);
+            if only.live.get() {
+                call(&only);
+            }
+            return;
+        }
+        let snapshot = entries.clone();
+        // The borrow ends before any subscriber runs (one may leave, borrowing the list mutably).
+        drop(entries);
+        for entry in snapshot {
             if entry.live.get() {
-                call(&entry.subscriber);
+                call(&entry);
             }
         }
     }

@@ -623,15 +623,21 @@ fn connect(
     } = options;
     // The notices the app listens to as messages too (as before they were handled).
     let listed = events.clone();
-    // The transports deliver the terminal event type and the server's notices too; the hook handles them.
-    let mut events = events;
-    events.extend(terminal_event.clone());
-    events.extend([RESET_EVENT, SHUTDOWN_EVENT, EXPIRED_EVENT].map(String::from));
-    events.retain(|event_type| event_type != "message");
-    // Unstable: equal names are the same name, and it links less code than the stable sort (1.1 KB of .wasm in the
-    // minimal app of BENCHMARKS.md).
-    events.sort_unstable();
-    events.dedup();
+    // The transports deliver the terminal event type and the server's notices too; the hook handles them. Sorted
+    // without duplicates by inserting each name in place: a handful of names, and no sort code in the bundle (the
+    // unstable sort was 2.5 KB of .wasm in the minimal app of BENCHMARKS.md).
+    let events = {
+        let mut sorted: Vec<String> = Vec::with_capacity(events.len() + 4);
+        let notices = [RESET_EVENT, SHUTDOWN_EVENT, EXPIRED_EVENT].map(String::from);
+        for event_type in events.into_iter().chain(terminal_event.clone()).chain(notices) {
+            if event_type != "message" {
+                if let Err(at) = sorted.binary_search(&event_type) {
+                    sorted.insert(at, event_type);
+                }
+            }
+        }
+        sorted
+    };
     let connection_options = channel::ConnectionOptions {
         with_credentials,
         transport,
@@ -724,7 +730,7 @@ fn connect(
                     if let Some(on_message) = &on_message {
                         on_message(event);
                     }
-                    latest_id.replace(event.last_event_id.clone());
+                    latest_id.borrow_mut().clone_from(&event.last_event_id);
                     let decoded = received.message(event);
                     if !decoded && close_on_decode_error {
                         stop();

@@ -86,7 +86,7 @@ impl Backoff {
         let factor = if self.factor.is_finite() && self.factor >= 1.0 { self.factor } else { 1.0 };
         let grown = self.initial.as_secs_f64() * factor.powi(i32::try_from(retries).unwrap_or(i32::MAX));
         if grown.is_finite() && grown < cap.as_secs_f64() {
-            Duration::try_from_secs_f64(grown).map_or(cap, |grown| grown.clamp(self.initial, cap))
+            nanos(grown).clamp(self.initial, cap)
         } else {
             cap
         }
@@ -98,8 +98,15 @@ impl Backoff {
     pub(crate) fn delay(&self, retries: u32, unit: f64) -> Duration {
         let top = self.ceiling(retries);
         let unit = if unit.is_nan() { 0.0 } else { unit.clamp(0.0, 1.0) };
-        self.initial + (top - self.initial).mul_f64(unit)
+        self.initial + nanos((top - self.initial).as_secs_f64() * unit)
     }
+}
+
+/// `seconds` (finite, not negative) as a `Duration`, to the nearest nanosecond. Not `Duration::from_secs_f64` or
+/// `mul_f64`: their panic paths (and messages) would be in every app's bundle.
+fn nanos(seconds: f64) -> Duration {
+    // Rounded half up; `as` saturates: a negative or NaN value is 0, a huge one `u64::MAX` nanoseconds (584 years).
+    Duration::from_nanos((seconds * 1e9 + 0.5) as u64)
 }
 
 /// How many retries an outage may use: `None` for no limit.
@@ -132,29 +139,48 @@ impl Budget {
 /// removing any parameter of that name already there; both percent-encoded as UTF-8 (everything but
 /// `A-Z a-z 0-9 - _ . ~`).
 pub(super) fn with_query_param(url: &str, name: &str, value: &str) -> String {
-    let (base, fragment) = url.split_at(url.find('#').unwrap_or(url.len()));
+    // Built with `split_once` and pushes, no indexing or `format!`: no slicing panic (and the formatting it links)
+    // in every app's bundle.
+    let (base, fragment) = url.split_once('#').map_or((url, None), |(base, fragment)| (base, Some(fragment)));
     let (path, query) = base.split_once('?').unwrap_or((base, ""));
-    let name = percent_encode(name);
+    let mut name_encoded = String::with_capacity(name.len());
+    push_percent_encoded(&mut name_encoded, name);
+    let mut out = String::with_capacity(url.len() + name_encoded.len() + 3 * value.len() + 2);
+    out.push_str(path);
+    let mut separator = '?';
     // A parameter of that name already in the URL (`?lastEventId=0` to replay a whole history) is replaced, not
     // repeated: the server reads the first one.
-    let mut pairs: Vec<&str> =
-        query.split('&').filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name.as_str())).collect();
-    let pair = format!("{name}={}", percent_encode(value));
-    pairs.push(&pair);
-    format!("{path}?{}{fragment}", pairs.join("&"))
-}
-
-/// `text` percent-encoded for a query component (like `encodeURIComponent`, which also leaves `!'()*` alone).
-fn percent_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
+    for pair in query.split('&') {
+        if !pair.is_empty() && pair.split('=').next() != Some(name_encoded.as_str()) {
+            out.push(separator);
+            out.push_str(pair);
+            separator = '&';
         }
     }
-    encoded
+    out.push(separator);
+    out.push_str(&name_encoded);
+    out.push('=');
+    push_percent_encoded(&mut out, value);
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+/// Appends `text` percent-encoded for a query component (like `encodeURIComponent`, which also leaves `!'()*`
+/// alone).
+fn push_percent_encoded(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xF)]));
+        }
+    }
 }
 
 #[cfg(test)]

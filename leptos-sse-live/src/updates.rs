@@ -159,7 +159,15 @@ impl Updates {
             if let Err(message) = decoded {
                 pending.error = Some(EventSourceError::Decode { raw: event.data.clone(), message });
             }
-            pending.message = Some(event.clone());
+            // Into the pending message's buffers when there is one (every message of a burst but a frame's first).
+            match &mut pending.message {
+                Some(last) => {
+                    last.event_type.clone_from(&event.event_type);
+                    last.data.clone_from(&event.data);
+                    last.last_event_id.clone_from(&event.last_event_id);
+                }
+                none => *none = Some(event.clone()),
+            }
         }
         if self.coalesce {
             self.schedule();

@@ -1,6 +1,7 @@
 //! The client ingest benchmark: runs `benches/ingest.rs` (a wasm-bindgen-test harness, see its docs for the method)
 //! in headless Chromium against a fresh release `sse-live-server --test-routes`, and reads the `INGEST {json}` lines
-//! it prints: per rate, the plain JavaScript baseline and the hook on both transports.
+//! it prints: per rate, the plain JavaScript baseline and the hook on both transports; per burst (10,000 and 100,000
+//! events sent at once), those and leptos-use's hook.
 
 use std::path::Path;
 use std::process::Command;
@@ -20,9 +21,9 @@ pub const BASELINE: &str = "baseline";
 /// One client's figures at one rate, over all rounds (the harness's `Figures`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ingest {
-    /// `baseline`, `hook (EventSource)` or `hook (fetch)`.
+    /// `baseline`, `hook (EventSource)`, `hook (fetch)` or `leptos-use`.
     pub client: String,
-    /// The server's pace in events per second; 0 = as fast as the connection takes them.
+    /// The server's pace in events per second; 0 = a burst: all `events` as fast as the connection takes them.
     pub per_sec: u64,
     /// Events per round.
     pub events: u64,
@@ -107,9 +108,9 @@ pub fn parse(stdout: &str) -> Result<Vec<Ingest>> {
     Ok(figures)
 }
 
-/// The baseline's figures at the same rate as `f`.
+/// The baseline's figures at the same rate and count as `f` (a burst is `per_sec` 0 with its count of events).
 pub fn baseline_of<'a>(all: &'a [Ingest], f: &Ingest) -> Option<&'a Ingest> {
-    all.iter().find(|b| b.client == BASELINE && b.per_sec == f.per_sec)
+    all.iter().find(|b| b.client == BASELINE && b.per_sec == f.per_sec && b.events == f.events)
 }
 
 #[cfg(test)]
