@@ -136,21 +136,26 @@ impl Writer {
         match received {
             Ok(Live::Event(event)) if event.epoch.generation() < generation => Step::Skip,
             Ok(Live::Event(event)) => {
-                let mut out = BytesMut::new();
-                if event.epoch.generation() > generation {
-                    out.extend(self.restart(event.epoch.clone()));
-                }
+                // A new epoch's first event comes after the resets of the restart.
+                let restart = (event.epoch.generation() > generation).then(|| self.restart(event.epoch.clone()));
+                let mut frame = None;
                 if event.id > self.positions[index] {
                     self.positions[index] = event.id;
-                    if let Some(frame) = self.event(index, &event) {
+                    frame = self.event(index, &event);
+                    if frame.is_some() {
                         self.metrics.delivered.inc();
-                        out.extend(frame);
                     }
                 }
-                if out.is_empty() {
-                    Step::Skip
-                } else {
-                    Step::Send(out.freeze())
+                // The common case, an event and no restart, sends the event's shared frame as it is: no copy.
+                match (restart.filter(|r| !r.is_empty()), frame) {
+                    (None, None) => Step::Skip,
+                    (Some(only), None) | (None, Some(only)) => Step::Send(only),
+                    (Some(restart), Some(frame)) => {
+                        let mut out = BytesMut::with_capacity(restart.len() + frame.len());
+                        out.extend_from_slice(&restart);
+                        out.extend_from_slice(&frame);
+                        Step::Send(out.freeze())
+                    }
                 }
             }
             Ok(Live::Reset { epoch, .. }) if epoch.generation() > generation => Step::Send(self.restart(epoch)),
@@ -183,7 +188,9 @@ impl Writer {
         self.positions.iter_mut().for_each(|p| *p = 0);
         let mut out = BytesMut::new();
         for topic in self.topics.clone() {
-            out.extend(self.reset(&topic, ResetReason::Restarted, false));
+            if let Some(frame) = self.reset(&topic, ResetReason::Restarted, false) {
+                out.extend_from_slice(&frame);
+            }
             if self.layout == Layout::Single {
                 break;
             }
@@ -335,8 +342,8 @@ mod tests {
             data: "x".into(),
             frame: Bytes::from(format!("id: {id}@e\n\n")),
         };
-        sender.send(Live::Event(event(1))).unwrap();
-        sender.send(Live::Event(event(2))).unwrap();
+        sender.send(Live::Event(Arc::new(event(1)))).unwrap();
+        sender.send(Live::Event(Arc::new(event(2)))).unwrap();
         let mut stream = Feed::new(Layout::Single, vec![subscription], Arc::new(Metrics::new())).into_stream().boxed();
         assert_eq!(take(&mut stream, 2).await, ["id: 1@e\ndata: 1\n\n", "id: 2@e\n\n"]);
     }
