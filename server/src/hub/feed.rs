@@ -10,7 +10,9 @@
 //! and a newer one (Redis came back empty) resets every topic of the stream (`restarted`) and starts them from
 //! nothing in the new epoch.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{self, BoxStream, SelectAll, Stream, StreamExt};
@@ -86,22 +88,54 @@ impl Feed {
             writer.metrics.replayed.inc_by(s.replay.events.len() as u64);
             writer.metrics.delivered.inc_by(s.replay.events.len() as u64);
         }
-        let lives: SelectAll<BoxStream<'static, Received>> =
-            stream::select_all(subscriptions.into_iter().enumerate().map(|(index, s)| live(index, s)));
-        let live = stream::unfold((lives, writer, false), |(mut lives, mut writer, ended)| async move {
-            if ended {
-                return None;
-            }
-            loop {
-                let (index, received) = lives.next().await?;
-                match writer.step(index, received) {
-                    Step::Skip => continue,
-                    Step::Send(frame) => return Some((frame, (lives, writer, false))),
-                    Step::End(frame) => return Some((frame, (lives, writer, true))),
+        let mut lives: Vec<BoxStream<'static, Received>> =
+            subscriptions.into_iter().enumerate().map(|(index, s)| live(index, s)).collect();
+        let lives = if lives.len() == 1 { Lives::One(lives.remove(0)) } else { Lives::Many(stream::select_all(lives)) };
+        FeedStream { head: head.into_iter(), lives, writer, ended: false }
+    }
+}
+
+/// The live receivers of a feed: one topic's directly, several merged.
+enum Lives {
+    One(BoxStream<'static, Received>),
+    Many(SelectAll<BoxStream<'static, Received>>),
+}
+
+/// A feed's frames: the head (resets and replay), then live ones as the writer makes them. Written by hand rather
+/// than with combinators: it is polled once per delivery.
+struct FeedStream {
+    head: std::vec::IntoIter<Bytes>,
+    lives: Lives,
+    writer: Writer,
+    ended: bool,
+}
+
+impl Stream for FeedStream {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self.get_mut();
+        if let Some(frame) = this.head.next() {
+            return Poll::Ready(Some(frame));
+        }
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        loop {
+            let next = match &mut this.lives {
+                Lives::One(live) => live.poll_next_unpin(cx),
+                Lives::Many(lives) => lives.poll_next_unpin(cx),
+            };
+            let Some((index, received)) = ready!(next) else { return Poll::Ready(None) };
+            match this.writer.step(index, received) {
+                Step::Skip => continue,
+                Step::Send(frame) => return Poll::Ready(Some(frame)),
+                Step::End(frame) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(frame));
                 }
             }
-        });
-        stream::iter(head).chain(live)
+        }
     }
 }
 
