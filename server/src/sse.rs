@@ -10,9 +10,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -21,7 +19,6 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
-use futures_util::task::AtomicWaker;
 use http_body::{Body as HttpBody, Frame as HttpFrame};
 use prometheus_client::metrics::gauge::Gauge;
 use rand::Rng;
@@ -31,6 +28,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::limits::StreamPermit;
+use crate::side_waker::SideWaker;
 use crate::state::AppState;
 
 /// The text of the keep-alive comment (`: keep-alive`).
@@ -169,26 +167,6 @@ struct Guards {
     _permit: Option<StreamPermit>,
 }
 
-/// Woken by the futures that rarely complete (shutdown, expiry, the keep-alive timer): it marks them for polling
-/// and wakes the task. An event's wake-up then polls the events alone, not a cancellation token's locks, a
-/// `Notify` and two timers as well.
-#[derive(Default)]
-struct SideWaker {
-    woken: AtomicBool,
-    task: AtomicWaker,
-}
-
-impl Wake for SideWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.task.wake();
-    }
-}
-
 /// A stream's body, one hand-written [`HttpBody`] rather than nested stream combinators and `select!`s (each
 /// event wakes each subscriber's task, so what a poll costs is paid once per delivery): the end on shutdown or
 /// expiry first, then `retry:`, then the events, with a keep-alive comment when idle.
@@ -197,8 +175,8 @@ struct StreamBody {
     events: BoxStream<'static, Bytes>,
     keep_alive: Option<KeepAlive>,
     ends: Ends,
-    side: Arc<SideWaker>,
-    side_waker: Waker,
+    /// Polls `ends` and the keep-alive timer only when they wake.
+    side: SideWaker,
     done: bool,
     _guards: Guards,
 }
@@ -211,19 +189,15 @@ impl StreamBody {
         ends: Ends,
         guards: Guards,
     ) -> Self {
-        // Woken at first, so that the first poll registers the side futures.
-        let side = Arc::new(SideWaker { woken: AtomicBool::new(true), task: AtomicWaker::new() });
-        let side_waker = Waker::from(side.clone());
-        Self { retry, events, keep_alive, ends, side, side_waker, done: false, _guards: guards }
+        Self { retry, events, keep_alive, ends, side: SideWaker::new(), done: false, _guards: guards }
     }
 
     fn poll_frame_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         if self.done {
             return Poll::Ready(None);
         }
-        self.side.task.register(cx.waker());
-        if self.side.woken.swap(false, Ordering::AcqRel) {
-            let mut side = Context::from_waker(&self.side_waker);
+        if self.side.woken(cx) {
+            let mut side = self.side.context();
             if self.ends.shutdown.as_mut().poll(&mut side).is_ready() {
                 self.done = true;
                 return Poll::Ready(self.ends.shutdown_frame.clone());
