@@ -334,6 +334,9 @@ async fn serve_connection(
     // Our own timeouts below replace hyper's (which would also count a keep-alive connection's idle time against
     // the header timeout).
     builder.header_read_timeout(None);
+    // Frames are small: copied into hyper's write buffer and sent with one write(2), rather than queued and sent
+    // with writev(2) (chunk size, frame, CRLF).
+    builder.writev(false);
     let mut connection = pin!(builder.serve_connection(TokioIo::new(io), service));
     let mut expired = pin!(activity.expired(settings.header_timeout, settings.idle_timeout));
     let mut cancelled = pin!(shutdown.cancelled());
