@@ -144,6 +144,8 @@ struct KeepAlive {
 
 impl KeepAlive {
     fn new(period: Duration, comment: Bytes) -> Self {
+        // The flag refuses zero; a zero period would re-arm a timer that is always due.
+        let period = period.max(Duration::from_millis(1));
         let timer = Box::pin(tokio::time::sleep(period));
         Self { period, comment, timer, last: Instant::now(), due: false }
     }
