@@ -41,6 +41,9 @@ pub struct Report {
     /// busy shared machine disturbs less than wall-clock rates.
     #[serde(default)]
     pub server_cpu_secs: Option<f64>,
+    /// Reconnects with `Last-Event-ID` (`--churn`), when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<Churn>,
     /// The server's command line, when the load generator started it itself (`--spawn`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spawned: Option<String>,
@@ -94,6 +97,26 @@ pub struct Publish {
     pub latency: Option<Latency>,
     /// The first failure, if any.
     pub first_error: Option<String>,
+}
+
+/// What the reconnecting streams (`--churn`) saw during the window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Churn {
+    /// Percent of the streams closed and reopened each second.
+    pub percent_per_sec: f64,
+    /// How long a stream stayed away before reconnecting, milliseconds.
+    pub gap_ms: u64,
+    /// Reconnects that got a stream again.
+    pub reconnects: u64,
+    /// Reconnects that did not.
+    pub failed: u64,
+    /// Events a reconnected stream received that had been published before it reconnected (the server's replay
+    /// of what it missed during the gap).
+    pub replayed: u64,
+    /// Events a stream never received: gaps in the ids it saw (a server without replay loses what was published
+    /// while the client was away).
+    pub missed: u64,
 }
 
 /// The server's `VmRSS` at three moments, KiB, and what it grew by per held connection.
@@ -174,6 +197,13 @@ impl Report {
         if let Some(kernel) = self.kernel_latency {
             let _ = writeln!(out, "  kernel clock    {kernel}");
         }
+        if let Some(churn) = self.churn {
+            let _ = writeln!(
+                out,
+                "churn             {}%/s, {} ms away: {} reconnects ({} failed), {} events replayed, {} missed",
+                churn.percent_per_sec, churn.gap_ms, churn.reconnects, churn.failed, churn.replayed, churn.missed
+            );
+        }
         let spread = self.spread.map_or_else(|| "none (no events)".to_owned(), |l| l.to_string());
         let _ = writeln!(out, "fan-out spread    {spread}");
         if let Some(kernel) = self.kernel_spread {
@@ -228,6 +258,7 @@ mod tests {
             publish: None,
             server_rss: Some(Rss::new(1_000, 1_080, 1_090, 8)),
             server_cpu_secs: Some(0.004),
+            churn: None,
             spawned: Some("sse-live-server --listen 127.0.0.1:0 --redis-url redis://127.0.0.1:6391".into()),
         }
     }

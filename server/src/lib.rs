@@ -57,6 +57,7 @@ mod metrics;
 mod routes;
 mod serve;
 mod shutdown;
+mod side_waker;
 mod sse;
 mod state;
 

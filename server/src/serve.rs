@@ -24,6 +24,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::{pin, Pin};
@@ -50,6 +51,7 @@ use crate::config::{ClientIpHeader, Config};
 use crate::forwarded;
 use crate::listener::{ClientAddr, ClientIp, Connection};
 use crate::metrics::Metrics;
+use crate::side_waker::SideWaker;
 
 /// How long the accept loop waits after an `accept` error such as `EMFILE` when no connection of ours closes.
 const ACCEPT_RETRY: Duration = Duration::from_secs(1);
@@ -332,26 +334,36 @@ async fn serve_connection(
     // Our own timeouts below replace hyper's (which would also count a keep-alive connection's idle time against
     // the header timeout).
     builder.header_read_timeout(None);
+    // Frames are small: copied into hyper's write buffer and sent with one write(2), rather than queued and sent
+    // with writev(2) (chunk size, frame, CRLF).
+    builder.writev(false);
     let mut connection = pin!(builder.serve_connection(TokioIo::new(io), service));
     let mut expired = pin!(activity.expired(settings.header_timeout, settings.idle_timeout));
+    let mut cancelled = pin!(shutdown.cancelled());
+    // The shutdown token and the watchdog are polled only when they wake, not on each of the connection's
+    // wake-ups (one per event on a stream).
+    let side = SideWaker::new();
     let mut draining = false;
-    loop {
-        tokio::select! {
-            result = connection.as_mut() => {
-                if let Err(error) = result {
-                    tracing::debug!(%peer, %error, "connection ended with an error");
-                }
-                break;
-            }
-            () = shutdown.cancelled(), if !draining => {
+    let ended = std::future::poll_fn(|cx| {
+        if side.woken(cx) {
+            let mut side_cx = side.context();
+            if !draining && cancelled.as_mut().poll(&mut side_cx).is_ready() {
                 draining = true;
                 connection.as_mut().graceful_shutdown();
             }
-            reason = &mut expired => {
-                metrics.connection_closed(reason);
-                tracing::debug!(%peer, reason = reason.code(), "closing the connection");
-                break;
+            if let Poll::Ready(reason) = expired.as_mut().poll(&mut side_cx) {
+                return Poll::Ready(Err(reason));
             }
+        }
+        connection.as_mut().poll(cx).map(Ok)
+    })
+    .await;
+    match ended {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::debug!(%peer, %error, "connection ended with an error"),
+        Err(reason) => {
+            metrics.connection_closed(reason);
+            tracing::debug!(%peer, reason = reason.code(), "closing the connection");
         }
     }
     drop(place);

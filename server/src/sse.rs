@@ -8,16 +8,18 @@
 //! [`EventBuilder`]/[`Frame`].
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use futures_util::stream::{BoxStream, Stream, StreamExt};
+use http_body::{Body as HttpBody, Frame as HttpFrame};
 use prometheus_client::metrics::gauge::Gauge;
 use rand::Rng;
 use sse_live_protocol::wire::{Expired, Shutdown, EXPIRED_EVENT, SHUTDOWN_EVENT};
@@ -26,6 +28,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::limits::StreamPermit;
+use crate::side_waker::SideWaker;
 use crate::state::AppState;
 
 /// The text of the keep-alive comment (`: keep-alive`).
@@ -55,7 +58,7 @@ pub(crate) fn response_with(
     extras: Extras,
 ) -> Response {
     let keep_alive = encode(Frame::comment(KEEP_ALIVE_COMMENT)).unwrap_or_default();
-    stream_response(state, name, with_keep_alive(events, state.config.keep_alive, keep_alive), extras)
+    stream_response(state, name, events, Some(KeepAlive::new(state.config.keep_alive, keep_alive)), extras)
 }
 
 /// Like [`response_with`] but WITHOUT keep-alive comments: the body carries the `retry:` frame and `events`,
@@ -68,7 +71,7 @@ pub(crate) fn response_without_keep_alive(
     events: impl Stream<Item = Bytes> + Send + 'static,
     extras: Extras,
 ) -> Response {
-    stream_response(state, name, events, extras)
+    stream_response(state, name, events, None, extras)
 }
 
 /// The reconnection time for one stream: `--retry` plus a random share of `--retry-jitter`.
@@ -77,27 +80,31 @@ pub(crate) fn retry_hint(config: &Config) -> Duration {
     config.retry + Duration::from_millis(rand::rng().random_range(0..=jitter))
 }
 
-/// The response for `events` (keep-alives already merged in, or not): headers, `retry:` first, the end on
-/// shutdown or expiry, counted as an open stream.
+/// The response for `events` (with keep-alives or not): headers, `retry:` first, the end on shutdown or expiry,
+/// counted as an open stream.
 fn stream_response(
     state: &AppState,
     name: &str,
     events: impl Stream<Item = Bytes> + Send + 'static,
+    keep_alive: Option<KeepAlive>,
     extras: Extras,
 ) -> Response {
     let guard = OpenStreamGuard::new(state.metrics.open_streams.clone(), name);
     let retry = encode(EventBuilder::new().retry(retry_hint(&state.config)).build());
-    let frames = stream::iter(retry).chain(events).boxed();
     let ends = Ends {
         shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
         expiry: extras.expires_in.map(|left| Box::pin(tokio::time::sleep(left))),
         shutdown_frame: shutdown_frame(&state.config),
         expired: state.metrics.tokens_expired.clone(),
     };
-    let body = Counted { frames: until_end(frames, ends).boxed(), _guard: guard, _permit: extras.permit };
+    let body =
+        StreamBody::new(retry, events.boxed(), keep_alive, ends, Guards { _open: guard, _permit: extras.permit });
 
-    let mut response = Response::new(Body::from_stream(body));
+    let mut response = Response::new(Body::new(body));
     let headers = response.headers_mut();
+    // hyper keeps a response's header map for the connection's life (to parse the next request into): sized for
+    // these three rather than the default first growth (8 slots, 6 entries, about 620 bytes per stream).
+    *headers = HeaderMap::with_capacity(3);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
     headers.insert(X_ACCEL_BUFFERING.clone(), HeaderValue::from_static("no"));
@@ -124,28 +131,144 @@ struct Ends {
     expired: prometheus_client::metrics::counter::Counter,
 }
 
-/// `frames` until they end, or until shutdown (then the shutdown frame, then the end) or expiry (the expired
-/// frame, then the end).
-fn until_end(frames: BoxStream<'static, Bytes>, ends: Ends) -> impl Stream<Item = Bytes> + Send + 'static {
-    stream::unfold(Some((frames, ends)), |state| async move {
-        let (mut frames, mut ends) = state?;
-        let expiry = async {
-            match ends.expiry.as_mut() {
-                Some(sleep) => sleep.await,
-                None => std::future::pending().await,
+/// The keep-alive comment, sent when `period` passes without a frame.
+struct KeepAlive {
+    period: Duration,
+    comment: Bytes,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    /// When the last frame (or comment) was sent.
+    last: Instant,
+    /// The timer found the stream idle for `period`: the comment goes out unless an event goes first.
+    due: bool,
+}
+
+impl KeepAlive {
+    fn new(period: Duration, comment: Bytes) -> Self {
+        // The flag refuses zero; a zero period would re-arm a timer that is always due.
+        let period = period.max(Duration::from_millis(1));
+        let timer = Box::pin(tokio::time::sleep(period));
+        Self { period, comment, timer, last: Instant::now(), due: false }
+    }
+
+    /// Polls the timer (with the side waker): when it fires, the comment is due if the stream has been idle for
+    /// the period, and the timer is set again for the end of the next idle period.
+    fn poll_timer(&mut self, side: &mut Context<'_>) {
+        while self.timer.as_mut().poll(side).is_ready() {
+            let now = Instant::now();
+            let idle_until = self.last + self.period;
+            let next = if now >= idle_until {
+                self.due = true;
+                now + self.period
+            } else {
+                idle_until
+            };
+            self.timer.as_mut().reset(next);
+        }
+    }
+}
+
+/// What the body holds for the life of the stream: the open-stream count and the connection permit.
+struct Guards {
+    _open: OpenStreamGuard,
+    _permit: Option<StreamPermit>,
+}
+
+/// A stream's body, one hand-written [`HttpBody`] rather than nested stream combinators and `select!`s (each
+/// event wakes each subscriber's task, so what a poll costs is paid once per delivery): the end on shutdown or
+/// expiry first, then `retry:`, then the events, with a keep-alive comment when idle.
+struct StreamBody {
+    retry: Option<Bytes>,
+    events: BoxStream<'static, Bytes>,
+    keep_alive: Option<KeepAlive>,
+    ends: Ends,
+    /// Polls `ends` and the keep-alive timer only when they wake.
+    side: SideWaker,
+    done: bool,
+    _guards: Guards,
+}
+
+impl StreamBody {
+    fn new(
+        retry: Option<Bytes>,
+        events: BoxStream<'static, Bytes>,
+        keep_alive: Option<KeepAlive>,
+        ends: Ends,
+        guards: Guards,
+    ) -> Self {
+        Self { retry, events, keep_alive, ends, side: SideWaker::new(), done: false, _guards: guards }
+    }
+
+    fn poll_frame_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if self.side.woken(cx) {
+            let mut side = self.side.context();
+            if self.ends.shutdown.as_mut().poll(&mut side).is_ready() {
+                self.done = true;
+                return Poll::Ready(self.ends.shutdown_frame.clone());
             }
-        };
-        let last = tokio::select! {
-            biased;
-            () = ends.shutdown.as_mut() => ends.shutdown_frame.clone(),
-            () = expiry => {
-                ends.expired.inc();
-                expired_frame()
+            if let Some(expiry) = self.ends.expiry.as_mut() {
+                if expiry.as_mut().poll(&mut side).is_ready() {
+                    self.done = true;
+                    self.ends.expired.inc();
+                    return Poll::Ready(expired_frame());
+                }
             }
-            frame = frames.next() => return frame.map(|frame| (frame, Some((frames, ends)))),
-        };
-        last.map(|frame| (frame, None))
-    })
+            if let Some(keep_alive) = self.keep_alive.as_mut() {
+                keep_alive.poll_timer(&mut side);
+            }
+        }
+        if let Some(retry) = self.retry.take() {
+            return Poll::Ready(Some(retry));
+        }
+        match self.events.poll_next_unpin(cx) {
+            Poll::Ready(Some(frame)) => {
+                if let Some(keep_alive) = self.keep_alive.as_mut() {
+                    keep_alive.last = Instant::now();
+                    keep_alive.due = false;
+                }
+                return Poll::Ready(Some(frame));
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => {}
+        }
+        match self.keep_alive.as_mut() {
+            Some(keep_alive) if keep_alive.due => {
+                keep_alive.due = false;
+                keep_alive.last = Instant::now();
+                Poll::Ready(Some(keep_alive.comment.clone()))
+            }
+            _ => Poll::Pending,
+        }
+    }
+}
+
+impl Stream for StreamBody {
+    type Item = Bytes;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        self.poll_frame_bytes(cx)
+    }
+}
+
+impl HttpBody for StreamBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<HttpFrame<Bytes>, Infallible>>> {
+        self.poll_frame_bytes(cx).map(|frame| frame.map(|bytes| Ok(HttpFrame::data(bytes))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
 }
 
 fn encode<E: std::fmt::Display>(frame: Result<Frame, E>) -> Option<Bytes> {
@@ -155,40 +278,6 @@ fn encode<E: std::fmt::Display>(frame: Result<Frame, E>) -> Option<Bytes> {
             tracing::error!(%error, "cannot encode a frame");
             None
         }
-    }
-}
-
-/// `events`, plus `comment` whenever `period` passes without a frame.
-fn with_keep_alive(
-    events: impl Stream<Item = Bytes> + Send + 'static,
-    period: Duration,
-    comment: Bytes,
-) -> impl Stream<Item = Bytes> + Send + 'static {
-    let timer = Box::pin(tokio::time::sleep(period));
-    stream::unfold((events.boxed(), timer, comment), move |(mut events, mut timer, comment)| async move {
-        let frame = tokio::select! {
-            biased;
-            // `next` is cancel-safe: a frame is never lost when the timer wins.
-            frame = events.next() => frame?,
-            () = timer.as_mut() => comment.clone(),
-        };
-        timer.as_mut().reset(Instant::now() + period);
-        Some((frame, (events, timer, comment)))
-    })
-}
-
-/// A stream body that holds an [`OpenStreamGuard`] and its permit, so both go when axum drops the body.
-struct Counted {
-    frames: BoxStream<'static, Bytes>,
-    _guard: OpenStreamGuard,
-    _permit: Option<StreamPermit>,
-}
-
-impl Stream for Counted {
-    type Item = Result<Bytes, Infallible>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.frames.poll_next_unpin(cx).map(|frame| frame.map(Ok))
     }
 }
 
@@ -242,6 +331,12 @@ mod tests {
         assert_eq!(retry_hint(&fixed), Duration::from_secs(3));
     }
 
+    fn body(events: BoxStream<'static, Bytes>, keep_alive: Option<KeepAlive>, ends: Ends) -> StreamBody {
+        let gauge = Gauge::default();
+        let guards = Guards { _open: OpenStreamGuard::new(gauge, "t"), _permit: None };
+        StreamBody::new(None, events, keep_alive, ends, guards)
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_stream_ends_with_the_shutdown_frame_or_the_expired_one() {
         let token = tokio_util::sync::CancellationToken::new();
@@ -252,8 +347,8 @@ mod tests {
             shutdown_frame: Some(Bytes::from_static(b"event: shutdown\n\n")),
             expired: counter.clone(),
         };
-        let mut expiring = Box::pin(until_end(stream::pending().boxed(), ends(Some(Duration::from_secs(5)))));
-        let mut forever = Box::pin(until_end(stream::pending().boxed(), ends(None)));
+        let mut expiring = body(futures_util::stream::pending().boxed(), None, ends(Some(Duration::from_secs(5))));
+        let mut forever = body(futures_util::stream::pending().boxed(), None, ends(None));
         let expired = String::from_utf8(expiring.next().await.unwrap().to_vec()).unwrap();
         assert!(expired.starts_with("event: expired\n"), "{expired}");
         assert!(expiring.next().await.is_none());
@@ -266,8 +361,16 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn keep_alives_fill_idle_time_only() {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-        let events = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
-        let mut merged = Box::pin(with_keep_alive(events, Duration::from_secs(10), Bytes::from_static(b": ka\n\n")));
+        let events = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+        let token = tokio_util::sync::CancellationToken::new();
+        let ends = Ends {
+            shutdown: Box::pin(token.clone().cancelled_owned()),
+            expiry: None,
+            shutdown_frame: None,
+            expired: prometheus_client::metrics::counter::Counter::default(),
+        };
+        let keep_alive = KeepAlive::new(Duration::from_secs(10), Bytes::from_static(b": ka\n\n"));
+        let mut merged = body(events.boxed(), Some(keep_alive), ends);
         let start = Instant::now();
 
         // Idle: a comment after one period.
@@ -280,6 +383,13 @@ mod tests {
         assert_eq!(merged.next().await.unwrap(), "data: x\n\n");
         assert_eq!(merged.next().await.unwrap(), ": ka\n\n");
         assert_eq!(start.elapsed(), Duration::from_secs(26));
+
+        // Busy: no comment while events come more often than the period.
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_secs(7)).await;
+            tx.send(Bytes::from_static(b"data: y\n\n")).unwrap();
+            assert_eq!(merged.next().await.unwrap(), "data: y\n\n");
+        }
 
         // The merged stream ends with the events.
         drop(tx);

@@ -11,6 +11,7 @@
 //! - [`spawn`]: the server under test as a child process.
 
 pub mod body;
+pub mod churn;
 pub mod http;
 pub mod proc;
 pub mod publisher;
@@ -86,6 +87,13 @@ pub struct Options {
     /// Bytes of padding in each published event.
     #[arg(long, default_value_t = 32)]
     pub publish_padding: usize,
+    /// Close this percent of the streams each second during the window and reopen them with `Last-Event-ID`
+    /// (the id of the last event each received), counting replayed and missed events.
+    #[arg(long)]
+    pub churn: Option<f64>,
+    /// With `--churn`: how long a closed stream stays away before it reconnects.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub churn_gap: Duration,
     /// Print the report as JSON rather than text.
     #[arg(long)]
     pub json: bool,
@@ -144,13 +152,16 @@ pub async fn run(mut options: Options) -> Result<Report, String> {
     let tally = Arc::new(Tally::default());
     let recorder = Arc::new(stats::Recorder::default());
     let gate = Arc::new(Semaphore::new(options.connect_concurrency.max(1)));
+    let churn =
+        options.churn.map(|percent| Arc::new(churn::Churn::new(options.connections, percent, options.churn_gap)));
     let started = Instant::now();
     for index in 0..options.connections {
         let (target, tally, recorder, gate) = (target.clone(), tally.clone(), recorder.clone(), gate.clone());
+        let churn = churn.clone();
         let source = http::source_address(&target.addr, index, options.sources);
         tokio::spawn(async move {
             let Ok(permit) = gate.acquire_owned().await else { return };
-            subscriber::run(index, &target, source, permit, started, &tally, &recorder).await;
+            subscriber::run(index, &target, source, permit, started, &tally, &recorder, churn.as_deref()).await;
         });
     }
     let requested = options.connections as u64;
@@ -172,6 +183,10 @@ pub async fn run(mut options: Options) -> Result<Report, String> {
     recorder.open_window();
     let stop = Arc::new(AtomicBool::new(false));
     let publisher = plan.clone().map(|plan| publisher::spawn(plan, stop.clone()));
+    let churn_driver = churn.as_ref().map(|churn| {
+        churn.counting.store(true, Ordering::SeqCst);
+        churn.spawn_driver(stop.clone())
+    });
     let window = Instant::now();
     tokio::time::sleep(options.duration).await;
     stop.store(true, Ordering::SeqCst);
@@ -188,6 +203,12 @@ pub async fn run(mut options: Options) -> Result<Report, String> {
     };
     // Events of the last publishes are still counted while the publisher finishes its requests in flight.
     recorder.close_window();
+    if let Some(churn) = &churn {
+        churn.counting.store(false, Ordering::SeqCst);
+    }
+    if let Some(driver) = churn_driver {
+        driver.abort();
+    }
     let window_secs = window.elapsed().as_secs_f64();
     tally.done.store(true, Ordering::SeqCst);
     let rss_end = rss(options.server_pid)?;
@@ -226,6 +247,7 @@ pub async fn run(mut options: Options) -> Result<Report, String> {
             _ => None,
         },
         server_cpu_secs,
+        churn: churn.map(|churn| churn.report()),
         spawned: spawned.map(|s| s.command.clone()),
     })
 }

@@ -17,6 +17,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::body::{Progress, Response};
+use super::churn::{Churn, Track};
 use super::http::Target;
 use super::stats::{Receipt, Recorder};
 use super::timestamp;
@@ -80,7 +81,8 @@ enum Step {
 }
 
 /// Connection number `index`: opens a stream to `target` from `source` (holding `opening` until it is answered),
-/// then reads it until it ends.
+/// then reads it until it ends; with `churn`, closes and reopens it with `Last-Event-ID` when told to.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     index: usize,
     target: &Target,
@@ -89,21 +91,49 @@ pub async fn run(
     started: Instant,
     tally: &Tally,
     recorder: &Recorder,
+    churn: Option<&Churn>,
 ) {
     let mut opening = Some(opening);
     let mut held = false;
-    let end = match connect(target, source).await {
-        Ok(stream) => {
-            read(index, &stream, recorder, || {
-                // The permit bounds the connections being opened at once, not those open.
-                opening.take();
-                held = true;
-                tally.held.fetch_add(1, Ordering::SeqCst);
-                tally.answer(started);
-            })
-            .await
+    let mut track = Track::default();
+    let mut reconnecting = false;
+    let end = loop {
+        let last_id = (reconnecting && !track.last_id.is_empty()).then(|| track.last_id.clone());
+        let mut answered_again = false;
+        let outcome = match connect(target, source, last_id.as_deref()).await {
+            Ok(stream) => {
+                read(index, &stream, recorder, churn.map(|c| (c, &mut track)), || {
+                    if held {
+                        answered_again = true;
+                        if let Some(churn) = churn {
+                            churn.reconnected(true);
+                        }
+                        return;
+                    }
+                    // The permit bounds the connections being opened at once, not those open.
+                    opening.take();
+                    held = true;
+                    tally.held.fetch_add(1, Ordering::SeqCst);
+                    tally.answer(started);
+                })
+                .await
+            }
+            Err(error) => Outcome::Ended(error),
+        };
+        if reconnecting && !answered_again {
+            if let Some(churn) = churn {
+                churn.reconnected(false);
+            }
         }
-        Err(error) => error,
+        match (outcome, churn) {
+            (Outcome::Kicked, Some(churn)) => {
+                tokio::time::sleep(churn.gap).await;
+                track.reconnecting(churn);
+                reconnecting = true;
+            }
+            (Outcome::Kicked, None) => break "kicked without churn".to_owned(),
+            (Outcome::Ended(end), _) => break end,
+        }
     };
     if !held {
         tally.failed.fetch_add(1, Ordering::SeqCst);
@@ -115,8 +145,17 @@ pub async fn run(
     }
 }
 
-/// Connects to `target` from `source`, turns on receive timestamps and sends the request.
-async fn connect(target: &Target, source: Option<IpAddr>) -> Result<TcpStream, String> {
+/// How a connection's reading ended.
+enum Outcome {
+    /// It ended, for this reason.
+    Ended(String),
+    /// The churn driver told it to close and reconnect.
+    Kicked,
+}
+
+/// Connects to `target` from `source`, turns on receive timestamps and sends the request (with `Last-Event-ID`
+/// when given).
+async fn connect(target: &Target, source: Option<IpAddr>, last_id: Option<&str>) -> Result<TcpStream, String> {
     let socket = if target.addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
     let socket = socket.map_err(|e| format!("socket: {e}"))?;
     if let Some(source) = source {
@@ -125,19 +164,37 @@ async fn connect(target: &Target, source: Option<IpAddr>) -> Result<TcpStream, S
     let mut stream = socket.connect(target.addr).await.map_err(|e| format!("connect {}: {e}", target.addr))?;
     stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
     timestamp::enable(&stream).map_err(|e| format!("SO_TIMESTAMPNS: {e}"))?;
-    let request = format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", target.path, target.host);
+    let resume = last_id.map_or_else(String::new, |id| format!("Last-Event-ID: {id}\r\n"));
+    let request =
+        format!("GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n{resume}\r\n", target.path, target.host);
     stream.write_all(request.as_bytes()).await.map_err(|e| format!("request: {e}"))?;
     Ok(stream)
 }
 
 /// Reads the response to its end and says how it ended; `answered` is called once the head was a stream's.
-async fn read(index: usize, stream: &TcpStream, recorder: &Recorder, mut answered: impl FnMut()) -> String {
+async fn read(
+    index: usize,
+    stream: &TcpStream,
+    recorder: &Recorder,
+    mut churn: Option<(&Churn, &mut Track)>,
+    mut answered: impl FnMut(),
+) -> Outcome {
     let fd = stream.as_raw_fd();
     let (mut response, mut parser) = (Response::new(), Parser::new());
     let mut streaming = false;
     loop {
-        if let Err(error) = stream.readable().await {
-            return format!("stream broke: {error}");
+        let kicked = async {
+            match &churn {
+                Some((churn, _)) => churn.kicked(index).await,
+                None => std::future::pending().await,
+            }
+        };
+        let readable = tokio::select! {
+            readable = stream.readable() => readable,
+            () = kicked => return Outcome::Kicked,
+        };
+        if let Err(error) = readable {
+            return Outcome::Ended(format!("stream broke: {error}"));
         }
         let step = BUFFERS.with_borrow_mut(|(buffer, body)| {
             let received = match stream.try_io(Interest::READABLE, || timestamp::recv(fd, buffer)) {
@@ -157,7 +214,11 @@ async fn read(index: usize, stream: &TcpStream, recorder: &Recorder, mut answere
             let progress = response.feed(&buffer[..received.bytes], body)?;
             parser.feed_with(body, |parsed| {
                 if let ParsedRef::Event(event) = parsed {
-                    recorder.record(index, &event, &receipt);
+                    // Replayed events are counted apart: their latency is the time the stream was away.
+                    let replayed = churn.as_mut().is_some_and(|(churn, track)| track.event(churn, event.last_event_id));
+                    if !replayed {
+                        recorder.record(index, &event, &receipt);
+                    }
                 }
             });
             Ok(Step::Read(progress))
@@ -173,11 +234,11 @@ async fn read(index: usize, stream: &TcpStream, recorder: &Recorder, mut answere
                 if !streaming {
                     answered();
                 }
-                return "the server ended a stream".to_owned();
+                return Outcome::Ended("the server ended a stream".to_owned());
             }
-            Ok(Step::Closed) if streaming => return "the server ended a stream".to_owned(),
-            Ok(Step::Closed) => return "the server closed the connection before answering".to_owned(),
-            Err(error) => return error,
+            Ok(Step::Closed) if streaming => return Outcome::Ended("the server ended a stream".to_owned()),
+            Ok(Step::Closed) => return Outcome::Ended("the server closed the connection before answering".to_owned()),
+            Err(error) => return Outcome::Ended(error),
         }
     }
 }

@@ -10,7 +10,9 @@
 //! and a newer one (Redis came back empty) resets every topic of the stream (`restarted`) and starts them from
 //! nothing in the new epoch.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{self, BoxStream, SelectAll, Stream, StreamExt};
@@ -86,22 +88,54 @@ impl Feed {
             writer.metrics.replayed.inc_by(s.replay.events.len() as u64);
             writer.metrics.delivered.inc_by(s.replay.events.len() as u64);
         }
-        let lives: SelectAll<BoxStream<'static, Received>> =
-            stream::select_all(subscriptions.into_iter().enumerate().map(|(index, s)| live(index, s)));
-        let live = stream::unfold((lives, writer, false), |(mut lives, mut writer, ended)| async move {
-            if ended {
-                return None;
-            }
-            loop {
-                let (index, received) = lives.next().await?;
-                match writer.step(index, received) {
-                    Step::Skip => continue,
-                    Step::Send(frame) => return Some((frame, (lives, writer, false))),
-                    Step::End(frame) => return Some((frame, (lives, writer, true))),
+        let mut lives: Vec<BoxStream<'static, Received>> =
+            subscriptions.into_iter().enumerate().map(|(index, s)| live(index, s)).collect();
+        let lives = if lives.len() == 1 { Lives::One(lives.remove(0)) } else { Lives::Many(stream::select_all(lives)) };
+        FeedStream { head: head.into_iter(), lives, writer, ended: false }
+    }
+}
+
+/// The live receivers of a feed: one topic's directly, several merged.
+enum Lives {
+    One(BoxStream<'static, Received>),
+    Many(SelectAll<BoxStream<'static, Received>>),
+}
+
+/// A feed's frames: the head (resets and replay), then live ones as the writer makes them. Written by hand rather
+/// than with combinators: it is polled once per delivery.
+struct FeedStream {
+    head: std::vec::IntoIter<Bytes>,
+    lives: Lives,
+    writer: Writer,
+    ended: bool,
+}
+
+impl Stream for FeedStream {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self.get_mut();
+        if let Some(frame) = this.head.next() {
+            return Poll::Ready(Some(frame));
+        }
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        loop {
+            let next = match &mut this.lives {
+                Lives::One(live) => live.poll_next_unpin(cx),
+                Lives::Many(lives) => lives.poll_next_unpin(cx),
+            };
+            let Some((index, received)) = ready!(next) else { return Poll::Ready(None) };
+            match this.writer.step(index, received) {
+                Step::Skip => continue,
+                Step::Send(frame) => return Poll::Ready(Some(frame)),
+                Step::End(frame) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(frame));
                 }
             }
-        });
-        stream::iter(head).chain(live)
+        }
     }
 }
 
@@ -136,21 +170,26 @@ impl Writer {
         match received {
             Ok(Live::Event(event)) if event.epoch.generation() < generation => Step::Skip,
             Ok(Live::Event(event)) => {
-                let mut out = BytesMut::new();
-                if event.epoch.generation() > generation {
-                    out.extend(self.restart(event.epoch.clone()));
-                }
+                // A new epoch's first event comes after the resets of the restart.
+                let restart = (event.epoch.generation() > generation).then(|| self.restart(event.epoch.clone()));
+                let mut frame = None;
                 if event.id > self.positions[index] {
                     self.positions[index] = event.id;
-                    if let Some(frame) = self.event(index, &event) {
+                    frame = self.event(index, &event);
+                    if frame.is_some() {
                         self.metrics.delivered.inc();
-                        out.extend(frame);
                     }
                 }
-                if out.is_empty() {
-                    Step::Skip
-                } else {
-                    Step::Send(out.freeze())
+                // The common case, an event and no restart, sends the event's shared frame as it is: no copy.
+                match (restart.filter(|r| !r.is_empty()), frame) {
+                    (None, None) => Step::Skip,
+                    (Some(only), None) | (None, Some(only)) => Step::Send(only),
+                    (Some(restart), Some(frame)) => {
+                        let mut out = BytesMut::with_capacity(restart.len() + frame.len());
+                        out.extend_from_slice(&restart);
+                        out.extend_from_slice(&frame);
+                        Step::Send(out.freeze())
+                    }
                 }
             }
             Ok(Live::Reset { epoch, .. }) if epoch.generation() > generation => Step::Send(self.restart(epoch)),
@@ -183,7 +222,9 @@ impl Writer {
         self.positions.iter_mut().for_each(|p| *p = 0);
         let mut out = BytesMut::new();
         for topic in self.topics.clone() {
-            out.extend(self.reset(&topic, ResetReason::Restarted, false));
+            if let Some(frame) = self.reset(&topic, ResetReason::Restarted, false) {
+                out.extend_from_slice(&frame);
+            }
             if self.layout == Layout::Single {
                 break;
             }
@@ -335,8 +376,8 @@ mod tests {
             data: "x".into(),
             frame: Bytes::from(format!("id: {id}@e\n\n")),
         };
-        sender.send(Live::Event(event(1))).unwrap();
-        sender.send(Live::Event(event(2))).unwrap();
+        sender.send(Live::Event(Arc::new(event(1)))).unwrap();
+        sender.send(Live::Event(Arc::new(event(2)))).unwrap();
         let mut stream = Feed::new(Layout::Single, vec![subscription], Arc::new(Metrics::new())).into_stream().boxed();
         assert_eq!(take(&mut stream, 2).await, ["id: 1@e\ndata: 1\n\n", "id: 2@e\n\n"]);
     }

@@ -13,8 +13,8 @@ use super::history::{History, LastEventId, Replay, StoredEvent};
 /// What a topic broadcasts to its live subscribers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Live {
-    /// An event.
-    Event(StoredEvent),
+    /// An event, shared by every subscriber (one reference count a delivery, not one per field).
+    Event(Arc<StoredEvent>),
     /// The ids do not go on from the last event: a new `epoch` began (reason `restarted`: Redis came back empty,
     /// or the instance joined Redis late), or events were lost (reason `expired`: entries trimmed from Redis
     /// before this instance read them). Subscribers send `event: reset` and go on with the events that follow.
@@ -117,7 +117,7 @@ impl Topic {
         inner.next_id += 1;
         inner.history.push(event.clone());
         // An error only means nobody is listening right now.
-        let _ = self.sender.send(Live::Event(event));
+        let _ = self.sender.send(Live::Event(Arc::new(event)));
         Ok(id)
     }
 
@@ -184,7 +184,7 @@ mod tests {
         let (_, mut receiver) = topic.subscribe(&LastEventId::Absent);
         assert!(topic.deliver(9, None, "b").unwrap());
         assert_eq!(receiver.try_recv().unwrap(), Live::Reset { reason: ResetReason::Expired, epoch: e() });
-        assert!(matches!(receiver.try_recv().unwrap(), Live::Event(StoredEvent { id: 9, .. })));
+        assert!(matches!(receiver.try_recv().unwrap(), Live::Event(event) if event.id == 9));
         let (replay, _) = topic.subscribe(&LastEventId::Id(1));
         assert_eq!(replay.reset, Some(ResetReason::Expired), "1 cannot be continued from: 2 to 8 are lost");
         assert_eq!(replay.events.iter().map(|e| e.id).collect::<Vec<_>>(), [9]);

@@ -76,6 +76,7 @@ pub fn render(results: &Results, chart: Option<&str>) -> String {
     machine(w, results);
     capacity(w, results, chart);
     fanout(w, results);
+    churn(w, results);
     publish(w, results);
     bundle(w, results);
     ingest(w, results);
@@ -382,6 +383,53 @@ fn fanout(w: &mut String, r: &Results) {
     fanout_goal(w, r);
     p99_goal(w, r);
     floor_goals(w, r);
+}
+
+/// The churn scenario: 1% of the streams reconnect each second with `Last-Event-ID` while events flow at 10/s.
+fn churn(w: &mut String, r: &Results) {
+    let Some(n) = r.connection_counts("churn").last().copied() else { return };
+    let _ = writeln!(w, "\n### Under churn: reconnects with `Last-Event-ID`\n");
+    let _ = writeln!(
+        w,
+        "{} streams, `POST` 10 events/s; each second 1% of the streams close, stay away 1 s (a browser's `retry:` \
+         wait) and reconnect with the id of the last event they received. **Only ours replays**: the bare peer and the \
+         floor ignore `Last-Event-ID` and do no replay, so what was published while a client was away is lost to it \
+         (\"missed\", gaps in the ids each stream saw). Replayed events are counted apart from the deliveries, \
+         latencies and CPU per delivery (their delay is the time away).\n",
+        thousands(n as f64)
+    );
+    let _ = writeln!(
+        w,
+        "| server | streams held (of N) | reconnects (failed) | replayed | missed | deliveries/s | server CPU per \
+         delivery | × floor | p99, kernel clock | × floor |"
+    );
+    let _ = writeln!(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let floor = r.find("churn", FLOOR, n);
+    for server in SERVERS {
+        let Some(run) = r.find("churn", server, n) else { continue };
+        let report = &run.report;
+        let churn = report.churn;
+        let count = |f: fn(&sse_live_bench::report::Churn) -> u64| {
+            churn.as_ref().map_or("–".into(), |c| thousands(f(c) as f64))
+        };
+        let cpu = report.cpu_us_per_event();
+        let kernel = report.kernel_latency;
+        let _ = writeln!(
+            w,
+            "| {server} | {} (of {}) | {} ({}) | {} | {} | {} | {} | {} | {} | {} |",
+            thousands(report.connections.held as f64),
+            thousands(n as f64),
+            count(|c| c.reconnects),
+            count(|c| c.failed),
+            count(|c| c.replayed),
+            count(|c| c.missed),
+            thousands(report.events_per_sec),
+            cpu_us(cpu),
+            x_floor(cpu, floor.and_then(|f| f.report.cpu_us_per_event())),
+            p99(kernel),
+            x_floor(p99_us(kernel), p99_us(floor.and_then(|f| f.report.kernel_latency))),
+        );
+    }
 }
 
 /// Issue 14's goals against the floor: at 10,000 streams and `POST` 1 event/s, ours' p99 (kernel clock when
@@ -805,6 +853,7 @@ mod tests {
                 }),
                 server_rss: Some(Rss::new(1_000, 1_000 + rss_kib, 0, n)),
                 server_cpu_secs: Some(n as f64 / 1e4),
+                churn: None,
                 spawned: None,
             },
         }

@@ -34,6 +34,8 @@ pub struct Scenario {
     pub drive: Drive,
     /// How long events are counted (humantime).
     pub duration: &'static str,
+    /// Percent of the streams that reconnect with `Last-Event-ID` each second (`sse-loadgen --churn`), if any.
+    pub churn: Option<&'static str>,
 }
 
 /// The scenarios of a run; `quick` scales them down to finish in a couple of minutes.
@@ -43,13 +45,15 @@ pub fn plan(quick: bool) -> Vec<Scenario> {
     } else {
         (vec![1_000, 2_500, 5_000, 10_000, 19_900], 10_000, "10s")
     };
-    let scenario = |name, connections, drive| Scenario { name, connections, drive, duration };
+    let scenario = |name, connections, drive| Scenario { name, connections, drive, duration, churn: None };
     vec![
         scenario("capacity", sweep, Drive::Tick("1s")),
         scenario("fanout-tick-max", vec![fanout], Drive::Tick("1ms")),
         scenario("fanout-publish-1s", vec![fanout], Drive::Publish { rate: "1", concurrency: 1 }),
         scenario("fanout-publish-max", vec![fanout], Drive::Publish { rate: "max", concurrency: 4 }),
         scenario("publish-throughput", vec![10], Drive::Publish { rate: "max", concurrency: 16 }),
+        // Issue 14: 1% of the streams reconnect each second with Last-Event-ID while events flow at 10/s.
+        Scenario { churn: Some("1"), ..scenario("churn", vec![fanout], Drive::Publish { rate: "10", concurrency: 1 }) },
     ]
 }
 
@@ -97,6 +101,9 @@ fn run_one(scenario: &Scenario, server: &str, connections: usize, binaries: &Bin
     if let Drive::Publish { rate, concurrency } = scenario.drive {
         loadgen.args(["--publish-url", &format!("{}/events/bench", running.url), "--publish-key", PUBLISH_KEY]);
         loadgen.args(["--publish-rate", rate, "--publish-concurrency", &concurrency.to_string()]);
+    }
+    if let Some(percent) = scenario.churn {
+        loadgen.args(["--churn", percent]);
     }
     let loadgen_command = describe(&loadgen);
     println!("    $ {loadgen_command}");

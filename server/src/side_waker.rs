@@ -1,0 +1,86 @@
+//! A waker for the futures of a task that rarely complete (shutdown, timeouts, timers), so that the task's frequent
+//! wake-ups (an event for each subscriber) do not poll them too.
+//!
+//! A task that polls such futures next to its busy one with the task's own waker re-polls all of them on every
+//! wake-up: for a stream, a cancellation token (a lock), a `Notify` (another) and timers, once per delivery. Polled
+//! with a [`SideWaker`]'s waker instead, they mark it when they wake and wake the task; the task polls them only
+//! then ([`SideWaker::woken`]).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+
+use futures_util::task::AtomicWaker;
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct SideWaker {
+    shared: Arc<Shared>,
+    waker: Waker,
+}
+
+#[derive(Debug)]
+struct Shared {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Wake for Shared {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+impl SideWaker {
+    /// A side waker that counts as woken, so that the first poll registers the side futures.
+    pub(crate) fn new() -> Self {
+        let shared = Arc::new(Shared { woken: AtomicBool::new(true), task: AtomicWaker::new() });
+        let waker = Waker::from(shared.clone());
+        Self { shared, waker }
+    }
+
+    /// Registers the task's waker (`cx`) and tells whether a side future woke since the last call: if so, poll the
+    /// side futures with [`SideWaker::context`].
+    pub(crate) fn woken(&self, cx: &Context<'_>) -> bool {
+        self.shared.task.register(cx.waker());
+        self.shared.woken.swap(false, Ordering::AcqRel)
+    }
+
+    /// The context to poll the side futures with.
+    pub(crate) fn context(&self) -> Context<'_> {
+        Context::from_waker(&self.waker)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_side_future_is_polled_only_after_it_woke() {
+        let side = SideWaker::new();
+        let mut sleep = pin!(tokio::time::sleep(Duration::from_secs(5)));
+        let mut polls = 0;
+        let started = tokio::time::Instant::now();
+        std::future::poll_fn(|cx| {
+            if side.woken(cx) {
+                polls += 1;
+                if sleep.as_mut().poll(&mut side.context()).is_ready() {
+                    return std::task::Poll::Ready(());
+                }
+            }
+            std::task::Poll::Pending
+        })
+        .await;
+        assert_eq!(polls, 2, "once to register, once when it fired");
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+    }
+}
