@@ -753,6 +753,24 @@ fn minimal_apps(w: &mut String, r: &Results) {
             brotli_ratio(theirs)
         );
     }
+    if let Some(hook) = find(minimal::HOOK) {
+        let costs: Vec<String> = minimal::FEATURE_APPS
+            .iter()
+            .filter_map(|(feature, app)| {
+                let app = find(app)?;
+                Some(format!("`{feature}` {}", signed_bytes(app.total().2 as i64 - hook.total().2 as i64)))
+            })
+            .collect();
+        if !costs.is_empty() {
+            let _ = writeln!(
+                w,
+                "\nWhat each of the hook's features costs the minimal app (brotli, .wasm + .js, over `{}`; `json` \
+                 decoding one type, `fetch` and `cross-tab` linked with their options off): {}.",
+                minimal::HOOK,
+                costs.join(", ")
+            );
+        }
+    }
     if let (Some(one), Some(four)) = (find(minimal::HOOK_ONE_TYPE), find(minimal::HOOK_FOUR_TYPES)) {
         let per_type = (four.total().2 as i64 - one.total().2 as i64) / 3;
         let verdict = if per_type <= GOAL_PER_TYPE_BROTLI_BYTES as i64 { "met" } else { "missed" };

@@ -2,7 +2,9 @@
 //! built four ways, from the crate `bench/minimal/`: [`BY_HAND`] (web-sys, no framework), [`LEPTOS_BY_HAND`]
 //! (Leptos, web-sys by hand: the floor both hooks are overhead on), [`HOOK`] (Leptos + our hook) and [`LEPTOS_USE`]
 //! (Leptos + leptos-use-event-source); and our hook with JSON on four streams decoded into one type
-//! ([`HOOK_ONE_TYPE`]) or four ([`HOOK_FOUR_TYPES`]), whose difference is what three more message types cost.
+//! ([`HOOK_ONE_TYPE`]) or four ([`HOOK_FOUR_TYPES`]), whose difference is what three more message types cost; and
+//! what each of the hook's features costs the minimal app ([`FEATURE_APPS`]: the stream decoded as JSON, the hook
+//! built with `fetch`, with `cross-tab`), for the feature table of the hook's README.
 //!
 //! Each is built as trunk builds the demo (trunk 0.22's commands, with index.html's `data-wasm-opt="z"`):
 //! `cargo build --target wasm32-unknown-unknown --profile wasm-release --bin NAME` (the crate's profile is the
@@ -31,6 +33,15 @@ pub const LEPTOS_USE: &str = "leptos_use";
 pub const HOOK_ONE_TYPE: &str = "hook_json_1type";
 /// The same four streams decoded into four types.
 pub const HOOK_FOUR_TYPES: &str = "hook_json_4types";
+/// [`HOOK`]'s stream decoded as JSON into one type: against [`HOOK`], what the `json` feature costs.
+pub const HOOK_JSON: &str = "hook_json";
+/// [`HOOK`] built with the hook's `fetch` feature (the fetch transport linked, unused): what `fetch` costs.
+pub const HOOK_FETCH: &str = "hook+fetch";
+/// [`HOOK`] built with the hook's `cross-tab` feature (linked, the option off): what `cross-tab` costs.
+pub const HOOK_CROSS_TAB: &str = "hook+cross-tab";
+
+/// The hook crate's features and the app that measures each against [`HOOK`] (brotli bytes over it).
+pub const FEATURE_APPS: [(&str, &str); 3] = [("json", HOOK_JSON), ("fetch", HOOK_FETCH), ("cross-tab", HOOK_CROSS_TAB)];
 
 /// Builds the apps into `out/NAME/` and measures them, in the order [`BY_HAND`], [`LEPTOS_BY_HAND`], [`HOOK`],
 /// [`LEPTOS_USE`], [`HOOK_ONE_TYPE`], [`HOOK_FOUR_TYPES`].
@@ -55,15 +66,21 @@ pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
         (LEPTOS_USE, format!("{leptos} + `leptos-use-event-source` {}", version("leptos-use-event-source")?)),
         (HOOK_ONE_TYPE, format!("{leptos} + our hook, JSON: four streams, one message type")),
         (HOOK_FOUR_TYPES, format!("{leptos} + our hook, JSON: four streams, four message types")),
+        (HOOK_JSON, format!("{leptos} + our hook, JSON: the stream decoded into one type")),
+        (HOOK_FETCH, format!("{leptos} + our hook with its `fetch` feature")),
+        (HOOK_CROSS_TAB, format!("{leptos} + our hook with its `cross-tab` feature")),
     ];
     let wasm_opt = root.join("node_modules/.bin/wasm-opt");
     let built = crate::target_dir().join("wasm32-unknown-unknown/wasm-release");
     let mut measured = Vec::new();
     for (name, how) in apps {
+        // `hook+fetch`: the binary `hook`, built with the feature `fetch` of bench/minimal.
+        let (bin, features) = name.split_once('+').unwrap_or((name, ""));
         step::run(
             &format!("building the minimal app `{name}` ({how}; a cold build takes ~5 minutes, the next ones seconds)"),
             Command::new("cargo")
-                .args(["build", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", "--bin", name])
+                .args(["build", "--target", "wasm32-unknown-unknown", "--profile", "wasm-release", "--bin", bin])
+                .args(["--features", features])
                 .arg("--manifest-path")
                 .arg(&manifest)
                 // Its own workspace would build into bench/minimal/target; the workspace's target directory is
@@ -75,27 +92,28 @@ pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
                 // 2,477 B), so each is measured at its smallest, as an app that does not set it is built.
                 .env("CARGO_ENCODED_RUSTFLAGS", ""),
         )?;
-        let dir = out.join(name);
+        let file = name.replace('+', "-");
+        let dir = out.join(&file);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         step::run(
             &format!("wasm-bindgen for `{name}`"),
             Command::new("wasm-bindgen")
-                .args(["--target=web", "--no-typescript", &format!("--out-name={name}")])
+                .args(["--target=web", "--no-typescript", &format!("--out-name={file}")])
                 .arg(format!("--out-dir={}", dir.display()))
-                .arg(built.join(format!("{name}.wasm")))
+                .arg(built.join(format!("{bin}.wasm")))
                 .env("PATH", &tools.path),
         )?;
-        let wasm = dir.join(format!("{name}_bg.wasm"));
+        let wasm = dir.join(format!("{file}_bg.wasm"));
         step::run(
             &format!("wasm-opt -Oz for `{name}`"),
             Command::new(&wasm_opt).arg(format!("--output={}", wasm.display())).arg("-Oz").arg(&wasm),
         )?;
-        let js = dir.join(format!("{name}.js"));
+        let js = dir.join(format!("{file}.js"));
         measured.push(MinimalApp {
             name: name.to_owned(),
             how,
-            wasm: bundle::sizes(&format!("{name}_bg.wasm"), &read(&wasm)?),
-            js: bundle::sizes(&format!("{name}.js"), &read(&js)?),
+            wasm: bundle::sizes(&format!("{file}_bg.wasm"), &read(&wasm)?),
+            js: bundle::sizes(&format!("{file}.js"), &read(&js)?),
         });
     }
     Ok(measured)
