@@ -17,7 +17,8 @@
 //!   decodes them for its hooks as it would its own connection's.
 //! - A follower says `hello` with the last event id it has (none for a new tab) until a leader answers with a
 //!   `welcome`: its state and the events it holds after that id (the last [`CATCH_UP`]), so a new tab starts with
-//!   what the stream has delivered so far. Live events before the welcome are dropped: the welcome has them.
+//!   what the stream has delivered so far; when the leader no longer holds that id, the welcome says so, and the
+//!   tab reports [`EventSourceError::Missed`] before those events. Live events before the welcome are dropped: the welcome has them.
 //! - A new leader announces itself (`lead`) and resumes after its own last event id. Every tab, the new leader
 //!   included, then drops the events at the head of the new stream that it already has (by id, against the events
 //!   it keeps): a tab that had heard one more event from the old leader than the new one does not see it twice, and
@@ -389,10 +390,14 @@ impl Inner {
         }
         parts.push(self.reconnect_at.get().map_or(JsValue::NULL, JsValue::from));
         let kept = self.kept.borrow();
-        let start = match resume_from {
-            "" => 0,
-            id => kept.iter().rposition(|event| event.last_event_id == id).map_or(0, |at| at + 1),
+        // A tab whose last event id this tab no longer keeps (older than the last `CATCH_UP` events) gets all of them
+        // and is told that it missed some: never a silent gap.
+        let (start, missed) = match resume_from {
+            "" => (0, false),
+            id if *self.last_event_id.borrow() == id => (kept.len(), false),
+            id => kept.iter().rposition(|event| event.last_event_id == id).map_or((0, true), |at| (at + 1, false)),
         };
+        parts.push(JsValue::from_bool(missed));
         for event in kept.iter().skip(start) {
             parts.push(JsValue::from_str(&event.event_type));
             parts.push(JsValue::from_str(&event.data));
@@ -445,9 +450,14 @@ impl Inner {
                 if let Some(at) = parts.get(7).as_f64() {
                     self.scheduled(Some(at), false);
                 }
+                // The leader no longer keeps this tab's last event id: what it keeps follows, after a gap.
+                if parts.get(8).as_bool() == Some(true) {
+                    let since = self.last_event_id.borrow().clone();
+                    self.errored(state, EventSourceError::Missed { since }, false);
+                }
                 // What the leader had after this tab's last event id: no repeats to drop.
                 self.skipping.set(false);
-                let mut at = 8;
+                let mut at = 9;
                 while at + 2 < parts.length() && !self.closed.get() {
                     let event = Event { event_type: text(at), data: text(at + 1), last_event_id: text(at + 2) };
                     if self.accept(&event) {

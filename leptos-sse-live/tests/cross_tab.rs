@@ -109,10 +109,81 @@ async fn another_tab_gets_a_welcome_with_the_events_so_far_then_each_live_one() 
     .await;
     let welcome = heard.iter().find(|m| kind(m) == "welcome").map(|m| Array::from(&m)).unwrap();
     assert_eq!(welcome.get(3).as_string().as_deref(), Some("open"), "the leader's state");
-    assert!(welcome.length() >= 8 + 3, "the events so far: {:?}", welcome);
+    assert_eq!(welcome.get(8).as_bool(), Some(false), "a new tab missed nothing");
+    assert!(welcome.length() >= 9 + 3, "the events so far: {:?}", welcome);
     channel.set_onmessage(None);
     channel.close();
     owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_that_rejoins_past_what_the_leader_keeps_is_told_it_missed_events() {
+    let owner = Owner::new();
+    let url = format!("{}/test/rate?count=300&per_sec=10", server());
+    let stream = owner.with(|| use_event_source_with_options::<Value>(url, shared()));
+    eventually(Duration::from_secs(5), "the first events", || !stream.last_event_id.get_untracked().is_empty()).await;
+    let names = lock_names().await;
+    assert_eq!(names.len(), 1);
+    (stream.close)();
+    let start = js_sys::Date::now();
+    while !lock_names().await.is_empty() {
+        assert!(js_sys::Date::now() - start < 2000.0, "the lock is released after close()");
+        gloo_timers::future::sleep(Duration::from_millis(20)).await;
+    }
+    let since = stream.last_event_id.get_untracked();
+
+    // Another tab, played by the test, leads now: it holds the lock and answers on the channel.
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap();
+    let locks = Reflect::get(&navigator, &"locks".into()).unwrap();
+    let request: js_sys::Function = Reflect::get(&locks, &"request".into()).unwrap().unchecked_into();
+    let hold = js_sys::Function::new_no_args("return new Promise(r => { globalThis.__releaseTestLock = r; })");
+    let _ = request.call2(&locks, &names[0].as_str().into(), &hold).unwrap();
+    eventually(Duration::from_secs(2), "the test holds the lock", || {
+        Reflect::get(&js_sys::global(), &"__releaseTestLock".into()).is_ok_and(|r| r.is_function())
+    })
+    .await;
+    let channel = web_sys::BroadcastChannel::new(&names[0]).unwrap();
+    let heard = Array::new();
+    let record = {
+        let heard = heard.clone();
+        wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            heard.push(&event.data());
+        })
+    };
+    channel.set_onmessage(Some(record.as_ref().unchecked_ref()));
+
+    // The page rejoins as a follower, with its last event id; the leader no longer keeps it.
+    (stream.open)();
+    let kind = |message: &JsValue| Array::from(message).get(0).as_string().unwrap_or_default();
+    eventually(Duration::from_secs(3), "a hello", || heard.iter().any(|m| kind(&m) == "hello")).await;
+    let hello = heard.iter().find(|m| kind(m) == "hello").map(|m| Array::from(&m)).unwrap();
+    assert_eq!(hello.get(2).as_string(), Some(since.clone()), "the hello carries the page's last event id");
+    let welcome = Array::new();
+    for part in ["welcome".into(), "test-leader".into(), hello.get(1), "open".into()] {
+        welcome.push(&part);
+    }
+    for part in [JsValue::NULL, JsValue::NULL, JsValue::NULL, JsValue::NULL, JsValue::TRUE] {
+        welcome.push(&part);
+    }
+    for part in ["message", r#"{"n":1000}"#, "1000"] {
+        welcome.push(&part.into());
+    }
+    channel.post_message(&welcome).unwrap();
+    eventually(Duration::from_secs(3), "the event after the gap", || stream.last_event_id.get_untracked() == "1000")
+        .await;
+    assert_eq!(
+        stream.error.get_untracked(),
+        Some(leptos_sse_live::EventSourceError::Missed { since }),
+        "the gap is reported, not silent"
+    );
+    assert_eq!(stream.data.get_untracked().unwrap()["n"], 1000);
+
+    channel.set_onmessage(None);
+    channel.close();
+    owner.cleanup();
+    let release: js_sys::Function =
+        Reflect::get(&js_sys::global(), &"__releaseTestLock".into()).unwrap().unchecked_into();
+    release.call0(&JsValue::NULL).unwrap();
 }
 
 #[wasm_bindgen_test]
