@@ -835,15 +835,80 @@ fn connect(
     }
 }
 
-/// The data of an `event: reset` as a [`Reset`]; without the `json` feature (or for data it cannot read) only the
-/// reason is read, by its code (`ResetReason::Other` when none matches).
+/// The data of an `event: reset` as a [`Reset`] (`ResetReason::Other` for a reason this version does not know).
+///
+/// Read by hand, not with serde_json: the server writes a flat JSON object of string fields, and an app that decodes
+/// no JSON itself (the `text` decoder) would otherwise link serde_json for this alone (about 20 KB brotli in the
+/// minimal app of BENCHMARKS.md).
 fn reset_notice(data: &str) -> Reset {
-    #[cfg(feature = "json")]
-    if let Ok(reset) = serde_json::from_str::<Reset>(data) {
-        return reset;
-    }
     let reasons =
         [ResetReason::Expired, ResetReason::Unknown, ResetReason::Invalid, ResetReason::Restarted, ResetReason::Lagged];
-    let reason = reasons.into_iter().find(|reason| data.contains(&format!("\"{}\"", reason.code())));
-    Reset::new(reason.unwrap_or(ResetReason::Other))
+    let reason = json_string_field(data, "reason")
+        .and_then(|code| reasons.into_iter().find(|reason| reason.code() == code))
+        .unwrap_or(ResetReason::Other);
+    let mut reset = Reset::new(reason);
+    reset.topic = json_string_field(data, "topic");
+    reset.resume_from = json_string_field(data, "resumeFrom");
+    reset
+}
+
+/// The string value of `"key": "..."` in a flat JSON object (escapes `\"`, `\\`, `\/`, `\n`, `\t` undone; others
+/// kept as the escaped character); `None` when the key is missing or its value is not a string. No slicing that can
+/// panic: this reads data from the network.
+fn json_string_field(data: &str, key: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(found) = data.get(from..).and_then(|rest| rest.find(key)) {
+        let (start, end) = (from + found, from + found + key.len());
+        from = end;
+        let quoted = data.get(..start).is_some_and(|before| before.ends_with('"'))
+            && data.get(end..).is_some_and(|after| after.starts_with('"'));
+        let Some(after) = data.get(end + 1..).filter(|_| quoted).and_then(|after| after.trim_start().strip_prefix(':'))
+        else {
+            continue;
+        };
+        let mut chars = after.trim_start().strip_prefix('"')?.chars();
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => return Some(value),
+                '\\' => match chars.next()? {
+                    'n' => value.push('\n'),
+                    't' => value.push('\t'),
+                    escaped => value.push(escaped),
+                },
+                c => value.push(c),
+            }
+        }
+        return None;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_notice_is_read_as_the_server_writes_it() {
+        let lagged = reset_notice(r#"{"reason":"lagged","resumeFrom":"41@k3f9x2"}"#);
+        assert_eq!(lagged.reason, ResetReason::Lagged);
+        assert_eq!(lagged.resume_from.as_deref(), Some("41@k3f9x2"));
+        assert_eq!(lagged.topic, None);
+        let topic = reset_notice(r#"{ "topic" : "reason", "reason" : "restarted" }"#);
+        assert_eq!((topic.reason, topic.topic.as_deref()), (ResetReason::Restarted, Some("reason")));
+        assert_eq!(reset_notice(r#"{"reason":"expired","topic":"a\"b\\c"}"#).topic.as_deref(), Some("a\"b\\c"));
+        for (data, reason) in [
+            (r#"{"reason":"expired"}"#, ResetReason::Expired),
+            (r#"{"reason":"unknown"}"#, ResetReason::Unknown),
+            (r#"{"reason":"invalid"}"#, ResetReason::Invalid),
+            (r#"{"reason":"from the future"}"#, ResetReason::Other),
+            (r#"{"reason":42}"#, ResetReason::Other),
+            (r#"{"reason":"expi"#, ResetReason::Other),
+            ("not json", ResetReason::Other),
+            ("", ResetReason::Other),
+            ("\"reason\"", ResetReason::Other),
+        ] {
+            assert_eq!(reset_notice(data).reason, reason, "{data}");
+        }
+    }
 }
