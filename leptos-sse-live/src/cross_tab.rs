@@ -591,7 +591,9 @@ pub(crate) fn key(url: &str, options: &ConnectionOptions) -> String {
             }
         }
     }
-    let mut key = String::from("leptos-sse-live:");
+    // The crate's version in the name: tabs of two versions of an app (one reloaded, one not) speak the messages of
+    // their own version, which may differ (the welcome gained a field in 0.1.0's development), so they never share.
+    let mut key = String::from(concat!("leptos-sse-live@", env!("CARGO_PKG_VERSION"), ":"));
     hex(&mut key, &hash.0.to_be_bytes());
     key
 }

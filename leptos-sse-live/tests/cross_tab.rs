@@ -50,7 +50,7 @@ async fn lock_names() -> Vec<String> {
     let held: Array = Reflect::get(&snapshot, &"held".into()).unwrap().unchecked_into();
     held.iter()
         .filter_map(|lock| Reflect::get(&lock, &"name".into()).ok()?.as_string())
-        .filter(|name| name.starts_with("leptos-sse-live:"))
+        .filter(|name| name.starts_with(concat!("leptos-sse-live@", env!("CARGO_PKG_VERSION"), ":")))
         .collect()
 }
 
