@@ -54,6 +54,35 @@ async fn lock_names() -> Vec<String> {
         .collect()
 }
 
+/// Waits (at most 2 s) until this page holds no lock of the hook's.
+async fn until_no_locks(what: &str) {
+    let start = js_sys::Date::now();
+    while !lock_names().await.is_empty() {
+        assert!(js_sys::Date::now() - start < 2000.0, "{what}");
+        gloo_timers::future::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Another tab's ear on `channel`: every message posted on it, in order (while the returned closure lives).
+fn record(
+    channel: &web_sys::BroadcastChannel,
+) -> (Array, wasm_bindgen::closure::Closure<dyn FnMut(web_sys::MessageEvent)>) {
+    let heard = Array::new();
+    let record = {
+        let heard = heard.clone();
+        wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            heard.push(&event.data());
+        })
+    };
+    channel.set_onmessage(Some(record.as_ref().unchecked_ref()));
+    (heard, record)
+}
+
+/// The kind of a message between tabs (`hello`, `welcome`, `event`, ...).
+fn kind(message: &JsValue) -> String {
+    Array::from(message).get(0).as_string().unwrap_or_default()
+}
+
 #[wasm_bindgen_test]
 async fn a_page_alone_leads_its_connection_and_lets_go_on_unmount() {
     let before = settled_open_streams().await;
@@ -70,11 +99,7 @@ async fn a_page_alone_leads_its_connection_and_lets_go_on_unmount() {
     until_open_streams_are(before, "after unmount").await;
     assert_eq!(leading(), 0);
     // Released when the holding promise resolves, a moment later.
-    let start = js_sys::Date::now();
-    while !lock_names().await.is_empty() {
-        assert!(js_sys::Date::now() - start < 2000.0, "the lock is released");
-        gloo_timers::future::sleep(Duration::from_millis(20)).await;
-    }
+    until_no_locks("the lock is released").await;
 }
 
 #[wasm_bindgen_test]
@@ -89,17 +114,9 @@ async fn another_tab_gets_a_welcome_with_the_events_so_far_then_each_live_one() 
 
     // Another tab, played by the test: it says hello and records what it hears.
     let channel = web_sys::BroadcastChannel::new(&names[0]).unwrap();
-    let heard = Array::new();
-    let record = {
-        let heard = heard.clone();
-        wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            heard.push(&event.data());
-        })
-    };
-    channel.set_onmessage(Some(record.as_ref().unchecked_ref()));
+    let (heard, _record) = record(&channel);
     let hello = Array::of3(&"hello".into(), &"test-tab".into(), &"".into());
     channel.post_message(&hello).unwrap();
-    let kind = |message: &JsValue| Array::from(message).get(0).as_string().unwrap_or_default();
     eventually(Duration::from_secs(3), "a welcome and live events", || {
         let welcome = heard
             .iter()
@@ -125,11 +142,7 @@ async fn a_tab_that_rejoins_past_what_the_leader_keeps_is_told_it_missed_events(
     let names = lock_names().await;
     assert_eq!(names.len(), 1);
     (stream.close)();
-    let start = js_sys::Date::now();
-    while !lock_names().await.is_empty() {
-        assert!(js_sys::Date::now() - start < 2000.0, "the lock is released after close()");
-        gloo_timers::future::sleep(Duration::from_millis(20)).await;
-    }
+    until_no_locks("the lock is released after close()").await;
     let since = stream.last_event_id.get_untracked();
 
     // Another tab, played by the test, leads now: it holds the lock and answers on the channel.
@@ -143,18 +156,10 @@ async fn a_tab_that_rejoins_past_what_the_leader_keeps_is_told_it_missed_events(
     })
     .await;
     let channel = web_sys::BroadcastChannel::new(&names[0]).unwrap();
-    let heard = Array::new();
-    let record = {
-        let heard = heard.clone();
-        wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            heard.push(&event.data());
-        })
-    };
-    channel.set_onmessage(Some(record.as_ref().unchecked_ref()));
+    let (heard, _record) = record(&channel);
 
     // The page rejoins as a follower, with its last event id; the leader no longer keeps it.
     (stream.open)();
-    let kind = |message: &JsValue| Array::from(message).get(0).as_string().unwrap_or_default();
     eventually(Duration::from_secs(3), "a hello", || heard.iter().any(|m| kind(&m) == "hello")).await;
     let hello = heard.iter().find(|m| kind(m) == "hello").map(|m| Array::from(&m)).unwrap();
     assert_eq!(hello.get(2).as_string(), Some(since.clone()), "the hello carries the page's last event id");
