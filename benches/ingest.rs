@@ -21,7 +21,15 @@
 //! value changes (every message for the baseline, once per frame for the hook: that is the cost of coalescing, and
 //! what a user sees); the longest task from Chromium's `longtask` entries (tasks of 50 ms and more) and the longest
 //! gap between two animation frames, both within the run. Rounds alternate the clients so that drift hits all
-//! alike; the report takes each client's median events/s and its worst task and frame gap.
+//! alike; the report takes each client's median events/s and its worst task and frame gap, and keeps every round's
+//! events/s and longest task: round `i` of each client ran back to back, so their ratios pair rounds under the same
+//! load.
+//!
+//! Under load the rates of a burst move 2 to 3× between rounds. Two figures move less: every round's mean time in
+//! the `onmessage` handler per message (`handler_us_rounds`: the page wraps every `EventSource`'s `onmessage` with
+//! `performance.now()`), and, with `SSE_LIVE_INGEST_DISPATCH=1` at compile time (instead of the rates), the client's
+//! own cost per message without the network ([`dispatch_cost`]: readings dispatched as `MessageEvent`s on each
+//! client's `EventSource` in short batches, the fastest decile of many), printed as one `DISPATCH {json}` line.
 //!
 //! Not a test: `cargo test` never runs it (`test = false` in Cargo.toml). `cargo xtask bench` runs it in release
 //! with `--test ingest -- --nocapture` and reads the `INGEST {json}` lines it prints.
@@ -47,6 +55,26 @@ const tasks = [];
 const frames = [];
 let observing = false;
 let longtaskSupported = false;
+
+// Time spent in `message` handlers (every `onmessage` set on an EventSource is wrapped): what a client costs per
+// message, apart from the browser's own reading and dispatching of the stream, which every client shares.
+let handlerMs = 0, handled = 0;
+{
+  const onmessage = Object.getOwnPropertyDescriptor(EventSource.prototype, 'onmessage');
+  Object.defineProperty(EventSource.prototype, 'onmessage', {
+    configurable: true,
+    enumerable: onmessage.enumerable,
+    get() { return onmessage.get.call(this); },
+    set(f) {
+      const timed = typeof f === 'function' ? function (e) {
+        const t = performance.now();
+        try { return f.call(this, e); } finally { handlerMs += performance.now() - t; handled++; }
+      } : f;
+      onmessage.set.call(this, timed);
+    },
+  });
+}
+export function handlerTime() { const r = [handlerMs, handled]; handlerMs = 0; handled = 0; return r; }
 
 export function now() { return performance.timeOrigin + performance.now(); }
 export function perfNow() { return performance.now(); }
@@ -74,30 +102,72 @@ export function windowStats(from, to) {
   return JSON.stringify({ longtaskSupported, longTasks: count, longestTaskMs: longest, maxFrameGapMs: gap });
 }
 
+// The plain client: an EventSource on `url` whose every message is parsed and shown, as a page would.
+function plain(url) {
+  const out = document.createElement('output');
+  document.body.appendChild(out);
+  const seen = { count: 0, first: 0, last: 0, lags: [] };
+  const es = new EventSource(url);
+  es.onmessage = (e) => {
+    const reading = JSON.parse(e.data);
+    const t = performance.timeOrigin + performance.now();
+    if (seen.count === 0) seen.first = t;
+    seen.last = t;
+    seen.count++;
+    out.textContent = reading.value.toFixed(1);
+    seen.lags.push(t - reading.t);
+  };
+  const close = () => { es.close(); out.remove(); };
+  return { es, seen, close };
+}
+
 export function baseline(url) {
   return new Promise((resolve, reject) => {
-    const out = document.createElement('output');
-    document.body.appendChild(out);
-    const lags = [];
-    let count = 0, first = 0, last = 0;
-    const es = new EventSource(url);
-    es.onmessage = (e) => {
-      const reading = JSON.parse(e.data);
-      const t = performance.timeOrigin + performance.now();
-      if (count === 0) first = t;
-      last = t;
-      count++;
-      out.textContent = reading.value.toFixed(1);
-      lags.push(t - reading.t);
-    };
+    const { es, seen, close } = plain(url);
     es.addEventListener('end', () => {
-      es.close();
-      out.remove();
-      resolve(JSON.stringify({ count, first, last, lags }));
+      close();
+      resolve(JSON.stringify(seen));
     });
     es.onerror = () => { if (es.readyState === EventSource.CLOSED) reject(new Error('the baseline EventSource failed')); };
   });
 }
+
+// Every EventSource the page creates (the hook's too), newest last, for `dispatch`.
+const sources = [];
+{
+  const Native = EventSource;
+  globalThis.EventSource = class extends Native {
+    constructor(...args) { super(...args); sources.push(this); }
+  };
+}
+
+// Dispatches `n` readings as `message` events on EventSource number `index` (in creation order), synchronously, in
+// one task; the milliseconds it took. The stream itself sends nothing meanwhile (`/test/stall`).
+let dispatched = 0;
+export function dispatch(index, n) {
+  const source = sources[index];
+  const t = performance.timeOrigin + performance.now();
+  const events = [];
+  for (let i = 0; i < n; i++) {
+    const id = String(dispatched++);
+    const data = `{"n":${id},"t":${t},"value":${20 + (i % 100) / 10}}`;
+    events.push(new MessageEvent('message', { data, lastEventId: id }));
+  }
+  const start = performance.now();
+  for (const event of events) source.dispatchEvent(event);
+  return performance.now() - start;
+}
+
+// Opens the plain client on `url`; resolves, once it has the stream's first event, to
+// `[the number of its EventSource, a function that closes it and returns how many messages it saw]`.
+export async function plainOpen(url) {
+  const { seen, close } = plain(url);
+  const index = sources.length - 1;
+  while (seen.count === 0) await new Promise((r) => setTimeout(r, 10));
+  return [index, () => { close(); return seen.count; }];
+}
+
+export function newestSource() { return sources.length - 1; }
 "#)]
 extern "C" {
     /// Milliseconds since the epoch, with fractions (comparable with the server's `t` on the same machine).
@@ -110,8 +180,21 @@ extern "C" {
     /// `{"longtaskSupported", "longTasks", "longestTaskMs", "maxFrameGapMs"}` between two `perf_now()` times.
     #[wasm_bindgen(js_name = windowStats)]
     fn window_stats(from: f64, to: f64) -> String;
+    /// `[milliseconds, messages]` in `EventSource` `onmessage` handlers since the last call (none for the hook on the
+    /// fetch transport).
+    #[wasm_bindgen(js_name = handlerTime)]
+    fn handler_time() -> Vec<f64>;
     /// Runs the plain JavaScript client on `url`; resolves to `{"count", "first", "last", "lags"}` as JSON.
     fn baseline(url: &str) -> js_sys::Promise;
+    /// Dispatches `n` readings on `EventSource` number `index` in one task; the milliseconds it took.
+    fn dispatch(index: u32, n: u32) -> f64;
+    /// Opens the plain client on `url` (a stream with one event); resolves, once that event is in, to `[the number
+    /// of its EventSource, a function that closes it and returns how many messages it saw]`.
+    #[wasm_bindgen(js_name = plainOpen)]
+    fn plain_open(url: &str) -> js_sys::Promise;
+    /// The number of the newest `EventSource`.
+    #[wasm_bindgen(js_name = newestSource)]
+    fn newest_source() -> u32;
 }
 
 /// One reading of `/test/rate`.
@@ -157,6 +240,11 @@ struct Figures {
     lag_samples: usize,
     long_tasks: u64,
     longest_task_ms: f64,
+    /// Every round's longest task (0 when it had none of 50 ms or more).
+    longest_task_ms_rounds: Vec<f64>,
+    /// Every round's mean time in the `onmessage` handler per message, in microseconds (`EventSource` clients only,
+    /// else 0): the client's own cost per message, which load on the machine moves far less than the rates.
+    handler_us_rounds: Vec<f64>,
     max_frame_gap_ms: f64,
     longtask_supported: bool,
     /// Every round received every event.
@@ -196,6 +284,11 @@ fn seconds() -> u64 {
 /// `SSE_LIVE_INGEST_BURSTS_ONLY` at compile time: only the bursts (for working on the per-message cost).
 fn bursts_only() -> bool {
     option_env!("SSE_LIVE_INGEST_BURSTS_ONLY").is_some()
+}
+
+/// `SSE_LIVE_INGEST_DISPATCH` at compile time: only [`dispatch_cost`], the client's own cost per message.
+fn dispatch_only() -> bool {
+    option_env!("SSE_LIVE_INGEST_DISPATCH").is_some()
 }
 
 /// Rounds per client and rate (`SSE_LIVE_INGEST_ROUNDS`, default 3).
@@ -330,10 +423,11 @@ fn median(values: &[f64]) -> f64 {
 
 /// Runs every client `rounds()` times on `count` events at `per_sec`, alternating, and prints one `INGEST` line each.
 async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
-    let mut rounds_of: Vec<Vec<(Received, Window)>> = clients.iter().map(|_| Vec::new()).collect();
+    let mut rounds_of: Vec<Vec<(Received, Window, f64)>> = clients.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds() {
         for (i, client) in clients.iter().enumerate() {
             let url = format!("{}/test/rate?count={count}&per_sec={per_sec}", server());
+            handler_time();
             let from = perf_now();
             let received = match client {
                 Client::Baseline => run_baseline(&url).await,
@@ -341,19 +435,23 @@ async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
                 Client::LeptosUse => run_leptos_use(url).await,
             };
             let to = perf_now();
+            let handlers = match handler_time()[..] {
+                [ms, messages] if messages > 0.0 => ms * 1000.0 / messages,
+                _ => 0.0,
+            };
             // Chromium reports a long task shortly after it ends.
             sleep(Duration::from_millis(300)).await;
             let window: Window = serde_json::from_str(&window_stats(from, to)).expect("window stats");
-            rounds_of[i].push((received, window));
+            rounds_of[i].push((received, window, handlers));
             sleep(Duration::from_millis(200)).await;
         }
     }
     for (client, rounds) in clients.iter().zip(rounds_of) {
         let per_round: Vec<f64> = rounds
             .iter()
-            .map(|(r, _)| if r.last > r.first { (r.count - 1) as f64 * 1000.0 / (r.last - r.first) } else { 0.0 })
+            .map(|(r, _, _)| if r.last > r.first { (r.count - 1) as f64 * 1000.0 / (r.last - r.first) } else { 0.0 })
             .collect();
-        let mut lags: Vec<f64> = rounds.iter().flat_map(|(r, _)| r.lags.iter().copied()).collect();
+        let mut lags: Vec<f64> = rounds.iter().flat_map(|(r, _, _)| r.lags.iter().copied()).collect();
         lags.sort_by(f64::total_cmp);
         let figures = Figures {
             client: client.name(),
@@ -366,14 +464,81 @@ async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
             lag_p99_ms: percentile(&lags, 99.0),
             lag_max_ms: lags.last().copied().unwrap_or(f64::NAN),
             lag_samples: lags.len(),
-            long_tasks: rounds.iter().map(|(_, w)| w.long_tasks).sum(),
-            longest_task_ms: rounds.iter().map(|(_, w)| w.longest_task_ms).fold(0.0, f64::max),
-            max_frame_gap_ms: rounds.iter().map(|(_, w)| w.max_frame_gap_ms).fold(0.0, f64::max),
-            longtask_supported: rounds.iter().all(|(_, w)| w.longtask_supported),
-            complete: rounds.iter().all(|(r, _)| r.count == count),
+            long_tasks: rounds.iter().map(|(_, w, _)| w.long_tasks).sum(),
+            longest_task_ms: rounds.iter().map(|(_, w, _)| w.longest_task_ms).fold(0.0, f64::max),
+            longest_task_ms_rounds: rounds.iter().map(|(_, w, _)| w.longest_task_ms).collect(),
+            handler_us_rounds: rounds.iter().map(|(_, _, us)| *us).collect(),
+            max_frame_gap_ms: rounds.iter().map(|(_, w, _)| w.max_frame_gap_ms).fold(0.0, f64::max),
+            longtask_supported: rounds.iter().all(|(_, w, _)| w.longtask_supported),
+            complete: rounds.iter().all(|(r, _, _)| r.count == count),
         };
         console_log!("INGEST {}", serde_json::to_string(&figures).expect("figures serialize"));
     }
+}
+
+/// The client's own cost per message, apart from the network and the browser's parsing of the stream: readings
+/// dispatched as `MessageEvent`s on each client's `EventSource` (both open on `/test/stall`, which sends one event
+/// and then nothing), in batches of [`BATCH`] in one task each, alternating the plain page and the hook (on
+/// `EventSource`, counting in `on_message` as in [`run_hook`]), with a pause for the frame between pairs. Load on the
+/// machine can only slow a batch down: short batches, many of them, and their fastest decile show the cost without
+/// it. Prints one `DISPATCH` line: microseconds per message, per client, at the 10th percentile and the median, and
+/// the hook's ratio to the plain page.
+async fn dispatch_cost() {
+    const BATCH: u32 = 500;
+    let pairs = rounds() * 60;
+    let url = |who: &str| format!("{}/test/stall?key=dispatch-{who}-{}", server(), js_sys::Math::random());
+    let opened = wasm_bindgen_futures::JsFuture::from(plain_open(&url("plain"))).await.expect("the plain client");
+    let opened: js_sys::Array = opened.unchecked_into();
+    let plain_index = opened.get(0).as_f64().expect("an index") as u32;
+    let close_plain: js_sys::Function = opened.get(1).unchecked_into();
+
+    let count = Arc::new(AtomicU64::new(0));
+    let counter = count.clone();
+    let options = UseEventSourceOptions::default().on_message(move |_| {
+        let _t = now();
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let parent = web_sys::window().unwrap().document().unwrap().body().unwrap();
+    let hook_url = url("hook");
+    let handle = leptos::mount::mount_to(parent.unchecked_into(), move || {
+        let hook = use_event_source_with_options::<Reading>(hook_url, options);
+        let data = hook.data;
+        view! { <output>{move || data.get().map(|r| format!("{:.1}", r.value))}</output> }
+    });
+    let start = js_sys::Date::now();
+    while count.load(Ordering::Relaxed) == 0 {
+        assert!(js_sys::Date::now() - start < 10_000.0, "no first event within 10 s");
+        sleep(Duration::from_millis(10)).await;
+    }
+    let hook_index = newest_source();
+    assert_ne!(hook_index, plain_index);
+
+    let per_message = |ms: f64| ms * 1000.0 / f64::from(BATCH);
+    let (mut plain, mut hook) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        plain.push(per_message(dispatch(plain_index, BATCH)));
+        hook.push(per_message(dispatch(hook_index, BATCH)));
+        sleep(Duration::from_millis(20)).await;
+    }
+    let plain_seen = close_plain.call0(&JsValue::NULL).expect("closed").as_f64().expect("a count") as u64;
+    let hook_seen = count.load(Ordering::Relaxed);
+    drop(handle);
+    let expected = 1 + u64::from(BATCH) * pairs as u64;
+    assert_eq!((plain_seen, hook_seen), (expected, expected), "every dispatched message reached both clients");
+
+    let decile = |values: &[f64]| {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        percentile(&sorted, 10.0)
+    };
+    let line = serde_json::json!({
+        "batch": BATCH, "batches": pairs,
+        "baseline_p10_us": decile(&plain), "hook_p10_us": decile(&hook),
+        "baseline_median_us": median(&plain), "hook_median_us": median(&hook),
+        "hook_over_baseline_p10": decile(&hook) / decile(&plain),
+        "hook_over_baseline_median": median(&hook) / median(&plain),
+    });
+    console_log!("DISPATCH {line}");
 }
 
 /// The rates measured: 1,000/s (a busy dashboard), 10,000/s (the issue's goal), then bursts of 10,000 and 100,000
@@ -381,6 +546,10 @@ async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
 #[wasm_bindgen_test]
 async fn ingest() {
     observe();
+    if dispatch_only() {
+        dispatch_cost().await;
+        return;
+    }
     let seconds = seconds();
     let hooks = [
         Client::Baseline,

@@ -39,6 +39,9 @@ pub struct Ingest {
     /// Chromium `longtask` entries (50 ms or more) during the rounds, and the longest.
     pub long_tasks: u64,
     pub longest_task_ms: f64,
+    /// Every round's longest task (0: none of 50 ms or more); absent from results of older harnesses.
+    #[serde(default)]
+    pub longest_task_ms_rounds: Vec<f64>,
     /// The longest gap between two animation frames during the rounds.
     pub max_frame_gap_ms: f64,
     pub longtask_supported: bool,
@@ -91,8 +94,25 @@ pub fn run(quick: bool, server: &Path, tools: &ClientTools, logs: &Path) -> Resu
             "    {:>18} at {:>6}/s: {:>9.0} events/s, lag p99 {:.1} ms, longest task {:.0} ms",
             f.client, f.per_sec, f.events_per_sec, f.lag_p99_ms, f.longest_task_ms
         );
+        if let Some(baseline) = baseline_of(&figures, f).filter(|_| f.client != BASELINE) {
+            let (rates, tasks) = per_round(baseline, f);
+            println!("{:>33} per round vs the baseline's: events/s {rates}; longest task {tasks}", "");
+        }
     }
     Ok(figures)
+}
+
+/// `f`'s rounds against the baseline's `b` (round `i` of each ran back to back): the events/s ratios and the
+/// longest tasks (`ours/theirs` ms), each list ending with its median.
+fn per_round(b: &Ingest, f: &Ingest) -> (String, String) {
+    let mut ratios: Vec<f64> =
+        b.events_per_sec_rounds.iter().zip(&f.events_per_sec_rounds).map(|(b, f)| f / b).collect();
+    let rates = ratios.iter().map(|r| format!("{r:.2}x")).collect::<Vec<_>>().join(" ");
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
+    let tasks = b.longest_task_ms_rounds.iter().zip(&f.longest_task_ms_rounds);
+    let tasks = tasks.map(|(b, f)| format!("{f:.0}/{b:.0}")).collect::<Vec<_>>().join(" ");
+    (format!("{rates} (median {median:.2}x)"), format!("{tasks} ms"))
 }
 
 /// The `INGEST` lines of the harness's output.

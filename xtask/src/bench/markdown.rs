@@ -1020,6 +1020,7 @@ mod tests {
             lag_samples: 100,
             long_tasks,
             longest_task_ms,
+            longest_task_ms_rounds: vec![longest_task_ms; 3],
             max_frame_gap_ms: 16.7,
             longtask_supported: true,
             complete: client != "hook (fetch)",
