@@ -3,20 +3,38 @@
 //! A [`Connection`] owns its closures; dropping it unregisters them and closes the `EventSource`, so nothing is
 //! leaked with `Closure::forget` and no handler of a closed connection ever runs.
 
+use std::rc::Rc;
+
 use sse_live_protocol::Event;
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{EventSource, EventSourceInit, MessageEvent};
+use web_sys::{EventSource, EventSourceInit};
 
 use super::{ConnectionState, EventSourceError, Handlers};
+
+#[wasm_bindgen]
+extern "C" {
+    /// An `EventSource`'s `MessageEvent`, whose data is always a string.
+    type TextMessage;
+    /// `data`, read as a string: one call into JavaScript, where web-sys's `data()` then `as_string()` take two
+    /// and a slot in wasm-bindgen's object table.
+    #[wasm_bindgen(method, getter)]
+    fn data(this: &TextMessage) -> String;
+    #[wasm_bindgen(method, getter, js_name = lastEventId)]
+    fn last_event_id(this: &TextMessage) -> String;
+}
+
+/// A message listener; each knows the event type it is registered for.
+type Listener = Closure<dyn FnMut(TextMessage)>;
 
 /// One open `EventSource` with its listeners. Dropping it closes the connection.
 pub(super) struct Connection {
     source: EventSource,
-    /// The extra event types (besides `message`) the message listener is registered for.
-    events: Vec<String>,
     _on_open: Closure<dyn FnMut(web_sys::Event)>,
-    on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_message: Listener,
+    /// The listeners of the extra event types (besides `message`), each with its type.
+    listeners: Vec<(String, Listener)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
@@ -33,20 +51,21 @@ impl Connection {
         init.set_with_credentials(with_credentials);
         let source = EventSource::new_with_event_source_init_dict(url, &init).map_err(js_error_message)?;
 
-        let Handlers { on_open, on_message, on_error, activity, .. } = handlers;
-        let opened = activity.clone();
-        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-            opened.record();
-            on_open()
-        });
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            activity.record();
-            on_message(Event {
-                event_type: event.type_(),
-                data: event.data().as_string().unwrap_or_default(),
-                last_event_id: event.last_event_id(),
+        let Handlers { on_open, on_message, on_error, .. } = handlers;
+        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| on_open());
+        // A listener per event type, which knows its type: per message, the data and the id are all that cross
+        // from JavaScript (the cost of every message of a burst).
+        let on_message: Rc<dyn Fn(Event)> = Rc::from(on_message);
+        let listener = |event_type: String| {
+            let on_message = on_message.clone();
+            Listener::new(move |event: TextMessage| {
+                on_message(Event {
+                    event_type: event_type.clone(),
+                    data: event.data(),
+                    last_event_id: event.last_event_id(),
+                })
             })
-        });
+        };
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let ready_state =
                 event.target().and_then(|t| t.dyn_into::<EventSource>().ok()).map_or(2, |s| s.ready_state());
@@ -57,16 +76,22 @@ impl Connection {
             };
             on_error(state, error)
         });
+        let on_messages = listener("message".to_owned());
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        source.set_onmessage(Some(on_messages.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         // `message` is covered by `onmessage`; registering it twice would deliver each message twice.
-        let events: Vec<String> = events.into_iter().filter(|e| e != "message").collect();
-        for event_type in &events {
-            // Only fails for a listener that is not a function, which this always is.
-            let _ = source.add_event_listener_with_callback(event_type, on_message.as_ref().unchecked_ref());
-        }
-        Ok(Self { source, events, _on_open: on_open, on_message, _on_error: on_error })
+        let listeners: Vec<_> = events
+            .into_iter()
+            .filter(|e| e != "message")
+            .map(|event_type| {
+                let closure = listener(event_type.clone());
+                // Only fails for a listener that is not a function, which this always is.
+                let _ = source.add_event_listener_with_callback(&event_type, closure.as_ref().unchecked_ref());
+                (event_type, closure)
+            })
+            .collect();
+        Ok(Self { source, _on_open: on_open, _on_message: on_messages, listeners, _on_error: on_error })
     }
 }
 
@@ -75,9 +100,8 @@ impl Drop for Connection {
         self.source.set_onopen(None);
         self.source.set_onmessage(None);
         self.source.set_onerror(None);
-        for event_type in &self.events {
-            let _ =
-                self.source.remove_event_listener_with_callback(event_type, self.on_message.as_ref().unchecked_ref());
+        for (event_type, closure) in &self.listeners {
+            let _ = self.source.remove_event_listener_with_callback(event_type, closure.as_ref().unchecked_ref());
         }
         self.source.close();
     }

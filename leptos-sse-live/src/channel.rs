@@ -36,7 +36,7 @@ use super::fetch;
 use super::fetch_options::{Credentials, FetchOptions};
 use super::options::{ExpiredCallback, Transport};
 use super::reconnect::Backoff;
-use super::{browser, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
+use super::{browser, copy_event, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
 
 /// What makes two connections the same: everything that changes the requests or how they are retried. What each
 /// hook does with the messages (decoder, history, callbacks, terminal event) is the hook's own.
@@ -447,12 +447,17 @@ impl Channel {
                     let number = channel.count.get().wrapping_add(1);
                     channel.count.set(number);
                     {
-                        // Notices too: a hook that rejoins must see a reset it missed.
+                        // Notices too: a hook that rejoins must see a reset it missed. Once full, the oldest
+                        // entry's buffers take the copy: no allocation per message.
                         let mut recent = channel.recent.borrow_mut();
-                        if recent.len() == REPLAY_LIMIT {
-                            recent.pop_front();
-                        }
-                        recent.push_back((number, event.clone()));
+                        let kept = match recent.len() {
+                            REPLAY_LIMIT => recent.pop_front().map(|(_, mut oldest)| {
+                                copy_event(&mut oldest, &event);
+                                oldest
+                            }),
+                            _ => None,
+                        };
+                        recent.push_back((number, kept.unwrap_or_else(|| event.clone())));
                     }
                     channel.each_entry(|entry| {
                         entry.seen.set(number);
@@ -461,7 +466,11 @@ impl Channel {
                     if event.event_type == EXPIRED_EVENT {
                         channel.renew();
                     } else if !is_notice(&event.event_type) {
-                        channel.last_message.replace(Some(event));
+                        let mut last_message = channel.last_message.borrow_mut();
+                        match &mut *last_message {
+                            Some(last) => copy_event(last, &event),
+                            none => *none = Some(event),
+                        }
                     }
                 }
             }),

@@ -417,7 +417,8 @@ struct Handlers {
 }
 
 /// Signs of life on a connection: the fetch transport records every chunk of the body (so keep-alive comments
-/// count) and the opening; the `EventSource` transport, which hides comments, every open and message.
+/// count) and the opening; the `EventSource` transport, which hides comments, every open and message when stall
+/// detection is on.
 #[derive(Debug, Default)]
 struct Activity {
     /// How many signs of life so far.
@@ -432,6 +433,14 @@ impl Activity {
         self.count.set(self.count.get().wrapping_add(1));
         self.last_at_ms.set(js_sys::Date::now());
     }
+}
+
+/// Copies `from` into `to`, reusing `to`'s buffers (no allocation when they are large enough: every message of a
+/// burst after the first).
+fn copy_event(to: &mut Event, from: &Event) {
+    to.event_type.clone_from(&from.event_type);
+    to.data.clone_from(&from.data);
+    to.last_event_id.clone_from(&from.last_event_id);
 }
 
 /// Opens a server-sent events stream at `url` and decodes each message's data as JSON into `T`.

@@ -110,6 +110,14 @@ impl Shared {
     fn current(&self, generation: u64) -> bool {
         !self.closed.get() && self.generation.get() == generation
     }
+
+    /// The current connection opened or delivered a message: a sign of life for stall detection, when it is on
+    /// (reading the clock is a call into JavaScript, on every message of a burst).
+    fn alive(&self) {
+        if self.options.stall_timeout.is_some() {
+            self.handlers.activity.record();
+        }
+    }
 }
 
 /// Opens a new `EventSource` at `url` as the current connection (the previous one, if any, is closed).
@@ -122,6 +130,7 @@ fn connect(shared: &Rc<Shared>, url: &str) -> Result<(), String> {
     let handlers = Handlers {
         on_open: Box::new(move || {
             if let Some(shared) = live(&opened, generation) {
+                shared.alive();
                 let mut budget = shared.budget.get();
                 budget.reset();
                 shared.budget.set(budget);
@@ -131,10 +140,11 @@ fn connect(shared: &Rc<Shared>, url: &str) -> Result<(), String> {
         }),
         on_message: Box::new(move |event: Event| {
             if let Some(shared) = live(&received, generation) {
+                shared.alive();
                 if event.event_type == SHUTDOWN_EVENT {
                     shared.after_shutdown.set(true);
                 }
-                shared.last_event_id.replace(event.last_event_id.clone());
+                shared.last_event_id.borrow_mut().clone_from(&event.last_event_id);
                 (shared.handlers.on_message)(event);
             }
         }),

@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use sse_live_protocol::wire::Reset;
 use sse_live_protocol::Event;
 
-use super::{ConnectionState, EventSourceError};
+use super::{copy_event, ConnectionState, EventSourceError};
 
 /// The hook's untyped signals, as writers (`data` and `history` are the [`Values`]').
 pub(super) struct Setters {
@@ -161,11 +161,7 @@ impl Updates {
             }
             // Into the pending message's buffers when there is one (every message of a burst but a frame's first).
             match &mut pending.message {
-                Some(last) => {
-                    last.event_type.clone_from(&event.event_type);
-                    last.data.clone_from(&event.data);
-                    last.last_event_id.clone_from(&event.last_event_id);
-                }
+                Some(last) => copy_event(last, event),
                 none => *none = Some(event.clone()),
             }
         }
