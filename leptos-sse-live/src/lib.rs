@@ -54,9 +54,8 @@
 //! below). When the connection opens again, `error` is cleared: an error never stands next to `Open` for what
 //! happened before it.
 //!
-//! An empty URL is idle: no request, state `Closed` with no error, until the URL is set (a reactive URL that
-//! becomes empty closes the connection and is idle again). For an optional URL, derive one:
-//! `Signal::derive(move || maybe_url.get().unwrap_or_default())`. With
+//! A `None` or empty URL is idle: no request, state `Closed` with no error, until the URL is set (a reactive URL
+//! that becomes `None` or empty closes the connection and is idle again). With
 //! [`UseEventSourceOptions::immediate`]`(false)` nothing opens, whatever the URL, until
 //! [`open`](UseEventSourceReturn::open) is called (state `Closed` until then), as with leptos-use.
 //!
@@ -291,14 +290,15 @@
 //! header sent (`Last-Event-ID` included).
 //!
 //! ### A reactive URL
-//! The URL is a `Signal<String>`: a `&str` or `String` is a constant one, and a signal of yours (an
-//! `RwSignal<String>`, a `Signal::derive`, a memo) makes the hook follow it. When its value changes, a Leptos effect
-//! closes the current connection (the `EventSource` closed, the fetch aborted, a pending reconnect dropped; none of
-//! its handlers writes a signal afterwards) and opens one to the new URL (state `Connecting`, `error` and
-//! `last_event_id` cleared, no id sent; `data`, `message` and `history` keep their values until the new stream
-//! delivers). An empty URL closes the connection and is idle (state `Closed`). Setting the same URL again keeps the
-//! connection. After [`close`](UseEventSourceReturn::close) or unmount, a URL change opens nothing; after a
-//! terminal event or `close_on_decode_error`, a new URL does open a new connection.
+//! The URL is anything [`IntoUrlSignal`]: a `&str`, `String` or `Option<String>` is a constant one, and a signal of
+//! yours (an `RwSignal<String>`, a `Signal<Option<String>>`, a `Signal::derive`, a memo) makes the hook follow it.
+//! When its value changes, a Leptos effect closes the current connection (the `EventSource` closed, the fetch
+//! aborted, a pending reconnect dropped; none of its handlers writes a signal afterwards) and opens one to the new
+//! URL (state `Connecting`, `error` and `last_event_id` cleared, no id sent; `data`, `message` and `history` keep
+//! their values until the new stream delivers). `None` or an empty URL closes the connection and is idle (state
+//! `Closed`). Setting the same URL again keeps the connection. After [`close`](UseEventSourceReturn::close) or
+//! unmount, a URL change opens nothing; after a terminal event or `close_on_decode_error`, a new URL does open a new
+//! connection.
 //!
 //! ```no_run
 //! # use leptos::prelude::*;
@@ -308,7 +308,12 @@
 //! let url = Signal::derive(move || format!("/e/temperatures?room={}", room.get()));
 //! let UseEventSourceReturn { data, .. } = use_event_source::<serde_json::Value>(url);
 //! // Later: `room.set("kitchen".into())` closes the living room's stream and opens the kitchen's.
-//! # let _ = data;
+//!
+//! // No room chosen yet: nothing opens (state `Closed`) until the signal holds a URL.
+//! let chosen = RwSignal::new(None::<String>);
+//! let UseEventSourceReturn { state, .. } = use_event_source::<serde_json::Value>(chosen);
+//! // Later: `chosen.set(Some("/e/temperatures?room=attic".into()))` opens it, `chosen.set(None)` closes it.
+//! # let _ = (data, state);
 //! # }
 //! ```
 //!
@@ -364,6 +369,7 @@ mod reconnect;
 mod return_type;
 mod state;
 mod updates;
+mod url;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -398,6 +404,7 @@ pub use sse_live_protocol::wire::{Reset, ResetReason};
 const IN_BROWSER: bool = cfg!(all(target_arch = "wasm32", not(feature = "ssr")));
 pub use return_type::UseEventSourceReturn;
 pub use state::ConnectionState;
+pub use url::IntoUrlSignal;
 
 /// What a transport reports to the hook.
 struct Handlers {
@@ -445,14 +452,15 @@ fn copy_event(to: &mut Event, from: &Event) {
 
 /// Opens a server-sent events stream at `url` and decodes each message's data as JSON into `T`.
 ///
-/// `url` is a `&str`, a `String`, or a `Signal<String>` (an `RwSignal`, a derived signal, ...): when the signal
-/// changes, the hook closes the connection and opens one to the new URL (see [A reactive URL](self#a-reactive-url)).
+/// `url` is a `&str`, a `String`, an `Option<String>`, or a signal of a `String` or an `Option<String>` (an
+/// `RwSignal`, a derived signal, ...; see [`IntoUrlSignal`]): when the signal changes, the hook closes the connection
+/// and opens one to the new URL (see [A reactive URL](self#a-reactive-url)); `None` is idle.
 ///
 /// Same as [`use_event_source_with_options`] with the default options. See the [crate docs](crate) for an example.
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub fn use_event_source<T>(
-    url: impl Into<Signal<String>>,
+    url: impl IntoUrlSignal,
 ) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
@@ -476,7 +484,7 @@ where
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub fn use_event_source_with_options<T>(
-    url: impl Into<Signal<String>>,
+    url: impl IntoUrlSignal,
     options: UseEventSourceOptions,
 ) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
 where
@@ -506,7 +514,7 @@ where
 /// # }
 /// ```
 pub fn use_event_source_with_decoder<T>(
-    url: impl Into<Signal<String>>,
+    url: impl IntoUrlSignal,
     options: UseEventSourceOptions,
     decoder: impl Fn(&str) -> Result<T, String> + 'static,
 ) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
@@ -550,7 +558,7 @@ where
 /// # }
 /// ```
 pub fn use_event_source_with_event_decoder<T>(
-    url: impl Into<Signal<String>>,
+    url: impl IntoUrlSignal,
     options: UseEventSourceOptions,
     decoder: impl Fn(&Event) -> Result<T, String> + 'static,
 ) -> UseEventSourceReturn<T, impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static>
@@ -562,7 +570,7 @@ where
     let (history, set_history) = signal(Vec::<T>::new());
     let values = updates::Typed::new(decoder, set_data, set_history, options.history);
     let Untyped { state, message, error, last_event_id, reconnect_at, reset, open, close } =
-        connect(url.into(), options, Box::new(values));
+        connect(url.into_url_signal(), options, Box::new(values));
     UseEventSourceReturn {
         state,
         data: data.into(),
@@ -592,13 +600,13 @@ struct Untyped<OpenFn, CloseFn> {
 /// The hook without its message type: the connection, its state, and everything but decoding and the `data` and
 /// `history` writes, which `values` does.
 fn connect(
-    url: Signal<String>,
+    url: Signal<Option<String>>,
     options: UseEventSourceOptions,
     values: Box<dyn updates::Values>,
 ) -> Untyped<impl Fn() + Clone + Send + Sync + 'static, impl Fn() + Clone + Send + Sync + 'static> {
     // Idle from the start (no request will be made until the URL is set or `open()` is called): `Closed`, on the
     // server as in the browser, so that hydration sees the same state.
-    let idle = !options.immediate || url.with_untracked(String::is_empty);
+    let idle = !options.immediate || url.with_untracked(|url| url.as_deref().is_none_or(str::is_empty));
     let (state, set_state) = signal(if idle { ConnectionState::Closed } else { ConnectionState::Connecting });
     let (message, set_message) = signal(None::<Event>);
     let (error, set_error) = signal(None::<EventSourceError>);
@@ -799,12 +807,14 @@ fn connect(
     let _ = any_spawner::Executor::init_wasm_bindgen();
     Effect::watch(
         move || url.get(),
-        move |url: &String, _, _| {
-            let unchanged = opened_url.with_value(|opened| opened.as_deref() == Some(url.as_str()));
+        move |url: &Option<String>, _, _| {
+            // `None` is idle, as the empty URL is.
+            let url = url.as_deref().unwrap_or_default();
+            let unchanged = opened_url.with_value(|opened| opened.as_deref() == Some(url));
             if closed_for_good.get_value() || unchanged {
                 return;
             }
-            switch_to.with_value(|switch_to| switch_to(url.clone(), ""));
+            switch_to.with_value(|switch_to| switch_to(url.to_owned(), ""));
         },
         true,
     );
@@ -818,7 +828,7 @@ fn connect(
             return;
         }
         let Some(resume_from) = latest_id.try_with_value(|id| id.borrow().clone()) else { return };
-        switch_to.try_with_value(|switch_to| switch_to(url.get_untracked(), &resume_from));
+        switch_to.try_with_value(|switch_to| switch_to(url.get_untracked().unwrap_or_default(), &resume_from));
     };
     let updates = StoredValue::new_local(updates);
     let close = move || {

@@ -1,7 +1,8 @@
 //! Browser tests of the hook's lifecycle, in headless Chromium against the real server: a reactive URL (the old
-//! connection closed, the new one opened, nothing after `close()`), hundreds of mount/unmount cycles that leave no
-//! stream open on the server (both transports), and stall detection (`stall_timeout`) over both transports against
-//! `/test/stall`, a stream that sends one event and then nothing at all.
+//! connection closed, the new one opened, nothing after `close()`; an empty or `None` URL idle), hundreds of
+//! mount/unmount cycles that leave no stream open on the server (both transports), and stall detection
+//! (`stall_timeout`) over both transports against `/test/stall`, a stream that sends one event and then nothing at
+//! all.
 //!
 //! Run them like `tests/use_event_source.rs` (`cargo xtask test` starts `sse-live-server --test-routes` and passes its
 //! URL in `SSE_LIVE_TEST_SERVER` at compile time), with `--test lifecycle`. Tests run one at a time in one page; each
@@ -21,8 +22,8 @@ use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use leptos_sse_live::Event;
 use leptos_sse_live::{
-    use_event_source, use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, ReconnectLimit,
-    Transport, UseEventSourceOptions, UseEventSourceReturn,
+    use_event_source, use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, IntoUrlSignal,
+    ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
 use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -286,11 +287,16 @@ async fn the_last_event_id_never_carries_over_to_another_url_fetch() {
     the_last_event_id_stays_with_its_url(Transport::Fetch(FetchOptions::default()), "fetch").await;
 }
 
-#[wasm_bindgen_test]
-async fn an_empty_url_is_idle() {
-    let key = unique_key("idle-url");
+/// A URL signal that starts `idle` opens nothing (state `Closed`, no error, no request); set to an echo URL (`set`)
+/// it opens; `idle` again, it closes and stays idle.
+async fn an_idle_url_opens_nothing<V>(name: &str, idle: V, set: impl Fn(String) -> V)
+where
+    V: Clone + Send + Sync + 'static,
+    RwSignal<V>: IntoUrlSignal,
+{
+    let key = unique_key(name);
     let before = settled_open_streams().await;
-    let url = RwSignal::new(String::new());
+    let url = RwSignal::new(idle.clone());
     let owner = Owner::new();
     let UseEventSourceReturn { state, data, error, .. } = owner.with(|| use_event_source::<Value>(url));
     assert_eq!(state.get_untracked(), ConnectionState::Closed, "idle from the start");
@@ -299,16 +305,34 @@ async fn an_empty_url_is_idle() {
     assert_eq!(error.get_untracked(), None, "no request, so no error");
     assert_eq!(open_streams().await, before);
 
-    url.set(format!("{}/test/echo?key={key}", server()));
+    url.set(set(format!("{}/test/echo?key={key}", server())));
     eventually(Duration::from_secs(5), "the echo", || data.get_untracked().is_some()).await;
     assert_eq!(state.get_untracked(), ConnectionState::Open);
-    url.set(String::new());
+    url.set(idle);
     sleep(Duration::from_millis(50)).await; // the URL's effect runs
-    assert_eq!(state.get_untracked(), ConnectionState::Closed, "an empty URL again: idle");
-    until_open_streams_are(before, "after the URL became empty").await;
+    assert_eq!(state.get_untracked(), ConnectionState::Closed, "idle again");
+    until_open_streams_are(before, "after the URL became idle").await;
     sleep(Duration::from_millis(500)).await;
     assert_eq!((state.get_untracked(), error.get_untracked()), (ConnectionState::Closed, None));
     assert_eq!(requests(&key).await, 1);
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn an_empty_url_is_idle() {
+    an_idle_url_opens_nothing("idle-url", String::new(), |url| url).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_none_url_is_idle() {
+    an_idle_url_opens_nothing("none-url", None, Some).await;
+    // A constant `None` too: idle for good.
+    let before = settled_open_streams().await;
+    let owner = Owner::new();
+    let constant = owner.with(|| use_event_source::<Value>(None::<String>));
+    sleep(Duration::from_millis(500)).await;
+    assert_eq!((constant.state.get_untracked(), constant.error.get_untracked()), (ConnectionState::Closed, None));
+    assert_eq!(open_streams().await, before);
     owner.cleanup();
 }
 
