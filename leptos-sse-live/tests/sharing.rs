@@ -1,7 +1,8 @@
 //! Browser tests of shared connections, in headless Chromium against the real server: hooks on one page with the
 //! same URL and connection options share one connection (counted by the server's `/test/requests/{key}` and
 //! `/healthz` `openStreams`), a hook that joins late gets the last message at once, the connection closes with its
-//! last hook, and `shared(false)` or other connection options give a connection of its own.
+//! last hook, and `shared(false)` or other connection options give a connection of its own. A hook that closes and
+//! reopens while another holds the connection gets what it missed, the server's `event: reset` included.
 //!
 //! Run them like `tests/use_event_source.rs` (`cargo xtask test` starts `sse-live-server --test-routes` and passes its
 //! URL in `SSE_LIVE_TEST_SERVER` at compile time), with `--test sharing`.
@@ -16,7 +17,8 @@ use common::{eventually, open_streams, requests, server, settled_open_streams, u
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use leptos_sse_live::{
-    use_event_source, use_event_source_with_options, ConnectionState, UseEventSourceOptions, UseEventSourceReturn,
+    use_event_source, use_event_source_with_options, ConnectionState, FetchOptions, ResetReason, Transport,
+    UseEventSourceOptions, UseEventSourceReturn,
 };
 use serde_json::Value;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -206,4 +208,63 @@ async fn reopening_when_nothing_arrived_meanwhile_repeats_nothing() {
         assert_eq!(rejoin.error.get_untracked(), None);
         owner.cleanup();
     }
+}
+
+/// `/test/notice` with a pause: events 1 and 2, then 1.5 s later `event: reset` and event 3. Two hooks with a history
+/// close after event 2 while a third holds the connection, and reopen after the reset: the reset they missed is
+/// reported in their `reset` signal and clears the history before it (one keeps it with `keep_history_on_reset`),
+/// as for the hook that saw it live.
+async fn a_reset_missed_while_away_is_delivered_on_rejoining(transport: Transport, name: &str) {
+    let key = unique_key(&format!("{name}-rejoin-reset"));
+    let url = format!("{}/test/notice?key={key}&kind=reset&pause_ms=1500", server());
+    let options = UseEventSourceOptions::default().history(10).transport(transport);
+    let (rejoin_options, log) = common::recording(options.clone());
+    let owner = Owner::new();
+    let holder = owner.with(|| use_event_source_with_options::<Value>(url.clone(), options.clone()));
+    let rejoin = owner.with(|| use_event_source_with_options::<Value>(url.clone(), rejoin_options));
+    let kept = owner.with(|| use_event_source_with_options::<Value>(url, options.keep_history_on_reset(true)));
+    let n_of = |hook: &UseEventSourceReturn<Value, _, _>| hook.data.get_untracked().and_then(|v| v["n"].as_u64());
+    let history_of = |hook: &UseEventSourceReturn<Value, _, _>| -> Vec<u64> {
+        hook.history.get_untracked().iter().map(|v| v["n"].as_u64().expect("a number n")).collect()
+    };
+    eventually(Duration::from_secs(5), "events 1 and 2 in both", || {
+        [&rejoin, &kept].iter().all(|hook| history_of(hook) == [1, 2])
+    })
+    .await;
+    (rejoin.close)();
+    (kept.close)();
+    eventually(Duration::from_secs(5), "the holder past the reset", || n_of(&holder) == Some(3)).await;
+    assert_eq!(holder.reset.get_untracked().map(|reset| reset.reason), Some(ResetReason::Restarted));
+    assert_eq!((rejoin.reset.get_untracked(), kept.reset.get_untracked()), (None, None), "away: nothing yet");
+
+    (rejoin.open)();
+    (kept.open)();
+    eventually(Duration::from_secs(5), "event 3 in the rejoined hooks", || {
+        [&rejoin, &kept].iter().all(|hook| n_of(hook) == Some(3))
+    })
+    .await;
+    sleep(Duration::from_millis(100)).await; // a frame for the coalesced signals
+    for (hook, which) in [(&rejoin, "rejoined"), (&kept, "rejoined with keep_history_on_reset")] {
+        let reset = hook.reset.get_untracked().map(|reset| reset.reason);
+        assert_eq!(reset, Some(ResetReason::Restarted), "the {which} hook reports the reset it missed");
+        assert_eq!(hook.state.get_untracked(), ConnectionState::Open);
+        assert_eq!(hook.error.get_untracked(), None, "{which}");
+    }
+    assert_eq!(history_of(&rejoin), [3], "the missed reset cleared the history before it");
+    assert_eq!(history_of(&kept), [1, 2, 3], "keep_history_on_reset keeps it");
+    assert_eq!(history_of(&holder), [3]);
+    let logged: Vec<u64> = common::logged(&log).iter().map(|e| common::json(e)["n"].as_u64().unwrap()).collect();
+    assert_eq!(logged, [1, 2, 3], "each message once, the notice not among them");
+    assert_eq!(requests(&key).await, 1, "one shared connection throughout");
+    owner.cleanup();
+}
+
+#[wasm_bindgen_test]
+async fn a_reset_missed_while_away_is_delivered_on_rejoining_native() {
+    a_reset_missed_while_away_is_delivered_on_rejoining(Transport::EventSource, "native").await;
+}
+
+#[wasm_bindgen_test]
+async fn a_reset_missed_while_away_is_delivered_on_rejoining_fetch() {
+    a_reset_missed_while_away_is_delivered_on_rejoining(Transport::Fetch(FetchOptions::default()), "fetch").await;
 }

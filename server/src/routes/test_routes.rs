@@ -20,9 +20,9 @@
 //!   event each), the later ones 503; every arrival is recorded with its time and `Cookie` header, read back with
 //!   `GET /test/timeline-log/{key}`: for the timing of the client's reconnects, measured on the server.
 //! - `GET /test/set-cookie?name=N&value=V`: sets the cookie `N=V` (`SameSite=Lax`), for `with_credentials`.
-//! - `GET /test/notice?key=K&kind=reset|shutdown|expired&fail_first=F&down=D`: per key, `F` answers 503, a stream
-//!   with two events and the server notice `kind`, `D` answers 503, then streams that stay open: for the hook's
-//!   handling of the server's notices and of errors cleared on open.
+//! - `GET /test/notice?key=K&kind=reset|shutdown|expired&fail_first=F&down=D&pause_ms=P`: per key, `F` answers 503,
+//!   a stream with two events and (after `P` ms) the server notice `kind`, `D` answers 503, then streams that stay
+//!   open: for the hook's handling of the server's notices and of errors cleared on open.
 //!
 //! Every route but the first counts its requests under a key: the `key` query parameter when given (tests pass a
 //! unique one so that they cannot see each other's requests), else the route's name (`echo`, `status-404`,
@@ -413,6 +413,9 @@ fn rate_batch(first: u64, last: u64) -> Bytes {
     Bytes::from(chunk)
 }
 
+/// The longest pause `/test/notice` takes before its notice.
+pub(crate) const NOTICE_PAUSE_MAX: Duration = Duration::from_secs(30);
+
 /// The query of `/test/notice`.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct NoticeQuery {
@@ -428,11 +431,15 @@ pub(crate) struct NoticeQuery {
     pub(crate) down: u64,
     /// A token, echoed (for a URL renewed after `expired`).
     pub(crate) token: Option<String>,
+    /// How long the first stream waits between its two events and the notice, in milliseconds. Default 0.
+    #[serde(default)]
+    pub(crate) pause_ms: u64,
 }
 
-/// `GET /test/notice?key=K&kind=KIND&fail_first=F&down=D&token=T`: request number `r` under `K` (1 for the first)
-/// answers, when `r <= F` or `F + 1 < r <= F + 1 + D`, 503 with the text body `notice {r}`. Request `F + 1` is the
-/// first stream: `retry: 300`, events with ids 1 and 2, then the notice `KIND`: `reset` sends
+/// `GET /test/notice?key=K&kind=KIND&fail_first=F&down=D&token=T&pause_ms=P`: request number `r` under `K` (1 for the
+/// first) answers, when `r <= F` or `F + 1 < r <= F + 1 + D`, 503 with the text body `notice {r}`. Request `F + 1` is
+/// the first stream: `retry: 300`, events with ids 1 and 2, then (after `P` milliseconds, default 0, capped at
+/// [`NOTICE_PAUSE_MAX`]) the notice `KIND`: `reset` sends
 /// `event: reset` (`{"reason":"restarted"}`), an event with id 3, and stays open; `shutdown` sends `event: shutdown`
 /// with `retry: 300` (`{"reason":"shutdown"}`) and the body ends; `expired` sends `event: expired`
 /// (`{"reason":"token expired"}`) and the body ends; without `kind` it stays open. Later requests are streams with
@@ -447,7 +454,7 @@ pub(crate) async fn notice(
     query: Result<Query<NoticeQuery>, QueryRejection>,
     pairs: QueryPairs,
 ) -> Result<Response, ApiError> {
-    let Query(NoticeQuery { key, kind, fail_first, down, token }) = query?;
+    let Query(NoticeQuery { key, kind, fail_first, down, token, pause_ms }) = query?;
     let Query(pairs) = pairs?;
     let request = counts.next(&pairs, key);
     let first = fail_first.saturating_add(1);
@@ -467,21 +474,23 @@ pub(crate) async fn notice(
         EventBuilder::new().id(n.to_string()).data(data.to_string()).build()
     };
     let mut frames = vec![EventBuilder::new().retry(Duration::from_millis(300)).build()?];
+    // What follows the pause: the notice and what comes after it.
+    let mut after_pause = Vec::new();
     let mut stays = true;
     if request == first {
         frames.extend([event(1)?, event(2)?]);
         match kind.as_deref() {
             Some("reset") => {
-                frames.push(EventBuilder::new().event("reset").data(r#"{"reason":"restarted"}"#).build()?);
-                frames.push(event(3)?);
+                after_pause.push(EventBuilder::new().event("reset").data(r#"{"reason":"restarted"}"#).build()?);
+                after_pause.push(event(3)?);
             }
             Some("shutdown") => {
                 let shutdown = EventBuilder::new().event("shutdown").retry(Duration::from_millis(300));
-                frames.push(shutdown.data(r#"{"reason":"shutdown"}"#).build()?);
+                after_pause.push(shutdown.data(r#"{"reason":"shutdown"}"#).build()?);
                 stays = false;
             }
             Some("expired") => {
-                frames.push(EventBuilder::new().event("expired").data(r#"{"reason":"token expired"}"#).build()?);
+                after_pause.push(EventBuilder::new().event("expired").data(r#"{"reason":"token expired"}"#).build()?);
                 stays = false;
             }
             _ => {}
@@ -489,7 +498,19 @@ pub(crate) async fn notice(
     } else {
         frames.push(event(10)?);
     }
-    let frames = stream::iter(frames.into_iter().map(|f| Bytes::from(f.into_bytes())));
+    let pause = Duration::from_millis(pause_ms).min(NOTICE_PAUSE_MAX);
+    if pause.is_zero() {
+        // In the same write as the events before it, as without a pause.
+        frames.append(&mut after_pause);
+    }
+    let after_pause = stream::once(async move {
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+        stream::iter(after_pause)
+    })
+    .flatten();
+    let frames = stream::iter(frames).chain(after_pause).map(|f| Bytes::from(f.into_bytes()));
     Ok(if stays {
         sse::response_with(&state, "test/notice", frames.chain(stream::pending()), extras)
     } else {
