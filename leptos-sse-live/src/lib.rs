@@ -549,9 +549,10 @@ where
     T: Clone + Send + Sync + 'static,
 {
     // Only this is compiled for each `T`: the typed signals and the decoding edge. `connect` is compiled once.
-    let (data, set_data) = signal(None::<T>);
-    let (history, set_history) = signal(Vec::<T>::new());
-    let values = updates::Typed::new(decoder, set_data, set_history, options.history);
+    // `ArcRwSignal`s written directly and read through one `Signal` each: `signal()` puts a reader and a writer in
+    // the arena, and each arena item is code of its own for each type (BENCHMARKS.md).
+    let (data, history) = (ArcRwSignal::new(None::<T>), ArcRwSignal::new(Vec::<T>::new()));
+    let values = updates::Typed::new(decoder, data.clone(), history.clone(), options.history);
     let Untyped { state, message, error, last_event_id, reconnect_at, reset, open, close } =
         connect(url.into(), options, Box::new(values));
     UseEventSourceReturn {
@@ -590,12 +591,18 @@ fn connect(
     // Idle from the start (no request will be made until the URL is set or `open()` is called): `Closed`, on the
     // server as in the browser, so that hydration sees the same state.
     let idle = !options.immediate || url.with_untracked(String::is_empty);
-    let (state, set_state) = signal(if idle { ConnectionState::Closed } else { ConnectionState::Connecting });
-    let (message, set_message) = signal(None::<Event>);
-    let (error, set_error) = signal(None::<EventSourceError>);
-    let (last_event_id, set_last_event_id) = signal(String::new());
-    let (reconnect_at, set_reconnect_at) = signal(None::<f64>);
-    let (reset, set_reset) = signal(None::<Reset>);
+    let setters = updates::Setters {
+        state: ArcRwSignal::new(if idle { ConnectionState::Closed } else { ConnectionState::Connecting }),
+        message: ArcRwSignal::new(None),
+        error: ArcRwSignal::new(None),
+        last_event_id: ArcRwSignal::new(String::new()),
+        reconnect_at: ArcRwSignal::new(None),
+        reset: ArcRwSignal::new(None),
+    };
+    let state = Signal::from(setters.state.clone());
+    let (message, error) = (Signal::from(setters.message.clone()), Signal::from(setters.error.clone()));
+    let last_event_id = Signal::from(setters.last_event_id.clone());
+    let (reconnect_at, reset) = (Signal::from(setters.reconnect_at.clone()), Signal::from(setters.reset.clone()));
 
     let UseEventSourceOptions {
         with_credentials,
@@ -656,14 +663,6 @@ fn connect(
         across_tabs: share_across_tabs && shared,
     };
 
-    let setters = updates::Setters {
-        state: set_state,
-        message: set_message,
-        error: set_error,
-        last_event_id: set_last_event_id,
-        reconnect_at: set_reconnect_at,
-        reset: set_reset,
-    };
     let link = Rc::new(Link {
         updates: updates::Updates::new(setters, values, coalesce_updates),
         connection_options,
@@ -723,16 +722,7 @@ fn connect(
         }
     });
 
-    Untyped {
-        state: state.into(),
-        message: message.into(),
-        error: error.into(),
-        last_event_id: last_event_id.into(),
-        reconnect_at: reconnect_at.into(),
-        reset: reset.into(),
-        open,
-        close,
-    }
+    Untyped { state, message, error, last_event_id, reconnect_at, reset, open, close }
 }
 
 /// What the hook's closures share (one per hook, not per message type): its connection's news handlers, its share of

@@ -20,14 +20,14 @@ use sse_live_protocol::Event;
 
 use super::{ConnectionState, EventSourceError};
 
-/// The hook's untyped signals, as writers (`data` and `history` are the [`Values`]').
+/// The hook's untyped signals, written directly (`data` and `history` are the [`Values`]').
 pub(super) struct Setters {
-    pub(crate) state: WriteSignal<ConnectionState>,
-    pub(crate) message: WriteSignal<Option<Event>>,
-    pub(crate) error: WriteSignal<Option<EventSourceError>>,
-    pub(crate) last_event_id: WriteSignal<String>,
-    pub(crate) reconnect_at: WriteSignal<Option<f64>>,
-    pub(crate) reset: WriteSignal<Option<Reset>>,
+    pub(crate) state: ArcRwSignal<ConnectionState>,
+    pub(crate) message: ArcRwSignal<Option<Event>>,
+    pub(crate) error: ArcRwSignal<Option<EventSourceError>>,
+    pub(crate) last_event_id: ArcRwSignal<String>,
+    pub(crate) reconnect_at: ArcRwSignal<Option<f64>>,
+    pub(crate) reset: ArcRwSignal<Option<Reset>>,
 }
 
 /// The edge where a message's data becomes the hook's type: decoding, and the `data` and `history` signals. The one
@@ -47,8 +47,8 @@ pub(super) trait Values {
 /// [`Values`] for the type `T`, decoded by `D`.
 pub(super) struct Typed<T: Send + Sync + 'static, D> {
     decoder: D,
-    data: WriteSignal<Option<T>>,
-    history: WriteSignal<Vec<T>>,
+    data: ArcRwSignal<Option<T>>,
+    history: ArcRwSignal<Vec<T>>,
     history_len: usize,
     /// The last value, and the values for `history` (oldest first, at most `history_len`), since the last write.
     pending: RefCell<(Option<T>, Vec<T>)>,
@@ -59,8 +59,8 @@ pub(super) struct Typed<T: Send + Sync + 'static, D> {
 impl<T: Send + Sync + 'static, D> Typed<T, D> {
     pub(crate) fn new(
         decoder: D,
-        data: WriteSignal<Option<T>>,
-        history: WriteSignal<Vec<T>>,
+        data: ArcRwSignal<Option<T>>,
+        history: ArcRwSignal<Vec<T>>,
         history_len: usize,
     ) -> Self {
         Self {
