@@ -93,11 +93,14 @@ where
 
     fn write(&self) {
         let (data, history) = std::mem::take(&mut *self.pending.borrow_mut());
-        if self.cleared.replace(false) {
-            self.history.try_set(history);
-        } else if !history.is_empty() {
+        // One `try_update` for both cases (a `try_set` too was code of its own for each type).
+        let cleared = self.cleared.replace(false);
+        if cleared || !history.is_empty() {
             let len = self.history_len;
             self.history.try_update(|all| {
+                if cleared {
+                    all.clear();
+                }
                 all.extend(history);
                 let excess = all.len().saturating_sub(len);
                 all.drain(..excess);
