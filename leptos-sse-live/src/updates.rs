@@ -38,10 +38,10 @@ pub(super) trait Values {
     fn decode(&self, event: &Event) -> Result<(), String>;
     /// Writes the values kept since the last write to `data` and `history`.
     fn write(&self);
-    /// Forgets the values kept (the hook is gone).
-    fn discard(&self);
-    /// Drops the history kept so far; the next [`write`](Values::write) replaces `history` with what comes after.
-    fn clear_history(&self);
+    /// Forgets the values kept: all of them (`everything`: the hook is gone), or the history kept so far, so that the
+    /// next [`write`](Values::write) replaces `history` with what comes after. One method for both: each method is
+    /// code of its own for each type.
+    fn forget(&self, everything: bool);
 }
 
 /// [`Values`] for the type `T`, decoded by `D`.
@@ -111,13 +111,14 @@ where
         }
     }
 
-    fn discard(&self) {
-        drop(std::mem::take(&mut *self.pending.borrow_mut()));
-    }
-
-    fn clear_history(&self) {
-        self.pending.borrow_mut().1.clear();
-        self.cleared.set(true);
+    fn forget(&self, everything: bool) {
+        let mut pending = self.pending.borrow_mut();
+        if everything {
+            pending.0 = None;
+        } else {
+            self.cleared.set(true);
+        }
+        pending.1.clear();
     }
 }
 
@@ -183,7 +184,7 @@ impl Updates {
     /// with the messages around it.
     pub(crate) fn reset(self: &Rc<Self>, reset: Reset, keep_history: bool) {
         if !keep_history {
-            self.values.clear_history();
+            self.values.forget(false);
         }
         self.pending.borrow_mut().reset = Some(reset);
         if self.coalesce {
@@ -263,7 +264,7 @@ impl Updates {
         drop(self.frame.borrow_mut().take());
         self.scheduled.set(false);
         drop(std::mem::take(&mut *self.pending.borrow_mut()));
-        self.values.discard();
+        self.values.forget(true);
     }
 
     fn schedule(self: &Rc<Self>) {
