@@ -371,7 +371,7 @@ mod state;
 mod updates;
 mod url;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -566,9 +566,10 @@ where
     T: Clone + Send + Sync + 'static,
 {
     // Only this is compiled for each `T`: the typed signals and the decoding edge. `connect` is compiled once.
-    let (data, set_data) = signal(None::<T>);
-    let (history, set_history) = signal(Vec::<T>::new());
-    let values = updates::Typed::new(decoder, set_data, set_history, options.history);
+    // `ArcRwSignal`s written directly and read through one `Signal` each: `signal()` puts a reader and a writer in
+    // the arena, and each arena item is code of its own for each type (BENCHMARKS.md).
+    let (data, history) = (ArcRwSignal::new(None::<T>), ArcRwSignal::new(Vec::<T>::new()));
+    let values = updates::Typed::new(decoder, data.clone(), history.clone(), options.history);
     let Untyped { state, message, error, last_event_id, reconnect_at, reset, open, close } =
         connect(url.into_url_signal(), options, Box::new(values));
     UseEventSourceReturn {
@@ -607,12 +608,18 @@ fn connect(
     // Idle from the start (no request will be made until the URL is set or `open()` is called): `Closed`, on the
     // server as in the browser, so that hydration sees the same state.
     let idle = !options.immediate || url.with_untracked(|url| url.as_deref().is_none_or(str::is_empty));
-    let (state, set_state) = signal(if idle { ConnectionState::Closed } else { ConnectionState::Connecting });
-    let (message, set_message) = signal(None::<Event>);
-    let (error, set_error) = signal(None::<EventSourceError>);
-    let (last_event_id, set_last_event_id) = signal(String::new());
-    let (reconnect_at, set_reconnect_at) = signal(None::<f64>);
-    let (reset, set_reset) = signal(None::<Reset>);
+    let setters = updates::Setters {
+        state: ArcRwSignal::new(if idle { ConnectionState::Closed } else { ConnectionState::Connecting }),
+        message: ArcRwSignal::new(None),
+        error: ArcRwSignal::new(None),
+        last_event_id: ArcRwSignal::new(String::new()),
+        reconnect_at: ArcRwSignal::new(None),
+        reset: ArcRwSignal::new(None),
+    };
+    let state = Signal::from(setters.state.clone());
+    let (message, error) = (Signal::from(setters.message.clone()), Signal::from(setters.error.clone()));
+    let last_event_id = Signal::from(setters.last_event_id.clone());
+    let (reconnect_at, reset) = (Signal::from(setters.reconnect_at.clone()), Signal::from(setters.reset.clone()));
 
     let UseEventSourceOptions {
         with_credentials,
@@ -638,7 +645,6 @@ fn connect(
         #[cfg(feature = "cross-tab")]
         share_across_tabs,
     } = options;
-    // The notices the app listens to as messages too (as before they were handled).
     let listed = events.clone();
     // The transports deliver the terminal event type and the server's notices too; the hook handles them. Sorted
     // without duplicates by inserting each name in place: a handful of names, and no sort code in the bundle (the
@@ -674,183 +680,201 @@ fn connect(
         across_tabs: share_across_tabs && shared,
     };
 
-    let setters = updates::Setters {
-        state: set_state,
-        message: set_message,
-        error: set_error,
-        last_event_id: set_last_event_id,
-        reconnect_at: set_reconnect_at,
-        reset: set_reset,
-    };
-    let updates = updates::Updates::new(setters, values, coalesce_updates);
-    // This hook's share of its connection; `None` after close, a terminal event, or a URL the browser refused.
-    let subscription = StoredValue::new_local(None::<channel::Subscription>);
-    // Set by `close()`/unmount (and from the start with `immediate(false)`): a URL change opens nothing (until
-    // `open()`).
-    let closed_for_good = StoredValue::new_local(!immediate);
-    // The URL of the connection opened last (or refused), to skip a URL "change" to the same value.
-    let opened_url = StoredValue::new_local(None::<String>);
-    // The id of the last message this hook received, as it arrived (the signal may wait for the next frame).
-    let latest_id = Rc::new(std::cell::RefCell::new(String::new()));
-    // Where this hook left its connection last, to pick up from there if it rejoins it.
-    let position = StoredValue::new_local(None::<channel::Position>);
-    // Drops this hook's share (none of its callbacks runs afterwards), remembering where it left.
-    let leave = move || {
-        if let Some(left) = subscription.try_update_value(Option::take).flatten() {
-            position.try_set_value(Some(left.position()));
-        }
-    };
-
-    // Set by `stop`: a hook can be stopped while it joins a running connection (the last message it is handed is its
-    // terminal event, or fails to decode with `close_on_decode_error`), before its share is stored to be dropped.
-    let stopped = Rc::new(Cell::new(false));
-    // Drops this hook's share (none of its callbacks runs afterwards) and reports `Closed`.
-    let stop = {
-        let updates = updates.clone();
-        let stopped = stopped.clone();
-        move || {
-            stopped.set(true);
-            leave();
-            updates.state(ConnectionState::Closed, None);
-        }
-    };
-    // What this hook does with its connection's news (a new set for each subscription).
-    let make_subscriber = {
-        let updates = updates.clone();
-        let latest_id = latest_id.clone();
-        move || {
-            let (opened, failed, received, scheduled) =
-                (updates.clone(), updates.clone(), updates.clone(), updates.clone());
-            let on_message = on_message.clone();
-            let on_failed = on_failed.clone();
-            let terminal_event = terminal_event.clone();
-            let latest_id = latest_id.clone();
-            let stop = stop.clone();
-            let listed = listed.clone();
-            channel::Subscriber {
-                on_state: Box::new(move |state| opened.state(state, None)),
-                on_error: Box::new(move |state, error| failed.state(state, Some(error))),
-                on_message: Box::new(move |event: &Event| {
-                    if terminal_event.as_ref().is_some_and(|terminal| *terminal == event.event_type) {
-                        // The end of the stream for this hook: nothing more is delivered to it, nothing reconnects
-                        // it (a new URL or `open()` subscribes again).
-                        stop();
-                        return;
-                    }
-                    if event.event_type == RESET_EVENT {
-                        received.reset(reset_notice(&event.data), keep_history_on_reset);
-                    }
-                    // The server's notices are not messages, unless the app listens to their type.
-                    if channel::is_notice(&event.event_type) && !listed.contains(&event.event_type) {
-                        return;
-                    }
-                    if let Some(on_message) = &on_message {
-                        on_message(event);
-                    }
-                    latest_id.borrow_mut().clone_from(&event.last_event_id);
-                    let decoded = received.message(event);
-                    if !decoded && close_on_decode_error {
-                        stop();
-                    }
-                }),
-                on_failed: Box::new(move || {
-                    if let Some(on_failed) = &on_failed {
-                        on_failed();
-                    }
-                }),
-                on_reconnect_at: Box::new(move |at| scheduled.reconnect_at(at)),
-            }
-        }
-    };
-    // Leaves the current connection and subscribes to `url`'s, resuming after `resume_from` if it opens a new one
-    // and `url` is the URL that id came from (an id never carries over to another URL). An empty URL is idle: no
-    // request, state `Closed`.
-    let switch_to = {
-        let updates = updates.clone();
-        let latest_id = latest_id.clone();
-        Rc::new(move |url: String, resume_from: &str| {
-            if !IN_BROWSER {
-                return;
-            }
-            leave();
-            let left = position.try_update_value(Option::take).flatten();
-            let same_url = opened_url.with_value(|opened| opened.as_deref() == Some(url.as_str()));
-            opened_url.set_value(Some(url.clone()));
-            updates.clear_error();
-            let (resume_from, left) = if same_url {
-                (resume_from, left)
-            } else {
-                latest_id.replace(String::new());
-                updates.clear_last_event_id();
-                ("", None)
-            };
-            stopped.set(false);
-            if url.is_empty() {
-                updates.state(ConnectionState::Closed, None);
-                return;
-            }
-            updates.state(ConnectionState::Connecting, None);
-            match channel::subscribe(&url, connection_options.clone(), resume_from, left, make_subscriber()) {
-                // Stopped while joining: the share goes at once, as `stop` would have dropped it.
-                Ok(subscribed) if stopped.get() => drop(subscribed),
-                Ok(subscribed) => subscription.set_value(Some(subscribed)),
-                Err(error) => updates.state(ConnectionState::Closed, Some(error)),
-            }
-        })
-    };
-    let switch_to = StoredValue::new_local(switch_to);
+    let link = Rc::new(Link {
+        updates: updates::Updates::new(setters, values, coalesce_updates),
+        connection_options,
+        listed,
+        terminal_event,
+        on_message,
+        on_failed,
+        keep_history_on_reset,
+        close_on_decode_error,
+        subscription: RefCell::new(None),
+        closed_for_good: Cell::new(!immediate),
+        opened_url: RefCell::new(None),
+        latest_id: RefCell::new(String::new()),
+        position: RefCell::new(None),
+        stopped: Cell::new(false),
+    });
+    // One arena slot for all of it: `open` and `close` must be `Send + Sync`, and one `StoredValue` per piece was
+    // code for each piece's type (BENCHMARKS.md).
+    let link = StoredValue::new_local(link);
+    let link = move || link.try_with_value(Rc::clone);
     // The connection opens once the component is live, from an effect (which also swaps it when the URL changes):
     // never while the component is created, so that hydration sees the initial state the server rendered. Effects
     // run on the async executor, which `mount_to` sets up; a hook used in a bare `Owner` needs it too (a no-op when
-    // already set). On the server effects do not run, and `switch_to` opens nothing there anyway.
+    // already set). On the server effects do not run, and `switch_to` opens nothing there anyway. Only the URL is
+    // tracked (`Effect::watch` was larger in .wasm).
     #[cfg(all(target_arch = "wasm32", not(feature = "ssr")))]
     let _ = any_spawner::Executor::init_wasm_bindgen();
-    Effect::watch(
-        move || url.get(),
-        move |url: &Option<String>, _, _| {
-            // `None` is idle, as the empty URL is.
-            let url = url.as_deref().unwrap_or_default();
-            let unchanged = opened_url.with_value(|opened| opened.as_deref() == Some(url));
-            if closed_for_good.get_value() || unchanged {
-                return;
-            }
-            switch_to.with_value(|switch_to| switch_to(url.to_owned(), ""));
-        },
-        true,
-    );
+    Effect::new(move || {
+        // `None` is idle, as the empty URL is.
+        let url = url.get().unwrap_or_default();
+        untrack(|| link().map(|link| link.follow(url)));
+    });
 
-    let latest_id = StoredValue::new_local(latest_id);
     let open = move || {
-        closed_for_good.try_set_value(false);
-        let running = subscription.try_with_value(Option::is_some).unwrap_or(false)
+        let Some(link) = link() else { return };
+        link.closed_for_good.set(false);
+        let running = link.subscription.borrow().is_some()
             && state.try_get_untracked().is_some_and(|state| state != ConnectionState::Closed);
         if running {
             return;
         }
-        let Some(resume_from) = latest_id.try_with_value(|id| id.borrow().clone()) else { return };
-        switch_to.try_with_value(|switch_to| switch_to(url.get_untracked().unwrap_or_default(), &resume_from));
+        let resume_from = link.latest_id.borrow().clone();
+        link.switch_to(url.get_untracked().unwrap_or_default(), &resume_from);
     };
-    let updates = StoredValue::new_local(updates);
     let close = move || {
-        closed_for_good.try_set_value(true);
-        leave();
-        updates.try_with_value(|updates| updates.state(ConnectionState::Closed, None));
+        if let Some(link) = link() {
+            link.closed_for_good.set(true);
+            link.leave();
+            link.updates.state(ConnectionState::Closed, None);
+        }
     };
     on_cleanup(move || {
-        closed_for_good.try_set_value(true);
-        drop(subscription.try_update_value(Option::take).flatten());
-        updates.try_with_value(|updates| updates.discard());
+        if let Some(link) = link() {
+            link.closed_for_good.set(true);
+            let subscription = link.subscription.take();
+            drop(subscription);
+            link.updates.discard();
+        }
     });
 
-    Untyped {
-        state: state.into(),
-        message: message.into(),
-        error: error.into(),
-        last_event_id: last_event_id.into(),
-        reconnect_at: reconnect_at.into(),
-        reset: reset.into(),
-        open,
-        close,
+    Untyped { state, message, error, last_event_id, reconnect_at, reset, open, close }
+}
+
+/// What the hook's closures share (one per hook, not per message type): its connection's news handlers, its share of
+/// the connection, and what it remembers between connections.
+struct Link {
+    updates: Rc<updates::Updates>,
+    connection_options: channel::ConnectionOptions,
+    /// The notices the app listens to as messages too (as before they were handled).
+    listed: Vec<String>,
+    terminal_event: Option<String>,
+    on_message: Option<options::MessageCallback>,
+    on_failed: Option<options::FailedCallback>,
+    keep_history_on_reset: bool,
+    close_on_decode_error: bool,
+    /// This hook's share of its connection; `None` after close, a terminal event, or a URL the browser refused.
+    subscription: RefCell<Option<channel::Subscription>>,
+    /// Set by `close()`/unmount (and from the start with `immediate(false)`): a URL change opens nothing (until
+    /// `open()`).
+    closed_for_good: Cell<bool>,
+    /// The URL of the connection opened last (or refused), to skip a URL "change" to the same value.
+    opened_url: RefCell<Option<String>>,
+    /// The id of the last message this hook received, as it arrived (the signal may wait for the next frame).
+    latest_id: RefCell<String>,
+    /// Where this hook left its connection last, to pick up from there if it rejoins it.
+    position: RefCell<Option<channel::Position>>,
+    /// Set by `stop`: a hook can be stopped while it joins a running connection (the last message it is handed is
+    /// its terminal event, or fails to decode with `close_on_decode_error`), before its share is stored to be
+    /// dropped.
+    stopped: Cell<bool>,
+}
+
+impl Link {
+    /// Drops this hook's share (none of its callbacks runs afterwards), remembering where it left.
+    fn leave(&self) {
+        let left = self.subscription.take();
+        if let Some(left) = left {
+            self.position.replace(Some(left.position()));
+        }
+    }
+
+    /// Drops this hook's share (none of its callbacks runs afterwards) and reports `Closed`.
+    fn stop(&self) {
+        self.stopped.set(true);
+        self.leave();
+        self.updates.state(ConnectionState::Closed, None);
+    }
+
+    /// The URL signal changed: switches to it unless closed for good or it is the URL opened already.
+    fn follow(self: &Rc<Self>, url: String) {
+        let unchanged = self.opened_url.borrow().as_deref() == Some(url.as_str());
+        if !self.closed_for_good.get() && !unchanged {
+            self.switch_to(url, "");
+        }
+    }
+
+    /// Leaves the current connection and subscribes to `url`'s, resuming after `resume_from` if it opens a new one
+    /// and `url` is the URL that id came from (an id never carries over to another URL). An empty URL is idle: no
+    /// request, state `Closed`.
+    fn switch_to(self: &Rc<Self>, url: String, resume_from: &str) {
+        if !IN_BROWSER {
+            return;
+        }
+        self.leave();
+        let left = self.position.take();
+        let same_url = self.opened_url.borrow().as_deref() == Some(url.as_str());
+        self.opened_url.replace(Some(url.clone()));
+        self.updates.clear_error();
+        let (resume_from, left) = if same_url {
+            (resume_from, left)
+        } else {
+            self.latest_id.take();
+            self.updates.clear_last_event_id();
+            ("", None)
+        };
+        self.stopped.set(false);
+        if url.is_empty() {
+            self.updates.state(ConnectionState::Closed, None);
+            return;
+        }
+        self.updates.state(ConnectionState::Connecting, None);
+        match channel::subscribe(&url, self.connection_options.clone(), resume_from, left, self.subscriber()) {
+            // Stopped while joining: the share goes at once, as `stop` would have dropped it.
+            Ok(subscribed) if self.stopped.get() => drop(subscribed),
+            Ok(subscribed) => drop(self.subscription.replace(Some(subscribed))),
+            Err(error) => self.updates.state(ConnectionState::Closed, Some(error)),
+        }
+    }
+
+    /// What this hook does with its connection's news (a new set for each subscription). The message handler holds
+    /// the link weakly: the link holds the subscription that holds the handler.
+    fn subscriber(self: &Rc<Self>) -> channel::Subscriber {
+        let (opened, failed, scheduled) = (self.updates.clone(), self.updates.clone(), self.updates.clone());
+        let link = Rc::downgrade(self);
+        let on_failed = self.on_failed.clone();
+        channel::Subscriber {
+            on_state: Box::new(move |state| opened.state(state, None)),
+            on_error: Box::new(move |state, error| failed.state(state, Some(error))),
+            on_message: Box::new(move |event: &Event| {
+                if let Some(link) = link.upgrade() {
+                    link.received(event);
+                }
+            }),
+            on_failed: Box::new(move || {
+                if let Some(on_failed) = &on_failed {
+                    on_failed();
+                }
+            }),
+            on_reconnect_at: Box::new(move |at| scheduled.reconnect_at(at)),
+        }
+    }
+
+    /// A message of this hook's connection.
+    fn received(&self, event: &Event) {
+        if self.terminal_event.as_ref().is_some_and(|terminal| *terminal == event.event_type) {
+            // The end of the stream for this hook: nothing more is delivered to it, nothing reconnects it (a new URL
+            // or `open()` subscribes again).
+            self.stop();
+            return;
+        }
+        if event.event_type == RESET_EVENT {
+            self.updates.reset(reset_notice(&event.data), self.keep_history_on_reset);
+        }
+        // The server's notices are not messages, unless the app listens to their type.
+        if channel::is_notice(&event.event_type) && !self.listed.contains(&event.event_type) {
+            return;
+        }
+        if let Some(on_message) = &self.on_message {
+            on_message(event);
+        }
+        self.latest_id.borrow_mut().clone_from(&event.last_event_id);
+        let decoded = self.updates.message(event);
+        if !decoded && self.close_on_decode_error {
+            self.stop();
+        }
     }
 }
 
@@ -872,30 +896,40 @@ fn reset_notice(data: &str) -> Reset {
 }
 
 /// The string value of `"key": "..."` in a flat JSON object (escapes `\"`, `\\`, `\/`, `\n`, `\t` undone; others
-/// kept as the escaped character); `None` when the key is missing or its value is not a string. No slicing that can
-/// panic: this reads data from the network.
+/// kept as the escaped character); `None` when the key is missing or its value is not a string. Read byte by byte,
+/// with no slicing that can panic (this reads data from the network) and no substring search (`str::find` with a
+/// `&str` pattern links the two-way searcher: 1.4 KB of .wasm in the minimal app of BENCHMARKS.md).
 fn json_string_field(data: &str, key: &str) -> Option<String> {
-    let mut from = 0;
-    while let Some(found) = data.get(from..).and_then(|rest| rest.find(key)) {
-        let (start, end) = (from + found, from + found + key.len());
-        from = end;
-        let quoted = data.get(..start).is_some_and(|before| before.ends_with('"'))
-            && data.get(end..).is_some_and(|after| after.starts_with('"'));
-        let Some(after) = data.get(end + 1..).filter(|_| quoted).and_then(|after| after.trim_start().strip_prefix(':'))
-        else {
+    let (bytes, key) = (data.as_bytes(), key.as_bytes());
+    let skip_space = |mut at: usize| {
+        while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        at
+    };
+    for start in 0..bytes.len() {
+        let end = start + 1 + key.len();
+        let quoted = bytes[start] == b'"' && bytes.get(start + 1..end) == Some(key) && bytes.get(end) == Some(&b'"');
+        let colon = if quoted { skip_space(end + 1) } else { continue };
+        if bytes.get(colon) != Some(&b':') {
             continue;
-        };
-        let mut chars = after.trim_start().strip_prefix('"')?.chars();
-        let mut value = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => return Some(value),
-                '\\' => match chars.next()? {
-                    'n' => value.push('\n'),
-                    't' => value.push('\t'),
-                    escaped => value.push(escaped),
-                },
-                c => value.push(c),
+        }
+        let open = skip_space(colon + 1);
+        if bytes.get(open) != Some(&b'"') {
+            return None;
+        }
+        // Only ASCII bytes are removed or replaced, so what is kept stays UTF-8.
+        let mut value = Vec::new();
+        let mut rest = bytes.get(open + 1..)?.iter();
+        while let Some(&byte) = rest.next() {
+            match byte {
+                b'"' => return String::from_utf8(value).ok(),
+                b'\\' => value.push(match *rest.next()? {
+                    b'n' => b'\n',
+                    b't' => b'\t',
+                    escaped => escaped,
+                }),
+                byte => value.push(byte),
             }
         }
         return None;
@@ -916,6 +950,11 @@ mod tests {
         let topic = reset_notice(r#"{ "topic" : "reason", "reason" : "restarted" }"#);
         assert_eq!((topic.reason, topic.topic.as_deref()), (ResetReason::Restarted, Some("reason")));
         assert_eq!(reset_notice(r#"{"reason":"expired","topic":"a\"b\\c"}"#).topic.as_deref(), Some("a\"b\\c"));
+        let accents = reset_notice("{\"topic\":\"caf\u{e9} \\\u{e9}t\u{e9}\\n\",\n\t\"reason\"\t:\n\"lagged\"}");
+        assert_eq!(
+            (accents.topic.as_deref(), accents.reason),
+            (Some("caf\u{e9} \u{e9}t\u{e9}\n"), ResetReason::Lagged)
+        );
         for (data, reason) in [
             (r#"{"reason":"expired"}"#, ResetReason::Expired),
             (r#"{"reason":"unknown"}"#, ResetReason::Unknown),

@@ -20,14 +20,14 @@ use sse_live_protocol::Event;
 
 use super::{copy_event, ConnectionState, EventSourceError};
 
-/// The hook's untyped signals, as writers (`data` and `history` are the [`Values`]').
+/// The hook's untyped signals, written directly (`data` and `history` are the [`Values`]').
 pub(super) struct Setters {
-    pub(crate) state: WriteSignal<ConnectionState>,
-    pub(crate) message: WriteSignal<Option<Event>>,
-    pub(crate) error: WriteSignal<Option<EventSourceError>>,
-    pub(crate) last_event_id: WriteSignal<String>,
-    pub(crate) reconnect_at: WriteSignal<Option<f64>>,
-    pub(crate) reset: WriteSignal<Option<Reset>>,
+    pub(crate) state: ArcRwSignal<ConnectionState>,
+    pub(crate) message: ArcRwSignal<Option<Event>>,
+    pub(crate) error: ArcRwSignal<Option<EventSourceError>>,
+    pub(crate) last_event_id: ArcRwSignal<String>,
+    pub(crate) reconnect_at: ArcRwSignal<Option<f64>>,
+    pub(crate) reset: ArcRwSignal<Option<Reset>>,
 }
 
 /// The edge where a message's data becomes the hook's type: decoding, and the `data` and `history` signals. The one
@@ -38,17 +38,17 @@ pub(super) trait Values {
     fn decode(&self, event: &Event) -> Result<(), String>;
     /// Writes the values kept since the last write to `data` and `history`.
     fn write(&self);
-    /// Forgets the values kept (the hook is gone).
-    fn discard(&self);
-    /// Drops the history kept so far; the next [`write`](Values::write) replaces `history` with what comes after.
-    fn clear_history(&self);
+    /// Forgets the values kept: all of them (`everything`: the hook is gone), or the history kept so far, so that the
+    /// next [`write`](Values::write) replaces `history` with what comes after. One method for both: each method is
+    /// code of its own for each type.
+    fn forget(&self, everything: bool);
 }
 
 /// [`Values`] for the type `T`, decoded by `D`.
 pub(super) struct Typed<T: Send + Sync + 'static, D> {
     decoder: D,
-    data: WriteSignal<Option<T>>,
-    history: WriteSignal<Vec<T>>,
+    data: ArcRwSignal<Option<T>>,
+    history: ArcRwSignal<Vec<T>>,
     history_len: usize,
     /// The last value, and the values for `history` (oldest first, at most `history_len`), since the last write.
     pending: RefCell<(Option<T>, Vec<T>)>,
@@ -59,8 +59,8 @@ pub(super) struct Typed<T: Send + Sync + 'static, D> {
 impl<T: Send + Sync + 'static, D> Typed<T, D> {
     pub(crate) fn new(
         decoder: D,
-        data: WriteSignal<Option<T>>,
-        history: WriteSignal<Vec<T>>,
+        data: ArcRwSignal<Option<T>>,
+        history: ArcRwSignal<Vec<T>>,
         history_len: usize,
     ) -> Self {
         Self {
@@ -93,11 +93,14 @@ where
 
     fn write(&self) {
         let (data, history) = std::mem::take(&mut *self.pending.borrow_mut());
-        if self.cleared.replace(false) {
-            self.history.try_set(history);
-        } else if !history.is_empty() {
+        // One `try_update` for both cases (a `try_set` too was code of its own for each type).
+        let cleared = self.cleared.replace(false);
+        if cleared || !history.is_empty() {
             let len = self.history_len;
             self.history.try_update(|all| {
+                if cleared {
+                    all.clear();
+                }
                 all.extend(history);
                 let excess = all.len().saturating_sub(len);
                 all.drain(..excess);
@@ -108,13 +111,14 @@ where
         }
     }
 
-    fn discard(&self) {
-        drop(std::mem::take(&mut *self.pending.borrow_mut()));
-    }
-
-    fn clear_history(&self) {
-        self.pending.borrow_mut().1.clear();
-        self.cleared.set(true);
+    fn forget(&self, everything: bool) {
+        let mut pending = self.pending.borrow_mut();
+        if everything {
+            pending.0 = None;
+        } else {
+            self.cleared.set(true);
+        }
+        pending.1.clear();
     }
 }
 
@@ -176,7 +180,7 @@ impl Updates {
     /// with the messages around it.
     pub(crate) fn reset(self: &Rc<Self>, reset: Reset, keep_history: bool) {
         if !keep_history {
-            self.values.clear_history();
+            self.values.forget(false);
         }
         self.pending.borrow_mut().reset = Some(reset);
         if self.coalesce {
@@ -256,7 +260,7 @@ impl Updates {
         drop(self.frame.borrow_mut().take());
         self.scheduled.set(false);
         drop(std::mem::take(&mut *self.pending.borrow_mut()));
-        self.values.discard();
+        self.values.forget(true);
     }
 
     fn schedule(self: &Rc<Self>) {
