@@ -2,9 +2,13 @@
 
 use leptos::prelude::*;
 
+use super::fixed;
+
 /// The chart's drawing area in SVG user units; it scales to the card's width.
 const WIDTH: f64 = 300.0;
 const HEIGHT: f64 = 80.0;
+/// `0 0 WIDTH HEIGHT`, written out (formatting the `f64`s would link float formatting).
+const VIEW_BOX: &str = "0 0 300 80";
 
 /// One bar: its left edge, top and height, for `count` bars side by side.
 pub fn bar(index: usize, count: usize, value: f64) -> (f64, f64, f64) {
@@ -25,9 +29,9 @@ pub fn BarChart(
     /// What the chart shows, for screen readers.
     label: &'static str,
 ) -> impl IntoView {
-    let slot_width = WIDTH / slots.max(1) as f64;
+    let bar_width = fixed((WIDTH / slots.max(1) as f64 - 2.0).max(1.0), 2);
     view! {
-        <svg class="bar-chart" viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none" role="img" aria-label=label>
+        <svg class="bar-chart" viewBox=VIEW_BOX preserveAspectRatio="none" role="img" aria-label=label>
             {move || {
                 values.with(|values| {
                     let skip = values.len().saturating_sub(slots);
@@ -38,7 +42,8 @@ pub fn BarChart(
                         .enumerate()
                         .map(|(i, &value)| {
                             let (x, y, height) = bar(offset + i, slots, value);
-                            view! { <rect x=x + 1.0 y=y width=(slot_width - 2.0).max(1.0) height=height /> }
+                            // Attributes as text with two decimals: an `f64` attribute is formatted with float formatting.
+                            view! { <rect x=fixed(x + 1.0, 2) y=fixed(y, 2) width=bar_width.clone() height=fixed(height, 2) /> }
                         })
                         .collect_view()
                 })
@@ -49,7 +54,12 @@ pub fn BarChart(
 
 #[cfg(test)]
 mod tests {
-    use super::bar;
+    use super::{bar, HEIGHT, VIEW_BOX, WIDTH};
+
+    #[test]
+    fn the_view_box_is_the_drawing_area() {
+        assert_eq!(VIEW_BOX, format!("0 0 {WIDTH} {HEIGHT}"));
+    }
 
     #[test]
     fn bars_share_the_width_and_grow_from_the_bottom() {

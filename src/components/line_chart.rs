@@ -2,11 +2,15 @@
 
 use leptos::prelude::*;
 
+use super::push_fixed;
+
 /// The chart's drawing area in SVG user units; it scales to the card's width.
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 160.0;
 /// Room kept free above and below the line so that its stroke is not cut.
 const PAD: f64 = 6.0;
+/// `0 0 WIDTH HEIGHT`, written out (formatting the `f64`s would link float formatting).
+const VIEW_BOX: &str = "0 0 600 160";
 
 /// The smallest, largest and mean value of a series.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,16 +49,18 @@ pub fn polyline(points: &[(f64, f64)], min_range: f64) -> String {
     let span = last - first;
     let range = (stats.max - stats.min).max(min_range);
     let top = (stats.max + stats.min) / 2.0 + range / 2.0;
-    points
-        .iter()
-        .filter(|(_, value)| value.is_finite())
-        .map(|&(time, value)| {
-            let x = if span > 0.0 { (time - first) / span * WIDTH } else { WIDTH };
-            let y = if range > 0.0 { PAD + (top - value) / range * (HEIGHT - 2.0 * PAD) } else { HEIGHT / 2.0 };
-            format!("{x:.1},{y:.1}")
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::new();
+    for &(time, value) in points.iter().filter(|(_, value)| value.is_finite()) {
+        let x = if span > 0.0 { (time - first) / span * WIDTH } else { WIDTH };
+        let y = if range > 0.0 { PAD + (top - value) / range * (HEIGHT - 2.0 * PAD) } else { HEIGHT / 2.0 };
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        push_fixed(&mut out, x, 1);
+        out.push(',');
+        push_fixed(&mut out, y, 1);
+    }
+    out
 }
 
 /// A line chart of `points` with a caption of its minimum, maximum and average formatted by `format`.
@@ -75,7 +81,7 @@ pub fn LineChart(
     let stats = Memo::new(move |_| points.with(|points| Stats::of(points.iter().map(|&(_, value)| value))));
     view! {
         <figure class="line-chart" data-points=move || points.with(Vec::len)>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none" role="img" aria-label=label>
+            <svg viewBox=VIEW_BOX preserveAspectRatio="none" role="img" aria-label=label>
                 <polyline points=move || points.with(|points| polyline(points, min_range)) />
             </svg>
             <figcaption>
@@ -96,6 +102,11 @@ pub fn LineChart(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_view_box_is_the_drawing_area() {
+        assert_eq!(VIEW_BOX, format!("0 0 {WIDTH} {HEIGHT}"));
+    }
 
     #[test]
     fn the_line_spans_the_width_and_the_value_range() {
