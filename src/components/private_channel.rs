@@ -4,6 +4,7 @@
 //! Needs a server started with `--demo-auth` (and `--jwt-secret`), which `cargo xtask demo` does. The stream uses
 //! the fetch transport, which can send the token as `Authorization: Bearer`.
 
+use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sse_live_demo_wire::{DemoToken, Note};
@@ -22,7 +23,7 @@ const NOTES: usize = 20;
 /// The card: a name form, then the inbox, the note form and the "read another channel" form.
 #[component]
 pub fn PrivateChannel() -> impl IntoView {
-    let name = RwSignal::new(String::new());
+    let name = NodeRef::<html::Input>::new();
     let token = RwSignal::new(None::<DemoToken>);
     let failure = RwSignal::new(None::<String>);
     // The answer may come after the card is gone: the signals are then disposed, and `try_set` does nothing.
@@ -46,11 +47,11 @@ pub fn PrivateChannel() -> impl IntoView {
             </div>
             <form class="inline-form name-form" on:submit=move |ev| {
                 ev.prevent_default();
-                join(name.get_untracked());
+                join(value_of(name));
             }>
                 <label>
                     "Your name "
-                    <input name="name" autocomplete="off" maxlength="64" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
+                    <input name="name" autocomplete="off" maxlength="64" node_ref=name />
                 </label>
                 <button type="submit">"Open my channel"</button>
             </form>
@@ -58,6 +59,12 @@ pub fn PrivateChannel() -> impl IntoView {
             {move || token.get().map(|token| view! { <Inbox token /> })}
         </section>
     }
+}
+
+/// What `input` holds now (empty before it is mounted). The forms read their inputs when submitted: no signal and
+/// no `input` handler per field.
+fn value_of(input: NodeRef<html::Input>) -> String {
+    input.get_untracked().map(|input| input.value()).unwrap_or_default()
 }
 
 /// `GET /demo-token?sub=NAME`.
@@ -85,7 +92,7 @@ fn Inbox(token: DemoToken) -> impl IntoView {
     let options = with_token(&token).history(NOTES).share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, error, history, .. } =
         use_event_source_with_options::<Note>(format!("/events/{topic}?lastEventId=0"), options);
-    let draft = RwSignal::new(String::new());
+    let draft = NodeRef::<html::Input>::new();
     let sent = RwSignal::new(None::<Result<Published, String>>);
     let send = {
         let (topic, token) = (topic.clone(), token.token.clone());
@@ -94,13 +101,15 @@ fn Inbox(token: DemoToken) -> impl IntoView {
             spawn_local(async move {
                 let result = publish(topic, token, Note { text }).await;
                 if result.is_ok() {
-                    draft.try_set(String::new());
+                    if let Some(input) = draft.try_get_untracked().flatten() {
+                        input.set_value("");
+                    }
                 }
                 sent.try_set(Some(result));
             });
         }
     };
-    let other = RwSignal::new(String::new());
+    let other = NodeRef::<html::Input>::new();
     let peek = RwSignal::new(None::<String>);
     view! {
         <div class="inbox" data-state=move || state.get().as_str()>
@@ -117,12 +126,12 @@ fn Inbox(token: DemoToken) -> impl IntoView {
             </ul>
             <form class="inline-form note-form" on:submit=move |ev| {
                 ev.prevent_default();
-                let text = draft.get_untracked();
+                let text = value_of(draft);
                 if !text.trim().is_empty() {
                     send(text);
                 }
             }>
-                <input name="note" autocomplete="off" placeholder="Write a note to yourself" prop:value=draft on:input=move |ev| draft.set(event_target_value(&ev)) />
+                <input name="note" autocomplete="off" placeholder="Write a note to yourself" node_ref=draft />
                 <button type="submit">"Send"</button>
             </form>
             <p class="sent" role="status">
@@ -133,11 +142,11 @@ fn Inbox(token: DemoToken) -> impl IntoView {
             </p>
             <form class="inline-form peek-form" on:submit=move |ev| {
                 ev.prevent_default();
-                peek.set(Some(other.get_untracked()));
+                peek.set(Some(value_of(other)));
             }>
                 <label>
                     "Read another name's channel "
-                    <input name="other" autocomplete="off" prop:value=other on:input=move |ev| other.set(event_target_value(&ev)) />
+                    <input name="other" autocomplete="off" node_ref=other />
                 </label>
                 <button type="submit">"Try"</button>
             </form>
