@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::push_fixed;
+use super::{push_fixed, Chart};
 
 /// The chart's drawing area in SVG user units; it scales to the card's width.
 const WIDTH: f64 = 300.0;
@@ -54,11 +54,8 @@ pub fn BarChart(
     /// What the chart shows, for screen readers.
     label: &'static str,
 ) -> impl IntoView {
-    view! {
-        <svg class="bar-chart" viewBox=VIEW_BOX preserveAspectRatio="none" role="img" aria-label=label>
-            <path d=move || values.with(|values| bars_path(values, slots)) />
-        </svg>
-    }
+    let shape = Signal::derive(move || values.with(|values| bars_path(values, slots)));
+    view! { <Chart class="bar-chart" view_box=VIEW_BOX label shape /> }
 }
 
 #[cfg(test)]

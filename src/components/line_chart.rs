@@ -63,6 +63,27 @@ pub fn polyline(points: &[(f64, f64)], min_range: f64) -> String {
     out
 }
 
+/// An SVG drawing of one path, `shape` (SVG path data in `view_box`'s units), stretched to the element's size: the
+/// demo's two charts are both drawn with it, from their data.
+#[component]
+pub fn Chart(
+    /// The SVG element's CSS class.
+    class: &'static str,
+    /// The drawing area, `0 0 WIDTH HEIGHT`.
+    view_box: &'static str,
+    /// What the chart shows, for screen readers.
+    label: &'static str,
+    /// The path's data.
+    #[prop(into)]
+    shape: Signal<String>,
+) -> impl IntoView {
+    view! {
+        <svg class=class viewBox=view_box preserveAspectRatio="none" role="img" aria-label=label>
+            <path d=shape />
+        </svg>
+    }
+}
+
 /// A line chart of `points` with a caption of its minimum, maximum and average formatted by `format`.
 #[component]
 pub fn LineChart(
@@ -81,9 +102,8 @@ pub fn LineChart(
     let stats = Memo::new(move |_| points.with(|points| Stats::of(points.iter().map(|&(_, value)| value))));
     view! {
         <figure class="line-chart" data-points=move || points.with(Vec::len)>
-            <svg viewBox=VIEW_BOX preserveAspectRatio="none" role="img" aria-label=label>
-                <polyline points=move || points.with(|points| polyline(points, min_range)) />
-            </svg>
+            // The polyline as a path: after `M`, further points are lines to them.
+            <Chart class="line" view_box=VIEW_BOX label shape=Signal::derive(move || points.with(|points| format!("M{}", polyline(points, min_range)))) />
             <figcaption>
                 {move || match stats.get() {
                     Some(Stats { min, max, average }) => format!(
