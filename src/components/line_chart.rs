@@ -63,6 +63,17 @@ pub fn polyline(points: &[(f64, f64)], min_range: f64) -> String {
     out
 }
 
+/// The [`polyline`] as SVG path data: `M` and the points (after `M`, further points are lines to them); empty when
+/// there is no point (a lone `M` is an error in the browser's console).
+pub fn line_path(points: &[(f64, f64)], min_range: f64) -> String {
+    let line = polyline(points, min_range);
+    if line.is_empty() {
+        line
+    } else {
+        format!("M{line}")
+    }
+}
+
 /// An SVG drawing of one path, `shape` (SVG path data in `view_box`'s units), stretched to the element's size: the
 /// demo's two charts are both drawn with it, from their data.
 #[component]
@@ -102,8 +113,7 @@ pub fn LineChart(
     let stats = Memo::new(move |_| points.with(|points| Stats::of(points.iter().map(|&(_, value)| value))));
     view! {
         <figure class="line-chart" data-points=move || points.with(Vec::len)>
-            // The polyline as a path: after `M`, further points are lines to them.
-            <Chart class="line" view_box=VIEW_BOX label shape=Signal::derive(move || points.with(|points| format!("M{}", polyline(points, min_range)))) />
+            <Chart class="line" view_box=VIEW_BOX label shape=Signal::derive(move || points.with(|points| line_path(points, min_range))) />
             <figcaption>
                 {move || match stats.get() {
                     Some(Stats { min, max, average }) => format!(
@@ -143,6 +153,9 @@ mod tests {
         assert_eq!(polyline(&[(0.0, 5.0), (10.0, 5.0)], 1.0), "0.0,80.0 600.0,80.0");
         assert_eq!(polyline(&[(7.0, 5.0)], 0.0), "600.0,80.0");
         assert_eq!(polyline(&[], 1.0), "");
+        assert_eq!(line_path(&[], 1.0), "", "no point, no path: a lone M is invalid");
+        assert_eq!(line_path(&[(f64::NAN, f64::NAN)], 1.0), "");
+        assert_eq!(line_path(&[(7.0, 5.0)], 0.0), "M600.0,80.0");
         assert_eq!(Stats::of([]), None);
         assert_eq!(Stats::of([f64::NAN, 1.0]), Some(Stats { min: 1.0, max: 1.0, average: 1.0 }));
     }
