@@ -1,11 +1,13 @@
 //! The sse-live demo: a live dashboard on [`leptos_sse_live`]'s `use_event_source`.
 //!
 //! - [`components`]: the demo's components (temperature display, random numbers, connection badge).
+//! - [`request`]: the demo's plain requests (start a job, get a token, publish a note).
 //! - [`use_now`]: the wall clock as a signal (for "3 s ago").
 //! - [`app`]: the demo page that composes them.
 
 pub mod app;
 pub mod components;
+pub mod request;
 pub mod use_now;
 
 pub use app::App;

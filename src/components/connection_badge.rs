@@ -37,7 +37,7 @@ impl Status {
             (ConnectionState::Connecting, Some(at), _) => {
                 let seconds = ((at - now_ms) / 1000.0).ceil();
                 if seconds >= 1.0 {
-                    ("reconnecting", format!("Reconnecting in {seconds:.0} s"))
+                    ("reconnecting", format!("Reconnecting in {} s", seconds as u64))
                 } else {
                     ("reconnecting", "Reconnecting…".to_owned())
                 }

@@ -2,7 +2,10 @@
 //! streams over its own topic, a bar fills, and the stream ends for good at 100 % with no reconnect.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use sse_live_demo_wire::{JobProgress, JobStarted};
+
+use crate::request;
 
 use leptos_sse_live::{
     use_event_source_with_options, ConnectionState, EventSourceError, UseEventSourceOptions, UseEventSourceReturn,
@@ -13,20 +16,28 @@ use leptos_sse_live::{
 pub fn JobRunner() -> impl IntoView {
     let job = RwSignal::new(None::<JobStarted>);
     let failure = RwSignal::new(None::<String>);
-    let start = Action::new_local(|_: &()| start_job());
-    Effect::new(move |_| match start.value().get() {
-        Some(Ok(started)) => {
-            failure.set(None);
-            job.set(Some(started));
-        }
-        Some(Err(message)) => failure.set(Some(message)),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
+    // The answer may come after the card is gone: the signals are then disposed, and `try_set` does nothing.
+    let start = move || {
+        pending.set(true);
+        spawn_local(async move {
+            match start_job().await {
+                Ok(started) => {
+                    failure.try_set(None);
+                    job.try_set(Some(started));
+                }
+                Err(message) => {
+                    failure.try_set(Some(message));
+                }
+            }
+            pending.try_set(false);
+        });
+    };
     view! {
         <section class="card job">
             <div class="card-head">
                 <h2>"A job with an end"</h2>
-                <button type="button" class="start-job" on:click=move |_| { start.dispatch(()); } disabled=move || start.pending().get()>
+                <button type="button" class="start-job" on:click=move |_| start() disabled=pending>
                     "Start a job"
                 </button>
             </div>
@@ -40,13 +51,11 @@ pub fn JobRunner() -> impl IntoView {
 
 /// `POST /jobs`: the started job, or a sentence saying why not.
 async fn start_job() -> Result<JobStarted, String> {
-    let response =
-        gloo_net::http::Request::post("/jobs").send().await.map_err(|e| format!("cannot start a job: {e}"))?;
-    if !response.ok() {
-        let text = response.text().await.unwrap_or_default();
-        return Err(format!("cannot start a job: {} {text}", response.status()));
+    let answer = request::send("POST", "/jobs", None, None).await.map_err(|e| format!("cannot start a job: {e}"))?;
+    if !answer.ok() {
+        return Err(format!("cannot start a job: {} {}", answer.status, answer.text));
     }
-    response.json().await.map_err(|e| format!("cannot start a job: unexpected answer: {e}"))
+    answer.json().map_err(|e| format!("cannot start a job: unexpected answer: {e}"))
 }
 
 /// One job's progress bar, from its whole history (`?lastEventId=0`: nothing is missed if the job began before the

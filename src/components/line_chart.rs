@@ -2,11 +2,15 @@
 
 use leptos::prelude::*;
 
+use super::push_fixed;
+
 /// The chart's drawing area in SVG user units; it scales to the card's width.
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 160.0;
 /// Room kept free above and below the line so that its stroke is not cut.
 const PAD: f64 = 6.0;
+/// `0 0 WIDTH HEIGHT`, written out (formatting the `f64`s would link float formatting).
+const VIEW_BOX: &str = "0 0 600 160";
 
 /// The smallest, largest and mean value of a series.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,16 +49,50 @@ pub fn polyline(points: &[(f64, f64)], min_range: f64) -> String {
     let span = last - first;
     let range = (stats.max - stats.min).max(min_range);
     let top = (stats.max + stats.min) / 2.0 + range / 2.0;
-    points
-        .iter()
-        .filter(|(_, value)| value.is_finite())
-        .map(|&(time, value)| {
-            let x = if span > 0.0 { (time - first) / span * WIDTH } else { WIDTH };
-            let y = if range > 0.0 { PAD + (top - value) / range * (HEIGHT - 2.0 * PAD) } else { HEIGHT / 2.0 };
-            format!("{x:.1},{y:.1}")
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::new();
+    for &(time, value) in points.iter().filter(|(_, value)| value.is_finite()) {
+        let x = if span > 0.0 { (time - first) / span * WIDTH } else { WIDTH };
+        let y = if range > 0.0 { PAD + (top - value) / range * (HEIGHT - 2.0 * PAD) } else { HEIGHT / 2.0 };
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        push_fixed(&mut out, x, 1);
+        out.push(',');
+        push_fixed(&mut out, y, 1);
+    }
+    out
+}
+
+/// The [`polyline`] as SVG path data: `M` and the points (after `M`, further points are lines to them); empty when
+/// there is no point (a lone `M` is an error in the browser's console).
+pub fn line_path(points: &[(f64, f64)], min_range: f64) -> String {
+    let line = polyline(points, min_range);
+    if line.is_empty() {
+        line
+    } else {
+        format!("M{line}")
+    }
+}
+
+/// An SVG drawing of one path, `shape` (SVG path data in `view_box`'s units), stretched to the element's size: the
+/// demo's two charts are both drawn with it, from their data.
+#[component]
+pub fn Chart(
+    /// The SVG element's CSS class.
+    class: &'static str,
+    /// The drawing area, `0 0 WIDTH HEIGHT`.
+    view_box: &'static str,
+    /// What the chart shows, for screen readers.
+    label: &'static str,
+    /// The path's data.
+    #[prop(into)]
+    shape: Signal<String>,
+) -> impl IntoView {
+    view! {
+        <svg class=class viewBox=view_box preserveAspectRatio="none" role="img" aria-label=label>
+            <path d=shape />
+        </svg>
+    }
 }
 
 /// A line chart of `points` with a caption of its minimum, maximum and average formatted by `format`.
@@ -75,9 +113,7 @@ pub fn LineChart(
     let stats = Memo::new(move |_| points.with(|points| Stats::of(points.iter().map(|&(_, value)| value))));
     view! {
         <figure class="line-chart" data-points=move || points.with(Vec::len)>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none" role="img" aria-label=label>
-                <polyline points=move || points.with(|points| polyline(points, min_range)) />
-            </svg>
+            <Chart class="line" view_box=VIEW_BOX label shape=Signal::derive(move || points.with(|points| line_path(points, min_range))) />
             <figcaption>
                 {move || match stats.get() {
                     Some(Stats { min, max, average }) => format!(
@@ -98,6 +134,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_view_box_is_the_drawing_area() {
+        assert_eq!(VIEW_BOX, format!("0 0 {WIDTH} {HEIGHT}"));
+    }
+
+    #[test]
     fn the_line_spans_the_width_and_the_value_range() {
         let points = polyline(&[(0.0, 10.0), (50.0, 20.0), (100.0, 15.0)], 0.0);
         assert_eq!(points, "0.0,154.0 300.0,6.0 600.0,80.0");
@@ -112,6 +153,9 @@ mod tests {
         assert_eq!(polyline(&[(0.0, 5.0), (10.0, 5.0)], 1.0), "0.0,80.0 600.0,80.0");
         assert_eq!(polyline(&[(7.0, 5.0)], 0.0), "600.0,80.0");
         assert_eq!(polyline(&[], 1.0), "");
+        assert_eq!(line_path(&[], 1.0), "", "no point, no path: a lone M is invalid");
+        assert_eq!(line_path(&[(f64::NAN, f64::NAN)], 1.0), "");
+        assert_eq!(line_path(&[(7.0, 5.0)], 0.0), "M600.0,80.0");
         assert_eq!(Stats::of([]), None);
         assert_eq!(Stats::of([f64::NAN, 1.0]), Some(Stats { min: 1.0, max: 1.0, average: 1.0 }));
     }

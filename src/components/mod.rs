@@ -2,6 +2,7 @@
 
 mod bar_chart;
 mod connection_badge;
+mod fixed;
 mod job_progress;
 mod line_chart;
 mod private_channel;
@@ -13,8 +14,9 @@ mod temperature_unit;
 
 pub use bar_chart::BarChart;
 pub use connection_badge::{ConnectionBadge, Status};
+pub use fixed::{fixed, push_fixed};
 pub use job_progress::JobRunner;
-pub use line_chart::{polyline, LineChart, Stats};
+pub use line_chart::{polyline, Chart, LineChart, Stats};
 pub use private_channel::PrivateChannel;
 pub use random_numbers::RandomNumbers;
 pub use relative_time::ago;

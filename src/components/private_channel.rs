@@ -4,9 +4,13 @@
 //! Needs a server started with `--demo-auth` (and `--jwt-secret`), which `cargo xtask demo` does. The stream uses
 //! the fetch transport, which can send the token as `Authorization: Bearer`.
 
+use leptos::html;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use sse_live_demo_wire::{DemoToken, Note};
 use sse_live_protocol::wire::Published;
+
+use crate::request;
 
 use leptos_sse_live::{
     use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, Transport, UseEventSourceOptions,
@@ -19,18 +23,23 @@ const NOTES: usize = 20;
 /// The card: a name form, then the inbox, the note form and the "read another channel" form.
 #[component]
 pub fn PrivateChannel() -> impl IntoView {
-    let name = RwSignal::new(String::new());
+    let name = NodeRef::<html::Input>::new();
     let token = RwSignal::new(None::<DemoToken>);
     let failure = RwSignal::new(None::<String>);
-    let join = Action::new_local(|name: &String| demo_token(name.clone()));
-    Effect::new(move |_| match join.value().get() {
-        Some(Ok(minted)) => {
-            failure.set(None);
-            token.set(Some(minted));
-        }
-        Some(Err(message)) => failure.set(Some(message)),
-        None => {}
-    });
+    // The answer may come after the card is gone: the signals are then disposed, and `try_set` does nothing.
+    let join = move |name: String| {
+        spawn_local(async move {
+            match demo_token(name).await {
+                Ok(minted) => {
+                    failure.try_set(None);
+                    token.try_set(Some(minted));
+                }
+                Err(message) => {
+                    failure.try_set(Some(message));
+                }
+            }
+        })
+    };
     view! {
         <section class="card channel">
             <div class="card-head">
@@ -38,11 +47,11 @@ pub fn PrivateChannel() -> impl IntoView {
             </div>
             <form class="inline-form name-form" on:submit=move |ev| {
                 ev.prevent_default();
-                join.dispatch(name.get_untracked());
+                join(value_of(name));
             }>
                 <label>
                     "Your name "
-                    <input name="name" autocomplete="off" maxlength="64" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
+                    <input name="name" autocomplete="off" maxlength="64" node_ref=name />
                 </label>
                 <button type="submit">"Open my channel"</button>
             </form>
@@ -52,26 +61,20 @@ pub fn PrivateChannel() -> impl IntoView {
     }
 }
 
-/// `GET /demo-token?sub=NAME`.
-async fn demo_token(name: String) -> Result<DemoToken, String> {
-    let response = gloo_net::http::Request::get("/demo-token")
-        .query([("sub", name.as_str())])
-        .send()
-        .await
-        .map_err(|e| format!("cannot get a token: {e}"))?;
-    if !response.ok() {
-        return Err(error_text(response).await);
-    }
-    response.json().await.map_err(|e| format!("cannot get a token: unexpected answer: {e}"))
+/// What `input` holds now (empty before it is mounted). The forms read their inputs when submitted: no signal and
+/// no `input` handler per field.
+fn value_of(input: NodeRef<html::Input>) -> String {
+    input.get_untracked().map(|input| input.value()).unwrap_or_default()
 }
 
-/// The server's `{"error": "..."}`, or the status when there is none.
-async fn error_text(response: gloo_net::http::Response) -> String {
-    let status = response.status();
-    match response.json::<serde_json::Value>().await {
-        Ok(body) => body["error"].as_str().map_or_else(|| format!("HTTP {status}"), str::to_owned),
-        Err(_) => format!("HTTP {status}"),
+/// `GET /demo-token?sub=NAME`.
+async fn demo_token(name: String) -> Result<DemoToken, String> {
+    let url = format!("/demo-token?sub={}", js_sys::encode_uri_component(&name));
+    let answer = request::send("GET", &url, None, None).await.map_err(|e| format!("cannot get a token: {e}"))?;
+    if !answer.ok() {
+        return Err(answer.error());
     }
+    answer.json().map_err(|e| format!("cannot get a token: unexpected answer: {e}"))
 }
 
 /// The fetch transport with the token as `Authorization: Bearer`.
@@ -89,21 +92,24 @@ fn Inbox(token: DemoToken) -> impl IntoView {
     let options = with_token(&token).history(NOTES).share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, error, history, .. } =
         use_event_source_with_options::<Note>(format!("/events/{topic}?lastEventId=0"), options);
-    let draft = RwSignal::new(String::new());
+    let draft = NodeRef::<html::Input>::new();
     let sent = RwSignal::new(None::<Result<Published, String>>);
-    let send = Action::new_local({
+    let send = {
         let (topic, token) = (topic.clone(), token.token.clone());
-        move |text: &String| publish(topic.clone(), token.clone(), Note { text: text.clone() })
-    });
-    Effect::new(move |_| {
-        if let Some(result) = send.value().get() {
-            if result.is_ok() {
-                draft.set(String::new());
-            }
-            sent.set(Some(result));
+        move |text: String| {
+            let (topic, token) = (topic.clone(), token.clone());
+            spawn_local(async move {
+                let result = publish(topic, token, Note { text }).await;
+                if result.is_ok() {
+                    if let Some(input) = draft.try_get_untracked().flatten() {
+                        input.set_value("");
+                    }
+                }
+                sent.try_set(Some(result));
+            });
         }
-    });
-    let other = RwSignal::new(String::new());
+    };
+    let other = NodeRef::<html::Input>::new();
     let peek = RwSignal::new(None::<String>);
     view! {
         <div class="inbox" data-state=move || state.get().as_str()>
@@ -112,7 +118,8 @@ fn Inbox(token: DemoToken) -> impl IntoView {
                 {move || match (state.get(), error.get()) {
                     (ConnectionState::Open, _) => "live".to_owned(),
                     (_, Some(error)) => error.to_string(),
-                    (state, None) => state.to_string().to_lowercase(),
+                    // The lower-case word as it is: `to_lowercase` would link Unicode's case tables (12 KB of data).
+                    (state, None) => state.as_str().to_owned(),
                 }}
             </p>
             <ul class="notes" aria-live="polite">
@@ -120,12 +127,12 @@ fn Inbox(token: DemoToken) -> impl IntoView {
             </ul>
             <form class="inline-form note-form" on:submit=move |ev| {
                 ev.prevent_default();
-                let text = draft.get_untracked();
+                let text = value_of(draft);
                 if !text.trim().is_empty() {
-                    send.dispatch(text);
+                    send(text);
                 }
             }>
-                <input name="note" autocomplete="off" placeholder="Write a note to yourself" prop:value=draft on:input=move |ev| draft.set(event_target_value(&ev)) />
+                <input name="note" autocomplete="off" placeholder="Write a note to yourself" node_ref=draft />
                 <button type="submit">"Send"</button>
             </form>
             <p class="sent" role="status">
@@ -136,11 +143,11 @@ fn Inbox(token: DemoToken) -> impl IntoView {
             </p>
             <form class="inline-form peek-form" on:submit=move |ev| {
                 ev.prevent_default();
-                peek.set(Some(other.get_untracked()));
+                peek.set(Some(value_of(other)));
             }>
                 <label>
                     "Read another name's channel "
-                    <input name="other" autocomplete="off" prop:value=other on:input=move |ev| other.set(event_target_value(&ev)) />
+                    <input name="other" autocomplete="off" node_ref=other />
                 </label>
                 <button type="submit">"Try"</button>
             </form>
@@ -151,15 +158,14 @@ fn Inbox(token: DemoToken) -> impl IntoView {
 
 /// `POST /events/{topic}` with the token: the event's id, or the server's reason.
 async fn publish(topic: String, token: String, note: Note) -> Result<Published, String> {
-    let request = gloo_net::http::Request::post(&format!("/events/{topic}"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .json(&note)
-        .map_err(|e| e.to_string())?;
-    let response = request.send().await.map_err(|e| format!("the server cannot be reached: {e}"))?;
-    if !response.ok() {
-        return Err(error_text(response).await);
+    let body = serde_json::to_string(&note).map_err(|e| e.to_string())?;
+    let answer = request::send("POST", &format!("/events/{topic}"), Some(&token), Some(&body))
+        .await
+        .map_err(|e| format!("the server cannot be reached: {e}"))?;
+    if !answer.ok() {
+        return Err(answer.error());
     }
-    response.json().await.map_err(|e| format!("unexpected answer: {e}"))
+    answer.json().map_err(|e| format!("unexpected answer: {e}"))
 }
 
 /// Tries to read `other`'s inbox with this token: the server refuses (403), and the refusal is shown.
@@ -171,34 +177,14 @@ fn Peek(token: DemoToken, other: String) -> impl IntoView {
     view! {
         <p class="peek" data-state=move || state.get().as_str()>
             {move || match error.get() {
-                Some(EventSourceError::Http { status, message }) => format!("Refused ({status}): {}", reason(&message)),
+                Some(EventSourceError::Http { status, message }) => {
+                    let reason = request::error_message(&message).unwrap_or(message);
+                    format!("Refused ({status}): {reason}")
+                },
                 Some(error) => error.to_string(),
                 None if state.get() == ConnectionState::Open => format!("Reading {other}'s channel"),
                 None => "Asking…".to_owned(),
             }}
         </p>
-    }
-}
-
-/// The `error` of a JSON error body (`{"error": "..."}`, as our server answers), else the text as it is.
-fn reason(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|json| json["error"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| body.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::reason;
-
-    #[test]
-    fn json_errors_read_as_their_message() {
-        assert_eq!(
-            reason(r#"{"error":"the token does not allow the topic \"users/bob/inbox\""}"#),
-            r#"the token does not allow the topic "users/bob/inbox""#
-        );
-        assert_eq!(reason("Forbidden"), "Forbidden");
-        assert_eq!(reason(r#"{"message":"x"}"#), r#"{"message":"x"}"#);
     }
 }

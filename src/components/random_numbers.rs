@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use sse_live_demo_wire::RandomNumber;
 
-use super::{BarChart, StreamCard};
+use super::{fixed, BarChart, StreamCard};
 use leptos_sse_live::{
     use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
@@ -30,7 +30,7 @@ pub fn RandomNumbers(
         <StreamCard title="Random numbers" class="random" state error reconnect_at>
             <p class="reading">
                 {move || match data.get() {
-                    Some(number) => view! { "Latest: " <strong class="value">{format!("{:.4}", number.value)}</strong> }
+                    Some(number) => view! { "Latest: " <strong class="value">{fixed(number.value, 4)}</strong> }
                         .into_any(),
                     None => view! { <span class="placeholder">"Waiting for the first number…"</span> }.into_any(),
                 }}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use sse_live_demo_wire::TemperatureReading;
 
-use super::{ago, LineChart, StreamCard, TemperatureUnit, UnitToggle};
+use super::{ago, fixed, LineChart, StreamCard, TemperatureUnit, UnitToggle};
 use crate::use_now::use_now;
 use leptos_sse_live::{
     use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
@@ -35,9 +35,8 @@ impl Trend {
     /// (or the oldest, when the history is shorter); a change under 0.1 °C is steady. `None` with fewer than two.
     pub fn of(history: &[TemperatureReading]) -> Option<Self> {
         let latest = history.last()?;
-        let at = |reading: &TemperatureReading| (reading.updated_at.unix_timestamp_nanos() / 1_000_000) as f64;
-        let cutoff = at(latest) - TREND_SPAN_MS;
-        let earlier = history[..history.len() - 1].iter().rev().find(|r| at(r) <= cutoff).or(history.first())?;
+        let cutoff = millis(latest) - TREND_SPAN_MS;
+        let earlier = history[..history.len() - 1].iter().rev().find(|r| millis(r) <= cutoff).or(history.first())?;
         if std::ptr::eq(earlier, latest) {
             return None;
         }
@@ -68,8 +67,10 @@ impl Trend {
     }
 }
 
+/// When `reading` was taken, in milliseconds since the epoch (whole seconds and their milliseconds: the nanoseconds
+/// as one `i128` would link a 128-bit division).
 fn millis(reading: &TemperatureReading) -> f64 {
-    (reading.updated_at.unix_timestamp_nanos() / 1_000_000) as f64
+    reading.updated_at.unix_timestamp() as f64 * 1000.0 + f64::from(reading.updated_at.millisecond())
 }
 
 /// "The current temperature in my living room is 21.4 °C ↑ as of 19:05:00 · 3 s ago", live from `url`, with a chart
@@ -107,7 +108,8 @@ pub fn TemperatureDisplay(
                 .collect::<Vec<_>>()
         })
     });
-    let format = Callback::new(move |value: f64| format!("{value:.1} {}", unit.get().symbol()));
+    // The chart's values are converted already: one decimal and the unit's symbol.
+    let format = Callback::new(move |value: f64| format!("{} {}", fixed(value, 1), unit.get().symbol()));
     view! {
         <StreamCard title="Living room" class="temperature" state error reconnect_at>
             <UnitToggle unit />
@@ -164,6 +166,9 @@ mod tests {
         let steady = [reading(0, 21.0), reading(70, 21.05)];
         assert_eq!(Trend::of(&steady), Some(Trend::Steady));
         let short = [reading(0, 21.0), reading(5, 21.5)];
+        assert_eq!(millis(&reading(-1_700_000_001, 0.0)), -1000.0, "before the epoch");
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        assert_eq!(millis(&TemperatureReading { temperature: 0.0, updated_at: at }), 1_700_000_000_123.0);
         assert_eq!(Trend::of(&short), Some(Trend::Rising), "less than a minute: against the oldest");
     }
 }

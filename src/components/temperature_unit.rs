@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use super::fixed;
+
 /// The unit temperatures are shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TemperatureUnit {
@@ -39,7 +41,10 @@ impl TemperatureUnit {
 
     /// `celsius` in this unit with one decimal and the symbol: `21.4 °C`.
     pub fn format(self, celsius: f64) -> String {
-        format!("{:.1} {}", self.convert(celsius), self.symbol())
+        let mut text = fixed(self.convert(celsius), 1);
+        text.push(' ');
+        text.push_str(self.symbol());
+        text
     }
 
     fn code(self) -> &'static str {

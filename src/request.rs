@@ -1,0 +1,107 @@
+//! The demo's plain requests (start a job, get a token, publish a note) with the browser's `fetch`: the answer is
+//! read as text and decoded with serde_json, like the streams' data.
+//!
+//! gloo-net and Leptos's `Action` did the same before; the actions' futures went through `send_wrapper`'s future
+//! shims, and with gloo-net's layers they cost the demo several KB of brotli (BENCHMARKS.md, issue 12's levers).
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+/// A request's answer: its status and its body as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, read whole as text (empty when it could not be read).
+    pub text: String,
+}
+
+impl Answer {
+    /// Whether the status is a success (2xx).
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body decoded as JSON into `T`, or the decoder's message.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, String> {
+        serde_json::from_str(&self.text).map_err(|e| e.to_string())
+    }
+
+    /// Why the server refused: the `error` of its `{"error": "..."}` body, or `HTTP {status}` when there is none.
+    ///
+    /// ```
+    /// use sse_live::request::Answer;
+    /// let answer = Answer { status: 403, text: r#"{"error":"not yours"}"#.to_owned() };
+    /// assert_eq!(answer.error(), "not yours");
+    /// assert_eq!(Answer { status: 502, text: "Bad Gateway".to_owned() }.error(), "HTTP 502");
+    /// ```
+    pub fn error(&self) -> String {
+        error_message(&self.text).unwrap_or_else(|| format!("HTTP {}", self.status))
+    }
+}
+
+/// The `error` of a JSON error body (`{"error": "..."}`, as our server answers), if the body is one.
+pub fn error_message(body: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: String,
+    }
+    serde_json::from_str::<ErrorBody>(body).ok().map(|body| body.error)
+}
+
+/// Sends `method url` on the page's origin with an optional bearer token and JSON body; the answer, or a sentence
+/// saying why there is none (the server cannot be reached, the request was refused by the browser).
+#[cfg(target_arch = "wasm32")]
+pub async fn send(method: &str, url: &str, bearer: Option<&str>, json: Option<&str>) -> Result<Answer, String> {
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    let failed = |error: JsValue| {
+        error.dyn_ref::<js_sys::Error>().map_or_else(|| format!("{error:?}"), |e| String::from(e.message()))
+    };
+    let headers = web_sys::Headers::new().map_err(failed)?;
+    if let Some(token) = bearer {
+        headers.set("Authorization", &format!("Bearer {token}")).map_err(failed)?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(json) = json {
+        headers.set("Content-Type", "application/json").map_err(failed)?;
+        init.set_body(&JsValue::from_str(json));
+    }
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or("no window")?;
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(failed)?;
+    let response: web_sys::Response = response.unchecked_into();
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise).await.ok().and_then(|text| text.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Ok(Answer { status: response.status(), text })
+}
+
+/// Native builds (the server's and the unit tests') have no `fetch`: every request fails.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn send(_method: &str, _url: &str, _bearer: Option<&str>, _json: Option<&str>) -> Result<Answer, String> {
+    Err("no fetch outside a browser".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{error_message, Answer};
+
+    #[test]
+    fn json_errors_read_as_their_message() {
+        assert_eq!(
+            error_message(r#"{"error":"the token does not allow the topic \"users/bob/inbox\""}"#).as_deref(),
+            Some(r#"the token does not allow the topic "users/bob/inbox""#)
+        );
+        assert_eq!(error_message("Forbidden"), None);
+        assert_eq!(error_message(r#"{"message":"x"}"#), None);
+        let answer = Answer { status: 201, text: r#"{"id":"7","topic":"jobs/7"}"#.to_owned() };
+        assert!(answer.ok());
+        let started: sse_live_demo_wire::JobStarted = answer.json().unwrap();
+        assert_eq!(started.topic, "jobs/7");
+        assert!(Answer { status: 200, text: "{".to_owned() }.json::<sse_live_demo_wire::JobStarted>().is_err());
+    }
+}
