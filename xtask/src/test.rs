@@ -5,7 +5,10 @@ use std::time::Instant;
 
 use crate::server::{free_port, RunningServer};
 use crate::step;
-use crate::tools::{browser_test_env, ensure_browser, ensure_client_tools, ensure_redis, trunk_build_release};
+use crate::tools::{
+    browser_test_env, browser_tmp_dir, clear_browser_tmp_dir, ensure_browser, ensure_client_tools, ensure_redis,
+    trunk_build_release,
+};
 use crate::{target_dir, workspace_root, Result};
 
 /// The hook crate, whose browser tests are most of them.
@@ -163,6 +166,8 @@ pub fn run() -> Result {
         &mut cargo(&["build", "--package", "sse-live-server", "--features", SERVER_TEST_ROUTES]),
     )?;
     let target_dir = target_dir();
+    // What a run that failed half-way left behind.
+    clear_browser_tmp_dir();
     let page_port = free_port()?;
     let page_origin = format!("http://127.0.0.1:{page_port}");
     let server = RunningServer::start(
@@ -210,8 +215,10 @@ pub fn run() -> Result {
         cargo(&["test", "--package", "sse-live-e2e"])
             .env("SSE_LIVE_DIST", root.join("dist"))
             .env("SSE_LIVE_SERVER_BIN", target_dir.join("debug/sse-live-server"))
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("TMPDIR", browser_tmp_dir()),
     )?;
+    clear_browser_tmp_dir();
 
     println!("\nxtask: all checks and tests passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -77,6 +77,7 @@ pub fn run(quick: bool, server: &Path, tools: &ClientTools, logs: &Path) -> Resu
     );
     let output = cargo.output().map_err(|e| format!("cannot run cargo test --test ingest: {e}"))?;
     drop(running);
+    crate::tools::clear_browser_tmp_dir();
     let stdout = String::from_utf8_lossy(&output.stdout);
     std::fs::write(logs.join("ingest.log"), [&output.stdout[..], &output.stderr[..]].concat())
         .map_err(|e| format!("cannot write the ingest log: {e}"))?;
