@@ -326,7 +326,8 @@ async fn serve_connection(
             let router = router.clone();
             async move {
                 let Ok(response) = router.oneshot(request).await;
-                Ok::<_, Infallible>(response.map(|body| Body::new(InProgress { body, _request: in_progress })))
+                // hyper is given this body as it is: one more `Body::new` would box it again, a dynamic call per frame.
+                Ok::<_, Infallible>(response.map(|body| InProgress { body, _request: in_progress }))
             }
         }
     });
