@@ -343,7 +343,7 @@ async fn serve_connection(
     let mut cancelled = pin!(shutdown.cancelled());
     // The shutdown token and the watchdog are polled only when they wake, not on each of the connection's
     // wake-ups (one per event on a stream).
-    let side = SideWaker::new();
+    let mut side = SideWaker::new();
     let mut draining = false;
     let ended = std::future::poll_fn(|cx| {
         if side.woken(cx) {

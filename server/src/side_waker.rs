@@ -17,6 +17,9 @@ use futures_util::task::AtomicWaker;
 pub(crate) struct SideWaker {
     shared: Arc<Shared>,
     waker: Waker,
+    /// The task's waker as last registered: a task's waker rarely changes, and registering it again on each poll
+    /// (two atomic exchanges) would be paid once per delivery.
+    registered: Option<Waker>,
 }
 
 #[derive(Debug)]
@@ -41,14 +44,22 @@ impl SideWaker {
     pub(crate) fn new() -> Self {
         let shared = Arc::new(Shared { woken: AtomicBool::new(true), task: AtomicWaker::new() });
         let waker = Waker::from(shared.clone());
-        Self { shared, waker }
+        Self { shared, waker, registered: None }
     }
 
     /// Registers the task's waker (`cx`) and tells whether a side future woke since the last call: if so, poll the
     /// side futures with [`SideWaker::context`].
-    pub(crate) fn woken(&self, cx: &Context<'_>) -> bool {
-        self.shared.task.register(cx.waker());
-        self.shared.woken.swap(false, Ordering::AcqRel)
+    pub(crate) fn woken(&mut self, cx: &Context<'_>) -> bool {
+        // A load first: the flag is rarely set, and a swap is an atomic write each time.
+        let woken = self.shared.woken.load(Ordering::Acquire) && self.shared.woken.swap(false, Ordering::AcqRel);
+        // A wake takes the registered waker (it sets the flag first): register again after one, or when the task's
+        // waker changed. A side future waking between the swap and the registration is not lost: the caller polls
+        // every side future after a `true`.
+        if woken || !self.registered.as_ref().is_some_and(|waker| waker.will_wake(cx.waker())) {
+            self.shared.task.register(cx.waker());
+            self.registered = Some(cx.waker().clone());
+        }
+        woken
     }
 
     /// The context to poll the side futures with.
@@ -66,7 +77,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_side_future_is_polled_only_after_it_woke() {
-        let side = SideWaker::new();
+        let mut side = SideWaker::new();
         let mut sleep = pin!(tokio::time::sleep(Duration::from_secs(5)));
         let mut polls = 0;
         let started = tokio::time::Instant::now();
@@ -82,5 +93,34 @@ mod tests {
         .await;
         assert_eq!(polls, 2, "once to register, once when it fired");
         assert_eq!(started.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_wake_is_seen_not_only_the_first() {
+        // A wake takes the task's registered waker: the side waker must register it again, or the second wake is
+        // lost (here, seen only when the outer timeout polls the task at 60 s).
+        let mut side = SideWaker::new();
+        let mut sleep = pin!(tokio::time::sleep(Duration::from_secs(5)));
+        let mut fired = 0;
+        let started = tokio::time::Instant::now();
+        let waited = tokio::time::timeout(
+            Duration::from_secs(60),
+            std::future::poll_fn(|cx| {
+                if side.woken(cx) && sleep.as_mut().poll(&mut side.context()).is_ready() {
+                    fired += 1;
+                    if fired == 3 {
+                        return std::task::Poll::Ready(());
+                    }
+                    let next = tokio::time::Instant::now() + Duration::from_secs(5);
+                    sleep.as_mut().reset(next);
+                    // Registers the reset timer with the side waker.
+                    assert!(sleep.as_mut().poll(&mut side.context()).is_pending());
+                }
+                std::task::Poll::Pending
+            }),
+        )
+        .await;
+        assert!(waited.is_ok(), "each of the three wakes reached the task");
+        assert_eq!(started.elapsed(), Duration::from_secs(15));
     }
 }
