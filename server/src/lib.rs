@@ -27,6 +27,7 @@
 //! - `auth`: the publisher key and subscriber tokens (JWT) for private topics.
 //! - `limits`: `--max-streams` and `--max-streams-per-ip`, held for the life of a stream.
 //! - `metrics`: Prometheus metrics.
+//! - `request_log`: a span per request, its answer logged; nothing per frame of a stream.
 //! - `generators`: one task per topic publishing the demo's data (temperatures, random numbers).
 //! - `state`: what handlers share (`AppState`).
 //! - `error`: [`ApiError`], a status and `{"error": "..."}`.
@@ -54,6 +55,7 @@ mod hub;
 mod limits;
 mod listener;
 mod metrics;
+mod request_log;
 mod routes;
 mod serve;
 mod shutdown;
@@ -68,7 +70,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub use auth::{unix_now, Claims, TokenKeys, DEMO_AUDIENCE, LEEWAY};
 pub use config::{connections_for_fd_limit, ClientIpHeader, Config, Origin, Secret};
@@ -81,7 +82,7 @@ pub use shutdown::signal as shutdown_signal;
 use state::AppState;
 
 /// The router: the stream and publish routes, `/jobs`, `/healthz`, `/readyz`, `/metrics`, `/demo-token`, the test
-/// routes when enabled (and compiled in), the client as fallback, tracing, and CORS when origins are allowed.
+/// routes when enabled (and compiled in), the client as fallback, request logging, and CORS when origins are allowed.
 /// Generators are not started here (see [`run`]).
 fn app(state: AppState) -> Router {
     let max_body = state.config.max_body as usize;
@@ -101,16 +102,8 @@ fn app(state: AppState) -> Router {
     #[cfg(feature = "test-routes")]
     let router = if state.config.test_routes { router.merge(routes::test_routes::router()) } else { router };
     let cors = cors::layer(&state.config.allow_origins, state.config.test_routes);
-    // 5xx answers are logged as warnings: the only expected one is "client not built", which is not an outage.
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
-            // The client as the limits see it: behind a trusted proxy, the address the proxy names.
-            let client = request.extensions().get::<listener::ClientIp>().and_then(|ip| ip.0);
-            let client = client.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
-            tracing::debug_span!("request", method = %request.method(), uri = %request.uri(), %client)
-        })
-        .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN));
-    let router = router.fallback(routes::client::serve).with_state(state).layer(trace);
+    let router =
+        router.fallback(routes::client::serve).with_state(state).layer(axum::middleware::from_fn(request_log::log));
     match cors {
         Some(cors) => router.layer(cors),
         None => router,

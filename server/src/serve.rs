@@ -326,7 +326,8 @@ async fn serve_connection(
             let router = router.clone();
             async move {
                 let Ok(response) = router.oneshot(request).await;
-                Ok::<_, Infallible>(response.map(|body| Body::new(InProgress { body, _request: in_progress })))
+                // hyper is given this body as it is: one more `Body::new` would box it again, a dynamic call per frame.
+                Ok::<_, Infallible>(response.map(|body| InProgress { body, _request: in_progress }))
             }
         }
     });
@@ -342,7 +343,7 @@ async fn serve_connection(
     let mut cancelled = pin!(shutdown.cancelled());
     // The shutdown token and the watchdog are polled only when they wake, not on each of the connection's
     // wake-ups (one per event on a stream).
-    let side = SideWaker::new();
+    let mut side = SideWaker::new();
     let mut draining = false;
     let ended = std::future::poll_fn(|cx| {
         if side.woken(cx) {

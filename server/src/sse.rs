@@ -281,11 +281,14 @@ fn encode<E: std::fmt::Display>(frame: Result<Frame, E>) -> Option<Bytes> {
     }
 }
 
-/// Counts one open stream from creation to drop.
+/// Counts one open stream from creation to drop, and logs its end (with how long it was open) inside the span of
+/// the request that opened it.
 #[derive(Debug)]
 pub(crate) struct OpenStreamGuard {
     gauge: Gauge,
     name: String,
+    span: tracing::Span,
+    opened: Instant,
 }
 
 impl OpenStreamGuard {
@@ -293,14 +296,15 @@ impl OpenStreamGuard {
     pub(crate) fn new(gauge: Gauge, name: &str) -> Self {
         let open = gauge.inc() + 1;
         tracing::debug!(stream = name, open, "stream opened");
-        Self { gauge, name: name.to_owned() }
+        Self { gauge, name: name.to_owned(), span: tracing::Span::current(), opened: Instant::now() }
     }
 }
 
 impl Drop for OpenStreamGuard {
     fn drop(&mut self) {
         let open = self.gauge.dec() - 1;
-        tracing::debug!(stream = self.name, open, "stream closed");
+        let _request = self.span.enter();
+        tracing::debug!(stream = self.name, open, duration = ?self.opened.elapsed(), "stream closed");
     }
 }
 

@@ -220,3 +220,35 @@ async fn a_jwt_secret_under_32_bytes_is_a_one_line_error_and_exit_code_1() {
     assert_eq!(health.status(), 200);
     assert!(terminate(&mut child).await.success());
 }
+
+#[tokio::test]
+async fn the_request_log_names_each_request_its_failures_and_a_streams_end() {
+    let mut command = server(&["--listen", "127.0.0.1:0", "--dist", "/nonexistent"]);
+    command.env("RUST_LOG", "sse_live_server=debug");
+    let mut child = command.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = child.stderr.take().unwrap();
+    let log = tokio::spawn(async move {
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).await.unwrap();
+        log
+    });
+    let address = listening_address(&mut stdout).await;
+
+    let mut stream = EventStream::open(&format!("http://{address}/e/temperatures"), &[]).await;
+    assert_eq!(event_id(&stream.next_event().await), 1);
+    drop(stream);
+    // No client built in --dist: the page answers 503, a failure the log warns about.
+    let page = client().get(format!("http://{address}/")).timeout(PATIENCE).send().await.unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(terminate(&mut child).await.success());
+
+    let log = log.await.unwrap();
+    let line = |what: &str, uri: &str| log.lines().find(|l| l.contains(what) && l.contains(&format!("uri={uri} ")));
+    let failed = line("response failed", "/").unwrap_or_else(|| panic!("no failure line for /: {log}"));
+    assert!(failed.contains("WARN") && failed.contains("status=503"), "{failed}");
+    // The stream's end is logged in the span of the request that opened it, with how long it was open.
+    let closed =
+        line("stream closed", "/e/temperatures").unwrap_or_else(|| panic!("no end in the stream's span: {log}"));
+    assert!(closed.contains("duration="), "{closed}");
+}
