@@ -36,7 +36,7 @@ use super::fetch;
 use super::fetch_options::{Credentials, FetchOptions};
 use super::options::{ExpiredCallback, Transport};
 use super::reconnect::Backoff;
-use super::{browser, copy_event, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
+use super::{browser, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
 
 /// What makes two connections the same: everything that changes the requests or how they are retried. What each
 /// hook does with the messages (decoder, history, callbacks, terminal event) is the hook's own.
@@ -452,7 +452,7 @@ impl Channel {
                         let mut recent = channel.recent.borrow_mut();
                         let kept = match recent.len() {
                             REPLAY_LIMIT => recent.pop_front().map(|(_, mut oldest)| {
-                                copy_event(&mut oldest, &event);
+                                oldest.clone_from(&event);
                                 oldest
                             }),
                             _ => None,
@@ -468,7 +468,7 @@ impl Channel {
                     } else if !is_notice(&event.event_type) {
                         let mut last_message = channel.last_message.borrow_mut();
                         match &mut *last_message {
-                            Some(last) => copy_event(last, &event),
+                            Some(last) => last.clone_from(&event),
                             none => *none = Some(event),
                         }
                     }

@@ -442,14 +442,6 @@ impl Activity {
     }
 }
 
-/// Copies `from` into `to`, reusing `to`'s buffers (no allocation when they are large enough: every message of a
-/// burst after the first).
-fn copy_event(to: &mut Event, from: &Event) {
-    to.event_type.clone_from(&from.event_type);
-    to.data.clone_from(&from.data);
-    to.last_event_id.clone_from(&from.last_event_id);
-}
-
 /// Opens a server-sent events stream at `url` and decodes each message's data as JSON into `T`.
 ///
 /// `url` is a `&str`, a `String`, an `Option<String>`, or a signal of a `String` or an `Option<String>` (an

@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use sse_live_protocol::wire::Reset;
 use sse_live_protocol::Event;
 
-use super::{copy_event, ConnectionState, EventSourceError};
+use super::{ConnectionState, EventSourceError};
 
 /// The hook's untyped signals, written directly (`data` and `history` are the [`Values`]').
 pub(super) struct Setters {
@@ -165,7 +165,7 @@ impl Updates {
             }
             // Into the pending message's buffers when there is one (every message of a burst but a frame's first).
             match &mut pending.message {
-                Some(last) => copy_event(last, event),
+                Some(last) => last.clone_from(event),
                 none => *none = Some(event.clone()),
             }
         }
