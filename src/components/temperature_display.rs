@@ -6,7 +6,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use sse_live_demo_wire::TemperatureReading;
 
-use super::{ago, fixed, LineChart, StreamCard, TemperatureUnit, UnitToggle};
+use super::{ago, LineChart, StreamCard, TemperatureUnit, UnitToggle};
 use crate::use_now::use_now;
 use leptos_sse_live::{
     use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
@@ -108,8 +108,7 @@ pub fn TemperatureDisplay(
                 .collect::<Vec<_>>()
         })
     });
-    // The chart's values are converted already: one decimal and the unit's symbol.
-    let format = Callback::new(move |value: f64| format!("{} {}", fixed(value, 1), unit.get().symbol()));
+    let format = Callback::new(move |value: f64| unit.get().format_converted(value));
     view! {
         <StreamCard title="Living room" class="temperature" state error reconnect_at>
             <UnitToggle unit />

@@ -41,7 +41,13 @@ impl TemperatureUnit {
 
     /// `celsius` in this unit with one decimal and the symbol: `21.4 °C`.
     pub fn format(self, celsius: f64) -> String {
-        let mut text = fixed(self.convert(celsius), 1);
+        self.format_converted(self.convert(celsius))
+    }
+
+    /// `value`, already in this unit, with one decimal and the symbol: `70.5 °F` (the chart's values are converted
+    /// when the chart is drawn).
+    pub fn format_converted(self, value: f64) -> String {
+        let mut text = fixed(value, 1);
         text.push(' ');
         text.push_str(self.symbol());
         text
@@ -119,6 +125,7 @@ mod tests {
         assert_eq!(TemperatureUnit::Celsius.format(21.44), "21.4 °C");
         assert_eq!(TemperatureUnit::Fahrenheit.format(0.0), "32.0 °F");
         assert_eq!(TemperatureUnit::Fahrenheit.format(-40.0), "-40.0 °F");
+        assert_eq!(TemperatureUnit::Fahrenheit.format_converted(70.49), "70.5 °F");
         for unit in [TemperatureUnit::Celsius, TemperatureUnit::Fahrenheit] {
             assert_eq!(TemperatureUnit::from_code(unit.code()), Some(unit));
         }
