@@ -54,9 +54,11 @@ impl Socket {
         self.shared.hyper_holds.load(Ordering::Acquire)
     }
 
-    /// One non-blocking `write(2)`: how much the socket took, or `WouldBlock` when it takes nothing now.
+    /// One non-blocking `send(2)`: how much the socket took, or `WouldBlock` when it takes nothing now. Straight to
+    /// the descriptor, not through tokio's readiness (one cache line less per write); a socket found full is found
+    /// full again by the next write through tokio, which then waits for it.
     pub(crate) fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
-        self.shared.stream.try_write(bytes)
+        socket2::SockRef::from(&self.shared.stream).send(bytes)
     }
 
     /// Writes as much of `bytes` as the socket takes now, or waits (with `cx`) until it takes some.

@@ -146,40 +146,63 @@ impl Parked {
         }
     }
 
-    /// Writes `chunk` if the stream is parked and it is the stream's next event (see the module docs). `false`
-    /// when the stream has ended (the shard forgets it).
-    fn write(&self, chunk: &Chunk) -> bool {
+    /// Writes `chunk` if the stream is parked and it is the stream's next event (see the module docs).
+    fn write(&self, chunk: &Chunk) -> Written {
         let mut state = self.lock();
-        let Some(socket) = &state.socket else { return false };
-        if !state.parked || (chunk.generation == state.generation && chunk.id <= state.position) {
+        let Some(socket) = &state.socket else { return Written::Ended };
+        if !state.parked || (chunk.generation == state.generation && chunk.last <= state.position) {
             // Not parked: its task reads the event from its receiver. At or below its position: given already.
-            return true;
+            return Written::No;
         }
-        if chunk.generation != state.generation || chunk.id != state.position + 1 || socket.hyper_holds() {
+        if chunk.generation != state.generation || chunk.first != state.position + 1 || socket.hyper_holds() {
             self.wake_locked(&mut state);
-            return true;
+            return Written::No;
         }
         match socket.try_write(&chunk.bytes) {
-            Ok(0) | Err(_) => self.wake_locked(&mut state),
+            Ok(0) | Err(_) => {
+                self.wake_locked(&mut state);
+                Written::No
+            }
             Ok(written) => {
-                state.position = chunk.id;
+                state.position = chunk.last;
                 state.last_write = Some(chunk.at);
-                self.delivered.inc();
-                self.written_directly.inc();
                 if written < chunk.bytes.len() {
                     state.remainder = chunk.bytes.slice(written..);
                     self.wake_locked(&mut state);
                 }
+                Written::Yes
             }
         }
-        true
+    }
+
+    /// Counts `events` written directly (to any stream: every stream of a server counts into the same metrics, so a
+    /// shard counts an event's writes once, not once per stream on a counter the other shards write too).
+    fn count(&self, events: u64) {
+        self.delivered.inc_by(events);
+        self.written_directly.inc_by(events);
     }
 }
 
-/// An event as one HTTP/1.1 chunk (`<size in hex>\r\n<frame>\r\n`, as hyper writes a body's data frame).
+/// What [`Parked::write`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// The event went out (all of it, or the rest is kept for the body).
+    Yes,
+    /// Not written: not parked, given already, or sent the slow way.
+    No,
+    /// The stream has ended: the shard forgets it.
+    Ended,
+}
+
+/// The most bytes of queued events a shard joins into one write (as the floor does).
+const MAX_BATCH: usize = 256 * 1024;
+
+/// Events `first..=last` of one epoch as HTTP/1.1 chunks (`<size in hex>\r\n<frame>\r\n` each, as hyper writes a
+/// body's data frames), written with one `write(2)`.
 #[derive(Debug)]
 struct Chunk {
-    id: u64,
+    first: u64,
+    last: u64,
     generation: u64,
     bytes: Bytes,
     at: Instant,
@@ -192,7 +215,30 @@ impl Chunk {
         bytes.put_slice(format!("{:X}\r\n", frame.len()).as_bytes());
         bytes.put_slice(frame);
         bytes.put_slice(b"\r\n");
-        Self { id: event.id, generation: event.epoch.generation(), bytes: bytes.freeze(), at: Instant::now() }
+        let (id, generation) = (event.id, event.epoch.generation());
+        Self { first: id, last: id, generation, bytes: bytes.freeze(), at: Instant::now() }
+    }
+
+    /// `self` then `next` as one chunk, when `next` follows it and both fit in [`MAX_BATCH`].
+    fn join(&self, next: &Self) -> Option<Self> {
+        let follows = next.generation == self.generation && next.first == self.last + 1;
+        if !follows || self.bytes.len() + next.bytes.len() > MAX_BATCH {
+            return None;
+        }
+        let mut bytes = BytesMut::with_capacity(self.bytes.len() + next.bytes.len());
+        bytes.put_slice(&self.bytes);
+        bytes.put_slice(&next.bytes);
+        Some(Self {
+            first: self.first,
+            last: next.last,
+            generation: self.generation,
+            bytes: bytes.freeze(),
+            at: next.at,
+        })
+    }
+
+    fn events(&self) -> u64 {
+        self.last - self.first + 1
     }
 }
 
@@ -307,22 +353,90 @@ fn spawn_shard(index: usize) -> Option<Sender<Job>> {
     }
 }
 
-/// A shard: its topics' streams, and the jobs in order, until every sender is gone.
+/// A shard: its topics' streams, and the jobs in order, until every sender is gone. Events that queued up while
+/// it was writing are joined (per topic, in order) and written with one `write(2)` per stream.
 fn run_shard(jobs: &Receiver<Job>) {
     let mut topics: HashMap<u64, Vec<Arc<Parked>>> = HashMap::new();
-    while let Ok(job) = jobs.recv() {
-        match job {
-            Job::Add { topic, parked } => topics.entry(topic).or_default().push(parked),
-            Job::Event { topic, chunk } => {
-                if let Some(streams) = topics.get_mut(&topic) {
-                    streams.retain(|parked| parked.write(&chunk));
-                    if streams.is_empty() {
-                        topics.remove(&topic);
+    while let Ok(first) = jobs.recv() {
+        let mut pending: Option<(u64, Arc<Chunk>)> = None;
+        let mut next = Some(first);
+        while let Some(job) = next {
+            match job {
+                Job::Event { topic, chunk } => {
+                    let joined = match &pending {
+                        Some((queued, queued_chunk)) if *queued == topic => queued_chunk.join(&chunk).map(Arc::new),
+                        _ => None,
+                    };
+                    let chunk = match joined {
+                        Some(joined) => joined,
+                        None => {
+                            if let Some((queued, queued_chunk)) = pending.take() {
+                                write(&mut topics, queued, &queued_chunk);
+                            }
+                            chunk
+                        }
+                    };
+                    pending = Some((topic, chunk));
+                }
+                other => {
+                    if let Some((queued, queued_chunk)) = pending.take() {
+                        write(&mut topics, queued, &queued_chunk);
+                    }
+                    match other {
+                        Job::Add { topic, parked } => topics.entry(topic).or_default().push(parked),
+                        Job::Wake { topic } => topics.get(&topic).into_iter().flatten().for_each(|p| p.wake()),
+                        Job::Gone { topic } => topics.remove(&topic).into_iter().flatten().for_each(|p| p.wake()),
+                        Job::Event { .. } => {}
                     }
                 }
             }
-            Job::Wake { topic } => topics.get(&topic).into_iter().flatten().for_each(|parked| parked.wake()),
-            Job::Gone { topic } => topics.remove(&topic).into_iter().flatten().for_each(|parked| parked.wake()),
+            next = jobs.try_recv().ok();
         }
+        if let Some((queued, queued_chunk)) = pending.take() {
+            write(&mut topics, queued, &queued_chunk);
+        }
+    }
+}
+
+/// Writes `chunk` to the parked streams of `topic`, forgetting those that ended, and counts what went out.
+fn write(topics: &mut HashMap<u64, Vec<Arc<Parked>>>, topic: u64, chunk: &Chunk) {
+    let Some(streams) = topics.get_mut(&topic) else { return };
+    let mut written = 0;
+    streams.retain(|parked| {
+        let result = parked.write(chunk);
+        written += u64::from(result == Written::Yes);
+        result != Written::Ended
+    });
+    match streams.first() {
+        Some(parked) => parked.count(written * chunk.events()),
+        None => drop(topics.remove(&topic)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::Epoch;
+
+    fn event(id: u64, epoch: &Epoch, data: &str) -> StoredEvent {
+        let frame = Bytes::from(format!("id: {id}\ndata: {data}\n\n"));
+        StoredEvent { id, epoch: epoch.clone(), data: Arc::from(data), frame }
+    }
+
+    #[test]
+    fn a_chunk_is_the_frame_as_hyper_chunks_it_and_only_the_next_events_join_it() {
+        let e = Epoch::first("e").unwrap();
+        let one = Chunk::new(&event(1, &e, "a"));
+        assert_eq!(one.bytes, "F\r\nid: 1\ndata: a\n\n\r\n");
+        let two = Chunk::new(&event(2, &e, "b"));
+        let joined = one.join(&two).unwrap();
+        assert_eq!((joined.first, joined.last, joined.events()), (1, 2, 2));
+        assert_eq!(joined.bytes, [one.bytes.clone(), two.bytes.clone()].concat());
+        assert!(one.join(&Chunk::new(&event(3, &e, "c"))).is_none(), "not the next event");
+        assert!(two.join(&one).is_none(), "an older event");
+        let f = e.next("f").unwrap();
+        assert!(two.join(&Chunk::new(&event(3, &f, "c"))).is_none(), "another epoch");
+        let big = Chunk::new(&event(3, &e, &"x".repeat(MAX_BATCH)));
+        assert!(two.join(&big).is_none(), "over the batch size");
     }
 }
