@@ -197,8 +197,10 @@ struct Direct {
 }
 
 impl Direct {
-    /// Holds the stream; gives the time of the last direct write.
+    /// Holds the stream; gives the time of the last direct write. The send timeout runs while the socket takes
+    /// nothing, and starts over when it takes some (as for hyper's writes, see [`crate::listener`]).
     fn poll_hold(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<Instant>>> {
+        let before = self.parked.remainder();
         match self.parked.poll_hold(cx) {
             Poll::Ready(result) => {
                 self.deadline = None;
@@ -206,6 +208,9 @@ impl Direct {
             }
             Poll::Pending => {
                 let send_timeout = self.send_timeout;
+                if self.parked.remainder() < before {
+                    self.deadline = None;
+                }
                 let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(send_timeout)));
                 ready!(deadline.as_mut().poll(cx));
                 self.timeouts.inc();

@@ -197,3 +197,20 @@ async fn shutdown_ends_a_stream_written_directly_with_a_well_formed_body() {
     assert!(stream.next_event().await.is_none(), "the last chunk ends the body");
     tokio::time::timeout(PATIENCE, stopped).await.unwrap().unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_mid_frame_is_cut_off_after_the_send_timeout() {
+    let server = server(&["--send-timeout", "2s"]).await;
+    let _stream = ChunkedStream::open(&server, "/events/t", "", Some(4096)).await;
+    server.wait_for_metric("sse_live_open_streams", 1.0).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The client reads nothing: a direct write is cut short, and the rest never goes out.
+    let size = 32 * 1024;
+    let count = ((bytes_to_fill_socket_buffers() / size) as u64 + 16).min(400);
+    for i in 1..=count {
+        server.publish("t", &data(i, size)).await;
+    }
+    assert!(server.metric("sse_live_events_written_directly_total").await >= 1.0);
+    server.wait_for_metric("sse_live_send_timeouts_total", 1.0).await;
+    server.wait_for_metric("sse_live_open_streams", 0.0).await;
+}

@@ -121,6 +121,11 @@ impl Parked {
         Poll::Ready(Ok(state.last_write.take()))
     }
 
+    /// How many bytes of the last direct write are still to be written by the stream's body.
+    pub(crate) fn remainder(&self) -> usize {
+        self.lock().remainder.len()
+    }
+
     /// The stream's socket, until it ends.
     pub(crate) fn socket(&self) -> Option<Socket> {
         self.lock().socket.clone()
