@@ -102,6 +102,20 @@ fn data(i: u64, size: usize) -> String {
     format!("\"{i:08}{}\"", "x".repeat(size))
 }
 
+/// A stream of topic `t` from a client with a small receive buffer that reads nothing while more 32 KiB events
+/// than its socket's buffers hold are published (a direct write is cut short); and how many were published.
+async fn stalled_stream(server: &TestServer) -> (ChunkedStream, u64) {
+    let stream = ChunkedStream::open(server, "/events/t", "", Some(4096)).await;
+    server.wait_for_metric("sse_live_open_streams", 1.0).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let size = 32 * 1024;
+    let count = ((bytes_to_fill_socket_buffers() / size) as u64 + 16).min(400);
+    for i in 1..=count {
+        server.publish("t", &data(i, size)).await;
+    }
+    (stream, count)
+}
+
 fn number(event: &Event) -> u64 {
     event.data[1..9].parse().unwrap()
 }
@@ -155,14 +169,7 @@ async fn a_client_that_cannot_take_a_frame_gets_its_rest_and_every_event_after_i
 #[tokio::test]
 async fn a_client_that_falls_behind_the_buffer_gets_the_events_before_then_a_reset_and_the_end() {
     let server = server(&["--client-buffer", "4", "--history", "1000"]).await;
-    let mut stream = ChunkedStream::open(&server, "/events/t", "", Some(4096)).await;
-    server.wait_for_metric("sse_live_open_streams", 1.0).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let size = 32 * 1024;
-    let count = ((bytes_to_fill_socket_buffers() / size) as u64 + 16).min(400);
-    for i in 1..=count {
-        server.publish("t", &data(i, size)).await;
-    }
+    let (mut stream, count) = stalled_stream(&server).await;
     let mut expected = 1;
     let reset = loop {
         let event = stream.next_event().await.expect("the body ended without a reset");
@@ -201,15 +208,8 @@ async fn shutdown_ends_a_stream_written_directly_with_a_well_formed_body() {
 #[tokio::test]
 async fn a_client_that_stops_reading_mid_frame_is_cut_off_after_the_send_timeout() {
     let server = server(&["--send-timeout", "2s"]).await;
-    let _stream = ChunkedStream::open(&server, "/events/t", "", Some(4096)).await;
-    server.wait_for_metric("sse_live_open_streams", 1.0).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
     // The client reads nothing: a direct write is cut short, and the rest never goes out.
-    let size = 32 * 1024;
-    let count = ((bytes_to_fill_socket_buffers() / size) as u64 + 16).min(400);
-    for i in 1..=count {
-        server.publish("t", &data(i, size)).await;
-    }
+    let _stalled = stalled_stream(&server).await;
     assert!(server.metric("sse_live_events_written_directly_total").await >= 1.0);
     server.wait_for_metric("sse_live_send_timeouts_total", 1.0).await;
     server.wait_for_metric("sse_live_open_streams", 0.0).await;
