@@ -102,12 +102,18 @@ fn data(i: u64, size: usize) -> String {
     format!("\"{i:08}{}\"", "x".repeat(size))
 }
 
+/// A stream of topic `t`, open and waiting for events (parked: live events are written to it directly).
+async fn waiting_stream(server: &TestServer, recv_buffer: Option<u32>) -> ChunkedStream {
+    let stream = ChunkedStream::open(server, "/events/t", "", recv_buffer).await;
+    server.wait_for_metric("sse_live_open_streams", 1.0).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stream
+}
+
 /// A stream of topic `t` from a client with a small receive buffer that reads nothing while more 32 KiB events
 /// than its socket's buffers hold are published (a direct write is cut short); and how many were published.
 async fn stalled_stream(server: &TestServer) -> (ChunkedStream, u64) {
-    let stream = ChunkedStream::open(server, "/events/t", "", Some(4096)).await;
-    server.wait_for_metric("sse_live_open_streams", 1.0).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stream = waiting_stream(server, Some(4096)).await;
     let size = 32 * 1024;
     let count = ((bytes_to_fill_socket_buffers() / size) as u64 + 16).min(400);
     for i in 1..=count {
@@ -149,9 +155,7 @@ async fn replay_then_live_events_arrive_once_each_in_order_and_live_ones_are_wri
 #[tokio::test]
 async fn a_client_that_cannot_take_a_frame_gets_its_rest_and_every_event_after_in_order() {
     let server = server(&[]).await;
-    let mut stream = ChunkedStream::open(&server, "/events/t", "", Some(4096)).await;
-    server.wait_for_metric("sse_live_open_streams", 1.0).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut stream = waiting_stream(&server, Some(4096)).await;
     // Enough 32 KiB events to fill the socket's buffers while the client reads nothing: a direct write is cut short.
     let size = 32 * 1024;
     let count = (bytes_to_fill_socket_buffers() / size) as u64 / 2 + 8;
@@ -190,9 +194,7 @@ async fn a_client_that_falls_behind_the_buffer_gets_the_events_before_then_a_res
 #[tokio::test]
 async fn shutdown_ends_a_stream_written_directly_with_a_well_formed_body() {
     let mut server = server(&[]).await;
-    let mut stream = ChunkedStream::open(&server, "/events/t", "", None).await;
-    server.wait_for_metric("sse_live_open_streams", 1.0).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut stream = waiting_stream(&server, None).await;
     for i in 1..=3 {
         server.publish("t", &data(i, 10)).await;
         assert_eq!(event_id(&stream.next_event().await.unwrap()), i);
@@ -213,4 +215,15 @@ async fn a_client_that_stops_reading_mid_frame_is_cut_off_after_the_send_timeout
     assert!(server.metric("sse_live_events_written_directly_total").await >= 1.0);
     server.wait_for_metric("sse_live_send_timeouts_total", 1.0).await;
     server.wait_for_metric("sse_live_open_streams", 0.0).await;
+}
+
+#[tokio::test]
+async fn with_no_direct_writes_every_event_goes_through_the_stream_s_task() {
+    let server = server(&["--no-direct-writes"]).await;
+    let mut stream = waiting_stream(&server, None).await;
+    for i in 1..=5 {
+        server.publish("t", &data(i, 10)).await;
+        assert_eq!(event_id(&stream.next_event().await.unwrap()), i);
+    }
+    assert_eq!(server.metric("sse_live_events_written_directly_total").await, 0.0);
 }
