@@ -12,6 +12,7 @@
 //! - `config`: command-line flags with `SSE_LIVE_*` environment twins.
 //! - `serve`: the accept loop: connection caps in all and per address, header and idle timeouts, hyper's
 //!   HTTP/1.1 per connection, graceful shutdown.
+//! - `socket`: a connection's socket, shared by hyper and the direct fan-out (`hub::direct`).
 //! - `listener`: TCP with a send timeout (clients that stop reading are cut off) and the client's address.
 //! - `forwarded`: the client's address behind a trusted proxy (`X-Forwarded-For`, `Forwarded`).
 //! - `routes`: one module per route: `routes::events` (`/events/...`), `routes::publish`, `routes::jobs`
@@ -21,7 +22,7 @@
 //! - `sse`: the event-stream response: headers, `retry:` with jitter, keep-alives, the end on shutdown or token
 //!   expiry, the guards a stream owns.
 //! - `hub`: topics: names, ids, bounded history, broadcast, replay after `Last-Event-ID`, multi-topic positions,
-//!   each connection's feed.
+//!   each connection's feed, and the direct fan-out that writes live events to waiting streams' sockets.
 //! - `backplane`: where topics are shared: this process, or (`--redis-url`) several instances through Redis
 //!   Streams; `/readyz` reads its state.
 //! - `auth`: the publisher key and subscriber tokens (JWT) for private topics.
@@ -60,6 +61,7 @@ mod routes;
 mod serve;
 mod shutdown;
 mod side_waker;
+mod socket;
 mod sse;
 mod state;
 

@@ -18,16 +18,16 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio_io_timeout::TimeoutWriter;
 
 use crate::serve::Activity;
+use crate::socket::{Socket, SocketIo};
 
 /// One accepted connection: its writes time out when stuck for `--send-timeout`, and its reads are told to the
 /// connection's [`Activity`] (for the header and idle timeouts of [`crate::serve`]).
 #[derive(Debug)]
 pub(crate) struct Connection {
-    inner: Pin<Box<TimeoutWriter<TcpStream>>>,
+    inner: Pin<Box<TimeoutWriter<SocketIo>>>,
     timeouts: Counter,
     timed_out: bool,
     /// Told of every read, for the header and idle timeouts (see [`crate::serve`]).
@@ -35,18 +35,13 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// `stream` with the send timeout, telling `activity` of every read.
-    pub(crate) fn tracked(
-        stream: TcpStream,
-        send_timeout: Duration,
-        timeouts: Counter,
-        activity: Arc<Activity>,
-    ) -> Self {
+    /// `socket` with the send timeout, telling `activity` of every read.
+    pub(crate) fn tracked(socket: &Socket, send_timeout: Duration, timeouts: Counter, activity: Arc<Activity>) -> Self {
         // Events are small and must go out at once.
-        if let Err(error) = stream.set_nodelay(true) {
+        if let Err(error) = socket.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        let mut writer = TimeoutWriter::new(stream);
+        let mut writer = TimeoutWriter::new(socket.io());
         writer.set_timeout(Some(send_timeout));
         Self { inner: Box::pin(writer), timeouts, timed_out: false, activity }
     }

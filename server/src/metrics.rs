@@ -10,6 +10,7 @@
 //! | `sse_live_open_streams` | gauge | event streams open now (also `openStreams` in `/healthz`) |
 //! | `sse_live_events_published_total` | counter | events published (HTTP and the demo generators) |
 //! | `sse_live_events_delivered_total` | counter | events written to streams, replayed or live |
+//! | `sse_live_events_written_directly_total` | counter | live events among those delivered that were written straight to a waiting stream's socket, without waking its task (see `hub::direct`) |
 //! | `sse_live_replays_total` | counter | streams that resumed from a `Last-Event-ID` without a reset |
 //! | `sse_live_replayed_events_total` | counter | events sent from the history |
 //! | `sse_live_resets_total{reason}` | counter | `event: reset` notices: `expired`, `unknown`, `invalid`, `restarted`, `lagged` |
@@ -62,6 +63,8 @@ pub(crate) struct Metrics {
     pub published: Counter,
     /// Events written to streams.
     pub delivered: Counter,
+    /// Live events written straight to a waiting stream's socket (counted in `delivered` too).
+    pub written_directly: Counter,
     /// Streams that resumed from a last event id without a reset.
     pub replays: Counter,
     /// Events sent from the history.
@@ -94,6 +97,7 @@ impl Metrics {
             open_streams: Gauge::default(),
             published: Counter::default(),
             delivered: Counter::default(),
+            written_directly: Counter::default(),
             replays: Counter::default(),
             replayed: Counter::default(),
             resets: ByReason::default(),
@@ -110,6 +114,11 @@ impl Metrics {
         registry.register("open_streams", "Event streams open now", metrics.open_streams.clone());
         registry.register("events_published", "Events published", metrics.published.clone());
         registry.register("events_delivered", "Events written to streams, replayed or live", metrics.delivered.clone());
+        registry.register(
+            "events_written_directly",
+            "Live events written straight to a waiting stream's socket (also counted as delivered)",
+            metrics.written_directly.clone(),
+        );
         registry.register("replays", "Streams that resumed from a Last-Event-ID", metrics.replays.clone());
         registry.register("replayed_events", "Events sent from the history", metrics.replayed.clone());
         registry.register("resets", "event: reset notices sent, by reason", metrics.resets.clone());
@@ -209,6 +218,7 @@ mod tests {
             "sse_live_resets_total{reason=\"lagged\"} 1",
             "sse_live_rejected_total{reason=\"too_many_streams_per_ip\"} 1",
             "sse_live_events_delivered_total 0",
+            "sse_live_events_written_directly_total 0",
             "sse_live_resets_total{reason=\"expired\"} 0",
             "sse_live_rejected_total{reason=\"too_many_streams\"} 0",
             "# EOF",

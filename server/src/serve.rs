@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::ConnectInfo;
-use axum::http::Request;
+use axum::http::{Method, Request, Version};
 use axum::Router;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
@@ -52,6 +52,7 @@ use crate::forwarded;
 use crate::listener::{ClientAddr, ClientIp, Connection};
 use crate::metrics::Metrics;
 use crate::side_waker::SideWaker;
+use crate::socket::Socket;
 
 /// How long the accept loop waits after an `accept` error such as `EMFILE` when no connection of ours closes.
 const ACCEPT_RETRY: Duration = Duration::from_secs(1);
@@ -309,7 +310,8 @@ async fn serve_connection(
 ) {
     let Accepted { stream, peer, place } = accepted;
     let activity = Arc::new(Activity::new());
-    let io = Connection::tracked(stream, settings.send_timeout, metrics.send_timeouts.clone(), activity.clone());
+    let socket = Socket::new(stream);
+    let io = Connection::tracked(&socket, settings.send_timeout, metrics.send_timeouts.clone(), activity.clone());
     let service = hyper::service::service_fn({
         let (activity, settings) = (activity.clone(), settings.clone());
         move |request: Request<Incoming>| {
@@ -323,6 +325,11 @@ async fn serve_connection(
             );
             request.extensions_mut().insert(ConnectInfo(ClientAddr(peer)));
             request.extensions_mut().insert(ClientIp(Some(client)));
+            // A stream may be written to directly only where hyper answers with a chunked body: a GET over HTTP/1.1
+            // (HTTP/1.0 bodies end with the connection, a HEAD response has none).
+            if request.method() == Method::GET && request.version() == Version::HTTP_11 {
+                request.extensions_mut().insert(socket.clone());
+            }
             let router = router.clone();
             async move {
                 let Ok(response) = router.oneshot(request).await;

@@ -7,10 +7,11 @@
 //! per stream, so that clients cut off together come back spread out. Every byte is encoded by the protocol crate's
 //! [`EventBuilder`]/[`Frame`].
 
-use std::convert::Infallible;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -27,8 +28,10 @@ use sse_live_protocol::{EventBuilder, Frame};
 use tokio::time::Instant;
 
 use crate::config::Config;
+use crate::hub::Parked;
 use crate::limits::StreamPermit;
 use crate::side_waker::SideWaker;
+use crate::socket::Socket;
 use crate::state::AppState;
 
 /// The text of the keep-alive comment (`: keep-alive`).
@@ -44,6 +47,9 @@ pub(crate) struct Extras {
     pub permit: Option<StreamPermit>,
     /// The time left on its subscriber token: the stream ends with `event: expired` then.
     pub expires_in: Option<Duration>,
+    /// Its side of the direct fan-out, when live events are written straight to its socket while it waits (see
+    /// [`crate::hub::direct`]).
+    pub direct: Option<Arc<Parked>>,
 }
 
 /// The response for a stream of encoded frames (`events`), labelled `name` in the logs, holding `extras` for the
@@ -97,8 +103,13 @@ fn stream_response(
         shutdown_frame: shutdown_frame(&state.config),
         expired: state.metrics.tokens_expired.clone(),
     };
-    let body =
-        StreamBody::new(retry, events.boxed(), keep_alive, ends, Guards { _open: guard, _permit: extras.permit });
+    let direct = extras.direct.and_then(|parked| {
+        let socket = parked.socket()?;
+        let timeouts = state.metrics.send_timeouts.clone();
+        Some(Direct { parked, socket, send_timeout: state.config.send_timeout, deadline: None, timeouts })
+    });
+    let guards = Guards { _open: guard, _permit: extras.permit };
+    let body = StreamBody::new(retry, events.boxed(), keep_alive, ends, guards).with_direct(direct);
 
     let mut response = Response::new(Body::new(body));
     let headers = response.headers_mut();
@@ -173,6 +184,49 @@ struct Guards {
     _permit: Option<StreamPermit>,
 }
 
+/// A body's side of the direct fan-out (see [`crate::hub::direct`]): before the body gives hyper anything, the
+/// stream is held (no direct write runs) and what the last direct write left is written, within `--send-timeout`.
+struct Direct {
+    parked: Arc<Parked>,
+    socket: Socket,
+    send_timeout: Duration,
+    /// When the rest of a direct write must have been taken by the socket.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// `sse_live_send_timeouts_total`.
+    timeouts: prometheus_client::metrics::counter::Counter,
+}
+
+impl Direct {
+    /// Holds the stream; gives the time of the last direct write. The send timeout runs while the socket takes
+    /// nothing, and starts over when it takes some (as for hyper's writes, see [`crate::listener`]).
+    fn poll_hold(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<Instant>>> {
+        let before = self.parked.remainder();
+        match self.parked.poll_hold(cx) {
+            Poll::Ready(result) => {
+                self.deadline = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let send_timeout = self.send_timeout;
+                if self.parked.remainder() < before {
+                    self.deadline = None;
+                }
+                let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(send_timeout)));
+                ready!(deadline.as_mut().poll(cx));
+                self.timeouts.inc();
+                tracing::info!("a client read nothing for the send timeout; closing its connection");
+                Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
+            }
+        }
+    }
+}
+
+impl Drop for Direct {
+    fn drop(&mut self) {
+        self.parked.close();
+    }
+}
+
 /// A stream's body, one hand-written [`HttpBody`] rather than nested stream combinators and `select!`s (each
 /// event wakes each subscriber's task, so what a poll costs is paid once per delivery): the end on shutdown or
 /// expiry first, then `retry:`, then the events, with a keep-alive comment when idle.
@@ -183,6 +237,7 @@ struct StreamBody {
     ends: Ends,
     /// Polls `ends` and the keep-alive timer only when they wake.
     side: SideWaker,
+    direct: Option<Direct>,
     done: bool,
     _guards: Guards,
 }
@@ -195,13 +250,42 @@ impl StreamBody {
         ends: Ends,
         guards: Guards,
     ) -> Self {
-        Self { retry, events, keep_alive, ends, side: SideWaker::new(), done: false, _guards: guards }
+        Self { retry, events, keep_alive, ends, side: SideWaker::new(), direct: None, done: false, _guards: guards }
     }
 
-    fn poll_frame_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+    fn with_direct(mut self, direct: Option<Direct>) -> Self {
+        self.direct = direct;
+        self
+    }
+
+    /// The next frame: hyper is given it (the socket is told, see [`Socket::handed_to_hyper`]).
+    fn poll_frame_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
         if self.done {
             return Poll::Ready(None);
         }
+        if let Some(direct) = self.direct.as_mut() {
+            match ready!(direct.poll_hold(cx)) {
+                Ok(last_write) => {
+                    if let (Some(at), Some(keep_alive)) = (last_write, self.keep_alive.as_mut()) {
+                        keep_alive.last = keep_alive.last.max(at);
+                    }
+                }
+                Err(error) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(error)));
+                }
+            }
+        }
+        let frame = ready!(self.poll_next_frame(cx));
+        if let (Some(_), Some(direct)) = (&frame, &self.direct) {
+            direct.socket.handed_to_hyper();
+        }
+        Poll::Ready(frame.map(Ok))
+    }
+
+    /// The next frame: an end, `retry:`, a keep-alive comment that is due, or the events' next (which parks a
+    /// direct stream when there is none).
+    fn poll_next_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         if self.side.woken(cx) {
             let mut side = self.side.context();
             if self.ends.shutdown.as_mut().poll(&mut side).is_ready() {
@@ -222,27 +306,23 @@ impl StreamBody {
         if let Some(retry) = self.retry.take() {
             return Poll::Ready(Some(retry));
         }
-        match self.events.poll_next_unpin(cx) {
-            Poll::Ready(Some(frame)) => {
+        // Before the events: once they are pending, a direct stream is parked.
+        if let Some(keep_alive) = self.keep_alive.as_mut().filter(|keep_alive| keep_alive.due) {
+            keep_alive.due = false;
+            keep_alive.last = Instant::now();
+            return Poll::Ready(Some(keep_alive.comment.clone()));
+        }
+        match ready!(self.events.poll_next_unpin(cx)) {
+            Some(frame) => {
                 if let Some(keep_alive) = self.keep_alive.as_mut() {
                     keep_alive.last = Instant::now();
-                    keep_alive.due = false;
                 }
-                return Poll::Ready(Some(frame));
+                Poll::Ready(Some(frame))
             }
-            Poll::Ready(None) => {
+            None => {
                 self.done = true;
-                return Poll::Ready(None);
+                Poll::Ready(None)
             }
-            Poll::Pending => {}
-        }
-        match self.keep_alive.as_mut() {
-            Some(keep_alive) if keep_alive.due => {
-                keep_alive.due = false;
-                keep_alive.last = Instant::now();
-                Poll::Ready(Some(keep_alive.comment.clone()))
-            }
-            _ => Poll::Pending,
         }
     }
 }
@@ -251,19 +331,18 @@ impl Stream for StreamBody {
     type Item = Bytes;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        self.poll_frame_bytes(cx)
+        self.poll_frame_bytes(cx).map(|frame| frame.and_then(Result::ok))
     }
 }
 
 impl HttpBody for StreamBody {
     type Data = Bytes;
-    type Error = Infallible;
+    /// A direct write's rest that the socket did not take within `--send-timeout`, or a socket error while writing
+    /// it: hyper closes the connection.
+    type Error = io::Error;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<HttpFrame<Bytes>, Infallible>>> {
-        self.poll_frame_bytes(cx).map(|frame| frame.map(|bytes| Ok(HttpFrame::data(bytes))))
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<HttpFrame<Bytes>>>> {
+        self.poll_frame_bytes(cx).map(|frame| frame.map(|bytes| bytes.map(HttpFrame::data)))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -6,6 +6,12 @@
 //! than `--client-buffer` events behind), the feed sends `event: reset` with reason `lagged` and the id to resume
 //! from, and ends: the client reconnects with that id and gets the rest from the history.
 //!
+//! A single-topic stream with a socket of its own is written to directly while it waits (see [`super::direct`]):
+//! its feed reads its receiver without waiting on it and parks the stream when it is empty, and on its next poll
+//! takes up from the position the direct writes reached. A receiver left unread while parked may be overtaken
+//! by events that were written directly: the client lagged only if the oldest event the receiver still holds is
+//! past the one after the client's position.
+//!
 //! Every notice carries its epoch (see [`super::epoch`]): the feed skips what is older than the epoch it is in,
 //! and a newer one (Redis came back empty) resets every topic of the stream (`restarted`) and starts them from
 //! nothing in the new epoch.
@@ -18,12 +24,14 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream::{self, BoxStream, SelectAll, Stream, StreamExt};
 use sse_live_protocol::wire::{Reset, ResetReason, RESET_EVENT};
 use sse_live_protocol::EventBuilder;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::Receiver;
 
+use super::direct::Parked;
 use super::epoch::Epoch;
 use super::history::StoredEvent;
 use super::topic::Live;
-use super::{position, Subscription};
+use super::{position, Lease, Subscription};
 use crate::metrics::Metrics;
 
 /// How a feed writes its events.
@@ -41,6 +49,7 @@ pub(crate) struct Feed {
     layout: Layout,
     subscriptions: Vec<Subscription>,
     metrics: Arc<Metrics>,
+    direct: Option<Arc<Parked>>,
 }
 
 /// What a live receiver yields: a notice, or how many the client missed.
@@ -59,7 +68,14 @@ enum Step {
 impl Feed {
     /// A feed over `subscriptions` (in the order of their topics in composite ids), counting into `metrics`.
     pub(crate) fn new(layout: Layout, subscriptions: Vec<Subscription>, metrics: Arc<Metrics>) -> Self {
-        Self { layout, subscriptions, metrics }
+        Self { layout, subscriptions, metrics, direct: None }
+    }
+
+    /// Parks the stream on `direct` while it waits (see the module docs): single-topic feeds only, subscribed with
+    /// the same `direct`.
+    pub(crate) fn with_direct(mut self, direct: Option<Arc<Parked>>) -> Self {
+        self.direct = direct.filter(|_| self.layout == Layout::Single && self.subscriptions.len() == 1);
+        self
     }
 
     /// The frames, in order: a `reset` per topic that needs one, each topic's replay, then live events until the
@@ -67,7 +83,7 @@ impl Feed {
     /// stream is open (Redis came back empty) sends a `reset` (reason `restarted`) for every topic and goes on
     /// from the new epoch's first events; a gap in a topic's ids sends a `reset` (reason `expired`) for it.
     pub(crate) fn into_stream(self) -> impl Stream<Item = Bytes> + Send + 'static {
-        let Self { layout, subscriptions, metrics } = self;
+        let Self { layout, subscriptions, metrics, direct } = self;
         let epoch = subscriptions.first().map_or_else(Epoch::random, |s| s.replay.epoch.clone());
         let mut writer = Writer {
             layout,
@@ -88,9 +104,22 @@ impl Feed {
             writer.metrics.replayed.inc_by(s.replay.events.len() as u64);
             writer.metrics.delivered.inc_by(s.replay.events.len() as u64);
         }
-        let mut lives: Vec<BoxStream<'static, Received>> =
-            subscriptions.into_iter().enumerate().map(|(index, s)| live(index, s)).collect();
-        let lives = if lives.len() == 1 { Lives::One(lives.remove(0)) } else { Lives::Many(stream::select_all(lives)) };
+        let mut subscriptions = subscriptions;
+        let lives = match direct {
+            Some(parked) if subscriptions.len() == 1 => {
+                let (receiver, lease) = subscriptions.remove(0).into_live();
+                Lives::Direct(Box::new(DirectLive { receiver, _lease: lease, parked, lagged: None }))
+            }
+            _ => {
+                let mut lives: Vec<BoxStream<'static, Received>> =
+                    subscriptions.into_iter().enumerate().map(|(index, s)| live(index, s)).collect();
+                if lives.len() == 1 {
+                    Lives::One(lives.remove(0))
+                } else {
+                    Lives::Many(stream::select_all(lives))
+                }
+            }
+        };
         FeedStream { head: head.into_iter(), lives, writer, ended: false }
     }
 }
@@ -99,6 +128,54 @@ impl Feed {
 enum Lives {
     One(BoxStream<'static, Received>),
     Many(SelectAll<BoxStream<'static, Received>>),
+    /// One topic, its stream parked while it waits.
+    Direct(Box<DirectLive>),
+}
+
+/// The live side of a parked single-topic feed (see the module docs).
+struct DirectLive {
+    // Dropped before the lease (see `Subscription::into_live`).
+    receiver: Receiver<Live>,
+    _lease: Lease,
+    parked: Arc<Parked>,
+    /// The receiver was overtaken by this many events: the next one it holds tells whether the client missed any.
+    lagged: Option<u64>,
+}
+
+impl DirectLive {
+    /// The next live notice for a client at `position` in `generation`: `Pending` (the stream parked) when there
+    /// is none.
+    fn poll_next(&mut self, cx: &Context<'_>, position: u64, generation: u64) -> Poll<Option<Result<Live, u64>>> {
+        loop {
+            let live = match self.receiver.try_recv() {
+                Ok(live) => live,
+                Err(TryRecvError::Lagged(skipped)) => {
+                    self.lagged = Some(skipped);
+                    continue;
+                }
+                Err(TryRecvError::Closed) => return Poll::Ready(None),
+                Err(TryRecvError::Empty) => {
+                    if let Some(skipped) = self.lagged.take() {
+                        return Poll::Ready(Some(Err(skipped)));
+                    }
+                    self.parked.park(cx.waker(), position, generation);
+                    // An event sent before the stream parked was not written directly: take it now.
+                    if self.receiver.is_empty() && !self.receiver.is_closed() {
+                        return Poll::Pending;
+                    }
+                    self.parked.unpark(generation);
+                    continue;
+                }
+            };
+            if let Some(skipped) = self.lagged.take() {
+                let next = matches!(&live, Live::Event(event) if event.epoch.generation() == generation && event.id <= position + 1);
+                if !next {
+                    return Poll::Ready(Some(Err(skipped)));
+                }
+            }
+            return Poll::Ready(Some(Ok(live)));
+        }
+    }
 }
 
 /// A feed's frames: the head (resets and replay), then live ones as the writer makes them. Written by hand rather
@@ -121,10 +198,20 @@ impl Stream for FeedStream {
         if this.ended {
             return Poll::Ready(None);
         }
+        if let Lives::Direct(live) = &this.lives {
+            // Take up from where the direct writes left the client.
+            if let Some(position) = live.parked.unpark(this.writer.epoch.generation()) {
+                this.writer.positions[0] = this.writer.positions[0].max(position);
+            }
+        }
         loop {
             let next = match &mut this.lives {
                 Lives::One(live) => live.poll_next_unpin(cx),
                 Lives::Many(lives) => lives.poll_next_unpin(cx),
+                Lives::Direct(live) => {
+                    let (position, generation) = (this.writer.positions[0], this.writer.epoch.generation());
+                    live.poll_next(cx, position, generation).map(|next| next.map(|received| (0, received)))
+                }
             };
             let Some((index, received)) = ready!(next) else { return Poll::Ready(None) };
             match this.writer.step(index, received) {

@@ -6,6 +6,8 @@
 //! - [`topic`]: one topic: the id counter, the broadcast sender, the history, publish and subscribe.
 //! - [`history`]: a topic's bounded history and what to replay after a `Last-Event-ID`.
 //! - [`position`]: the composite id of multi-topic streams.
+//! - [`direct`]: live events written straight to the sockets of parked single-topic streams, by one thread per
+//!   core, without waking the streams' tasks.
 //! - [`feed`]: one connection's frames over one or several topics: resets, replay, then live, without gap or
 //!   duplicate; closed with a `reset` when the client falls behind.
 //!
@@ -13,6 +15,7 @@
 //! forgotten when its last subscriber leaves, so subscribing to random names costs nothing lasting. At most
 //! `--max-topics` exist at once ([`TooManyTopics`] beyond), which bounds what subscribers can make the server hold.
 
+pub(crate) mod direct;
 pub(crate) mod epoch;
 pub(crate) mod feed;
 pub(crate) mod history;
@@ -27,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use sse_live_protocol::EncodeError;
 use tokio::sync::broadcast;
 
+pub(crate) use direct::Parked;
 pub(crate) use epoch::Epoch;
 pub(crate) use feed::{Feed, Layout};
 pub(crate) use history::{LastEventId, Replay};
@@ -47,6 +51,8 @@ struct Shared {
     history: usize,
     buffer: usize,
     max_topics: usize,
+    /// The direct fan-out's shards, shared by the topics.
+    fan_out: Arc<direct::FanOut>,
 }
 
 /// A new topic was needed while the hub holds its maximum.
@@ -138,7 +144,8 @@ impl Hub {
     /// [`Hub::with_max_topics`] in `epoch`.
     pub(crate) fn with_epoch(history: usize, buffer: usize, max_topics: usize, epoch: Epoch) -> Self {
         let topics = Mutex::new(Topics { map: HashMap::new(), epoch });
-        Self { shared: Arc::new(Shared { topics, history, buffer, max_topics }) }
+        let fan_out = direct::FanOut::new();
+        Self { shared: Arc::new(Shared { topics, history, buffer, max_topics, fan_out }) }
     }
 
     /// Moves to the epoch named `name` unless it is the current one: every topic starts over (see
@@ -217,15 +224,17 @@ impl Hub {
         topics: &[TopicName],
         last: &[LastEventId],
     ) -> Result<Vec<Subscription>, TooManyTopics> {
-        self.subscribe_with(topics, |_| last.to_vec())
+        self.subscribe_with(topics, None, |_| last.to_vec())
     }
 
     /// Subscribes to each of `topics` (creating them), nothing being created when they do not all fit, with the
     /// resume points read by `resolve` in the current epoch, under the same lock, so that the epoch cannot change in
-    /// between.
+    /// between. With `direct`, the topics also write live events to the stream's socket while it is parked (see
+    /// [`direct`]).
     pub(crate) fn subscribe_with(
         &self,
         topics: &[TopicName],
+        direct: Option<&Arc<Parked>>,
         resolve: impl FnOnce(&Epoch) -> Vec<LastEventId>,
     ) -> Result<Vec<Subscription>, TooManyTopics> {
         let mut map = self.shared.lock();
@@ -236,7 +245,7 @@ impl Hub {
             .iter()
             .zip(&last)
             .map(|(name, last)| {
-                let (replay, receiver) = self.entry(&mut map, name).subscribe(last);
+                let (replay, receiver) = self.entry(&mut map, name).subscribe(last, direct);
                 let lease = Lease { shared: self.shared.clone(), topic: name.as_str().to_owned() };
                 Subscription { topic: name.clone(), replay, receiver, lease }
             })
@@ -267,7 +276,8 @@ impl Hub {
 
     fn entry(&self, topics: &mut Topics, name: &TopicName) -> Arc<Topic> {
         let (history, buffer, epoch) = (self.shared.history, self.shared.buffer, &topics.epoch);
-        let new = || Arc::new(Topic::new(name.as_str(), history, buffer, epoch.clone()));
+        let fan_out = &self.shared.fan_out;
+        let new = || Arc::new(Topic::with_fan_out(name.as_str(), history, buffer, epoch.clone(), fan_out));
         topics.map.entry(name.as_str().to_owned()).or_insert_with(new).clone()
     }
 }

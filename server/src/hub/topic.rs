@@ -7,6 +7,7 @@ use sse_live_protocol::wire::ResetReason;
 use sse_live_protocol::{EncodeError, EventBuilder};
 use tokio::sync::broadcast;
 
+use super::direct::{FanOut, Parked, TopicFanOut};
 use super::epoch::Epoch;
 use super::history::{History, LastEventId, Replay, StoredEvent};
 
@@ -43,14 +44,23 @@ struct Inner {
     next_id: u64,
     history: History,
     epoch: Epoch,
+    /// The streams written to directly (see [`super::direct`]).
+    direct: TopicFanOut,
 }
 
 impl Topic {
     /// A topic in `epoch` keeping `history` events (at least one) for replay, letting a client fall `buffer` events
-    /// behind (at least one).
+    /// behind (at least one), with a fan-out of its own.
+    #[cfg(test)]
     pub(crate) fn new(name: &str, history: usize, buffer: usize, epoch: Epoch) -> Self {
+        Self::with_fan_out(name, history, buffer, epoch, &FanOut::new())
+    }
+
+    /// [`Topic::new`] writing to its parked streams through `fan_out`.
+    pub(crate) fn with_fan_out(name: &str, history: usize, buffer: usize, epoch: Epoch, fan_out: &Arc<FanOut>) -> Self {
         let (sender, _) = broadcast::channel(buffer.max(1));
-        let inner = Mutex::new(Inner { next_id: 1, history: History::new(history.max(1)), epoch });
+        let history = History::new(history.max(1));
+        let inner = Mutex::new(Inner { next_id: 1, history, epoch, direct: fan_out.topic() });
         Self { name: name.to_owned(), sender, inner }
     }
 
@@ -85,6 +95,7 @@ impl Topic {
             tracing::warn!(topic = self.name, expected = inner.next_id, got = id, "events were lost: a gap in the ids");
             inner.history.clear();
             let _ = self.sender.send(Live::Reset { reason: ResetReason::Expired, epoch: inner.epoch.clone() });
+            inner.direct.wake();
         }
         inner.next_id = id;
         self.append(&mut inner, event_type, data).map(|_| true)
@@ -98,6 +109,7 @@ impl Topic {
         inner.next_id = 1;
         inner.history.clear();
         let _ = self.sender.send(Live::Reset { reason: ResetReason::Restarted, epoch: epoch.clone() });
+        inner.direct.wake();
     }
 
     /// Appends `data` as event `inner.next_id` to the history and broadcasts it.
@@ -116,16 +128,27 @@ impl Topic {
         };
         inner.next_id += 1;
         inner.history.push(event.clone());
+        let event = Arc::new(event);
         // An error only means nobody is listening right now.
-        let _ = self.sender.send(Live::Event(Arc::new(event)));
+        let _ = self.sender.send(Live::Event(event.clone()));
+        // After the broadcast: a stream the fan-out sends the slow way finds the event in its receiver.
+        inner.direct.event(&event);
         Ok(id)
     }
 
     /// Subscribes a client that last saw `last` (resolved in the topic's epoch): the live receiver is taken under
-    /// the same lock as the replay, so every event is either replayed or received live.
-    pub(crate) fn subscribe(&self, last: &LastEventId) -> (Replay, broadcast::Receiver<Live>) {
-        let inner = self.lock();
+    /// the same lock as the replay, so every event is either replayed or received live. With `direct`, live events
+    /// are also written to the stream's socket while it is parked (see [`super::direct`]).
+    pub(crate) fn subscribe(
+        &self,
+        last: &LastEventId,
+        direct: Option<&Arc<Parked>>,
+    ) -> (Replay, broadcast::Receiver<Live>) {
+        let mut inner = self.lock();
         let receiver = self.sender.subscribe();
+        if let Some(parked) = direct {
+            inner.direct.add(parked.clone());
+        }
         (inner.history.replay(last, &inner.epoch), receiver)
     }
 
@@ -159,7 +182,7 @@ mod tests {
         let topic = Topic::new("t", 4, 4, e());
         assert_eq!(topic.publish("a").unwrap(), 1);
         assert_eq!(topic.publish("b\nc").unwrap(), 2);
-        let (replay, _) = topic.subscribe(&LastEventId::Id(0));
+        let (replay, _) = topic.subscribe(&LastEventId::Id(0), None);
         let frames: Vec<_> = replay.events.iter().map(|e| e.frame.clone()).collect();
         assert_eq!(frames, [Bytes::from("id: 1@e\ndata: a\n\n"), Bytes::from("id: 2@e\ndata: b\ndata: c\n\n")]);
         assert_eq!(&*replay.events[1].data, "b\nc");
@@ -172,7 +195,7 @@ mod tests {
         assert!(!topic.deliver(5, None, "again").unwrap(), "a duplicate");
         assert!(!topic.deliver(3, None, "old").unwrap());
         assert!(topic.deliver(6, Some("end"), "b").unwrap());
-        let (replay, _) = topic.subscribe(&LastEventId::Id(4));
+        let (replay, _) = topic.subscribe(&LastEventId::Id(4), None);
         let frames: Vec<_> = replay.events.iter().map(|e| e.frame.clone()).collect();
         assert_eq!(frames, [Bytes::from("id: 5@e\ndata: a\n\n"), Bytes::from("event: end\nid: 6@e\ndata: b\n\n")]);
     }
@@ -181,11 +204,11 @@ mod tests {
     fn a_gap_in_delivered_ids_clears_the_history_and_tells_subscribers() {
         let topic = Topic::new("t", 4, 4, e());
         topic.deliver(1, None, "a").unwrap();
-        let (_, mut receiver) = topic.subscribe(&LastEventId::Absent);
+        let (_, mut receiver) = topic.subscribe(&LastEventId::Absent, None);
         assert!(topic.deliver(9, None, "b").unwrap());
         assert_eq!(receiver.try_recv().unwrap(), Live::Reset { reason: ResetReason::Expired, epoch: e() });
         assert!(matches!(receiver.try_recv().unwrap(), Live::Event(event) if event.id == 9));
-        let (replay, _) = topic.subscribe(&LastEventId::Id(1));
+        let (replay, _) = topic.subscribe(&LastEventId::Id(1), None);
         assert_eq!(replay.reset, Some(ResetReason::Expired), "1 cannot be continued from: 2 to 8 are lost");
         assert_eq!(replay.events.iter().map(|e| e.id).collect::<Vec<_>>(), [9]);
     }
@@ -194,12 +217,12 @@ mod tests {
     fn a_restart_starts_the_ids_over_in_the_new_epoch() {
         let topic = Topic::new("t", 4, 4, e());
         topic.publish("a").unwrap();
-        let (_, mut receiver) = topic.subscribe(&LastEventId::Absent);
+        let (_, mut receiver) = topic.subscribe(&LastEventId::Absent, None);
         let next = e().next("f").unwrap();
         topic.restart(&next);
         assert_eq!(receiver.try_recv().unwrap(), Live::Reset { reason: ResetReason::Restarted, epoch: next.clone() });
         assert_eq!(topic.publish("b").unwrap(), 1);
-        let (replay, _) = topic.subscribe(&LastEventId::Id(0));
+        let (replay, _) = topic.subscribe(&LastEventId::Id(0), None);
         assert_eq!(
             replay.events.iter().map(|e| e.frame.clone()).collect::<Vec<_>>(),
             [Bytes::from("id: 1@f\ndata: b\n\n")]
@@ -210,7 +233,7 @@ mod tests {
     fn the_history_is_bounded() {
         let topic = Topic::new("t", 3, 3, e());
         (0..10).for_each(|_| drop(topic.publish("x")));
-        let (replay, _) = topic.subscribe(&LastEventId::Invalid("x".into()));
+        let (replay, _) = topic.subscribe(&LastEventId::Invalid("x".into()), None);
         assert_eq!(replay.events.iter().map(|e| e.id).collect::<Vec<_>>(), [8, 9, 10]);
     }
 
@@ -218,7 +241,7 @@ mod tests {
     fn a_topic_is_idle_without_subscribers_or_events() {
         let topic = Topic::new("t", 3, 3, e());
         assert!(topic.is_idle());
-        let (_, receiver) = topic.subscribe(&LastEventId::Absent);
+        let (_, receiver) = topic.subscribe(&LastEventId::Absent, None);
         assert!(!topic.is_idle());
         drop(receiver);
         assert!(topic.is_idle());

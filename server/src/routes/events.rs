@@ -30,9 +30,10 @@ use futures_util::StreamExt;
 
 use crate::auth;
 use crate::error::ApiError;
-use crate::hub::{position, Feed, LastEventId, Layout, TopicName};
+use crate::hub::{position, Feed, LastEventId, Layout, Parked, TopicName};
 use crate::listener::ClientIp;
 use crate::routes::stream::raw_last_event_id;
+use crate::socket::Socket;
 use crate::sse::{self, Extras};
 use crate::state::AppState;
 
@@ -46,6 +47,8 @@ pub(crate) struct StreamRequest {
     ip: Option<IpAddr>,
     headers: HeaderMap,
     query: Result<Vec<(String, String)>, String>,
+    /// The connection's socket, when the stream may be written to directly (see [`crate::hub::direct`]).
+    socket: Option<Socket>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
@@ -55,7 +58,8 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
         let query =
             Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map(|Query(q)| q).map_err(|e| e.body_text());
-        Ok(Self { ip, headers: parts.headers.clone(), query })
+        let socket = parts.extensions.get::<Socket>().cloned();
+        Ok(Self { ip, headers: parts.headers.clone(), query, socket })
     }
 }
 
@@ -92,8 +96,15 @@ impl StreamRequest {
         state.hub.check_room(&topics)?;
         let follows = state.follow(&topics).await?;
         let mut last = Vec::new();
+        let direct = match (layout, &self.socket) {
+            (Layout::Single, Some(socket)) if !state.config.no_direct_writes => {
+                let metrics = &state.metrics;
+                Some(Parked::new(socket.clone(), metrics.delivered.clone(), metrics.written_directly.clone()))
+            }
+            _ => None,
+        };
         // The client's id is read in the epoch of the subscription, under the hub's lock.
-        let subscriptions = state.hub.subscribe_with(&topics, |epoch| {
+        let subscriptions = state.hub.subscribe_with(&topics, direct.as_ref(), |epoch| {
             last = match layout {
                 Layout::Single => vec![raw.as_deref().map_or(LastEventId::Absent, |v| LastEventId::resolve(v, epoch))],
                 Layout::Multi => position::resume_points(raw.as_deref(), &topics, epoch),
@@ -106,13 +117,13 @@ impl StreamRequest {
             state.metrics.replays.inc();
         }
         let name = topics.iter().map(TopicName::as_str).collect::<Vec<_>>().join(",");
-        let feed = Feed::new(layout, subscriptions, state.metrics.clone());
+        let feed = Feed::new(layout, subscriptions, state.metrics.clone()).with_direct(direct.clone());
         // The stream holds its follows: they are let go when it ends.
         let frames = feed.into_stream().map(move |frame| {
             let _ = &follows;
             frame
         });
-        Ok(sse::response_with(state, &name, frames, Extras { permit: Some(permit), expires_in }))
+        Ok(sse::response_with(state, &name, frames, Extras { permit: Some(permit), expires_in, direct }))
     }
 }
 

@@ -122,7 +122,7 @@ type QueryPairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// A stream permit for a client at `ip`, as every stream takes (429 over the limits).
 fn permit(state: &AppState, ClientIp(ip): ClientIp) -> Result<Extras, ApiError> {
-    Ok(Extras { permit: Some(state.limits.acquire(ip)?), expires_in: None })
+    Ok(Extras { permit: Some(state.limits.acquire(ip)?), ..Extras::default() })
 }
 
 /// `GET /test/invalid-json`: event 1 with data `this is not json`, event 2 with a valid reading (22.5 °C, now),

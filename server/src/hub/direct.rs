@@ -1,0 +1,447 @@
+//! Direct fan-out: a live event written straight to the sockets of the streams waiting for it, each with one
+//! `write(2)` of the event's pre-encoded HTTP chunk, without waking the stream's task or going through hyper.
+//!
+//! A single-topic stream on a socket of its own (a GET over HTTP/1.1, see [`crate::serve`]) is **parked** while
+//! its task sleeps with nothing to send: its feed has taken every live event, its body has nothing of its own due,
+//! and hyper holds none of its bytes ([`Socket::hyper_holds`]). For a parked stream the fan-out writes the next
+//! event (the one after the stream's position, in its epoch) and advances the position; the stream's task is not
+//! woken. Anything else goes the **slow path**, the one every stream took before: the fan-out unparks the stream and
+//! wakes its task, whose feed reads the event from the topic's broadcast receiver (events the fan-out wrote are
+//! skipped there as duplicates) and gives it to hyper. That is the case when:
+//! - the socket does not take the whole chunk: the rest is kept, and the stream's body writes it before anything
+//!   else (waiting for the socket, within `--send-timeout`), then the feed catches up, or ends with `event: reset`
+//!   (`lagged`) when the client fell more than `--client-buffer` events behind, as before;
+//! - hyper still holds bytes, or the event is not the next one for the stream (a new epoch, a gap);
+//! - the topic says so: a `reset` notice ([`FanOut::wake`]) or its end ([`FanOut::gone`]).
+//!
+//! A stream is unparked (under its lock, so never during a direct write) at the start of each poll of its body:
+//! everything hyper writes (keep-alive comments, the end on shutdown or expiry, the last chunk) follows the direct
+//! writes, never mixed with them.
+//!
+//! The writes are done by one fan-out thread per core ("shards"): each stream belongs to one shard, and a shard
+//! takes the jobs of its topics in order, so a stream's events are written in order, and the cores share the
+//! writes as the floor's threads do.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use prometheus_client::metrics::counter::Counter;
+use tokio::time::Instant;
+
+use super::history::StoredEvent;
+use crate::socket::Socket;
+
+/// One stream's side of the direct fan-out: shared by its feed (which parks it), its body (which holds it before
+/// writing) and its shard (which writes to it while it is parked).
+#[derive(Debug)]
+pub(crate) struct Parked {
+    state: Mutex<State>,
+    /// `sse_live_events_delivered_total`.
+    delivered: Counter,
+    /// `sse_live_events_written_directly_total`.
+    written_directly: Counter,
+}
+
+#[derive(Debug)]
+struct State {
+    /// `None` once the stream has ended (its socket is closed with its connection).
+    socket: Option<Socket>,
+    parked: bool,
+    /// The sequence number of the last event the client was given, in epoch `generation`.
+    position: u64,
+    generation: u64,
+    /// The stream's task, woken for the slow path.
+    waker: Option<Waker>,
+    /// What a direct write left unwritten: written before anything else.
+    remainder: Bytes,
+    /// When an event was last written directly (for the keep-alive comments).
+    last_write: Option<Instant>,
+}
+
+impl Parked {
+    /// A stream on `socket`, not parked yet, counting its direct deliveries in `delivered` and `written_directly`.
+    pub(crate) fn new(socket: Socket, delivered: Counter, written_directly: Counter) -> Arc<Self> {
+        let state = State {
+            socket: Some(socket),
+            parked: false,
+            position: 0,
+            generation: 0,
+            waker: None,
+            remainder: Bytes::new(),
+            last_write: None,
+        };
+        Arc::new(Self { state: Mutex::new(state), delivered, written_directly })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The feed took every live event up to `position` (in `generation`) and its task (`waker`) is going to sleep:
+    /// the fan-out may write the next ones.
+    pub(crate) fn park(&self, waker: &Waker, position: u64, generation: u64) {
+        let mut state = self.lock();
+        state.parked = true;
+        state.position = position;
+        state.generation = generation;
+        if !state.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            state.waker = Some(waker.clone());
+        }
+    }
+
+    /// Stops direct writes, and gives the position the client has reached if it is in `generation`.
+    pub(crate) fn unpark(&self, generation: u64) -> Option<u64> {
+        let mut state = self.lock();
+        state.parked = false;
+        (state.generation == generation).then_some(state.position)
+    }
+
+    /// Stops direct writes and writes what the last one left (waiting for the socket with `cx`); then nothing but
+    /// the stream's own task writes until it parks again. Gives the time of the last direct write since the last
+    /// call.
+    pub(crate) fn poll_hold(&self, cx: &mut Context<'_>) -> Poll<io::Result<Option<Instant>>> {
+        let mut state = self.lock();
+        state.parked = false;
+        while !state.remainder.is_empty() {
+            let Some(socket) = state.socket.clone() else { break };
+            let written = match socket.poll_write(cx, &state.remainder) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(written)) => written,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending,
+            };
+            let rest = state.remainder.slice(written..);
+            state.remainder = rest;
+        }
+        Poll::Ready(Ok(state.last_write.take()))
+    }
+
+    /// How many bytes of the last direct write are still to be written by the stream's body.
+    pub(crate) fn remainder(&self) -> usize {
+        self.lock().remainder.len()
+    }
+
+    /// The stream's socket, until it ends.
+    pub(crate) fn socket(&self) -> Option<Socket> {
+        self.lock().socket.clone()
+    }
+
+    /// The stream ended: no more direct writes, and its socket is let go.
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        state.parked = false;
+        state.socket = None;
+    }
+
+    /// Unparks the stream and wakes its task (the slow path).
+    fn wake(&self) {
+        let mut state = self.lock();
+        self.wake_locked(&mut state);
+    }
+
+    fn wake_locked(&self, state: &mut State) {
+        state.parked = false;
+        if let Some(waker) = &state.waker {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Writes `chunk` if the stream is parked and it is the stream's next event (see the module docs).
+    fn write(&self, chunk: &Chunk) -> Written {
+        let mut state = self.lock();
+        let Some(socket) = &state.socket else { return Written::Ended };
+        if !state.parked || (chunk.generation == state.generation && chunk.last <= state.position) {
+            // Not parked: its task reads the event from its receiver. At or below its position: given already.
+            return Written::No;
+        }
+        if chunk.generation != state.generation || chunk.first != state.position + 1 || socket.hyper_holds() {
+            self.wake_locked(&mut state);
+            return Written::No;
+        }
+        match socket.try_write(&chunk.bytes) {
+            Ok(0) | Err(_) => {
+                self.wake_locked(&mut state);
+                Written::No
+            }
+            Ok(written) => {
+                state.position = chunk.last;
+                state.last_write = Some(chunk.at);
+                if written < chunk.bytes.len() {
+                    state.remainder = chunk.bytes.slice(written..);
+                    self.wake_locked(&mut state);
+                }
+                Written::Yes
+            }
+        }
+    }
+
+    /// Counts `events` written directly (to any stream: every stream of a server counts into the same metrics, so a
+    /// shard counts an event's writes once, not once per stream on a counter the other shards write too).
+    fn count(&self, events: u64) {
+        self.delivered.inc_by(events);
+        self.written_directly.inc_by(events);
+    }
+}
+
+/// What [`Parked::write`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// The event went out (all of it, or the rest is kept for the body).
+    Yes,
+    /// Not written: not parked, given already, or sent the slow way.
+    No,
+    /// The stream has ended: the shard forgets it.
+    Ended,
+}
+
+/// The most bytes of queued events a shard joins into one write (as the floor does).
+const MAX_BATCH: usize = 256 * 1024;
+
+/// Events `first..=last` of one epoch as HTTP/1.1 chunks (`<size in hex>\r\n<frame>\r\n` each, as hyper writes a
+/// body's data frames), written with one `write(2)`.
+#[derive(Debug)]
+struct Chunk {
+    first: u64,
+    last: u64,
+    generation: u64,
+    bytes: Bytes,
+    at: Instant,
+}
+
+impl Chunk {
+    fn new(event: &StoredEvent) -> Self {
+        let frame = &event.frame;
+        let mut bytes = BytesMut::with_capacity(frame.len() + 20);
+        bytes.put_slice(format!("{:X}\r\n", frame.len()).as_bytes());
+        bytes.put_slice(frame);
+        bytes.put_slice(b"\r\n");
+        let (id, generation) = (event.id, event.epoch.generation());
+        Self { first: id, last: id, generation, bytes: bytes.freeze(), at: Instant::now() }
+    }
+
+    /// `self` then `next` as one chunk, when `next` follows it and both fit in [`MAX_BATCH`].
+    fn join(&self, next: &Self) -> Option<Self> {
+        let follows = next.generation == self.generation && next.first == self.last + 1;
+        if !follows || self.bytes.len() + next.bytes.len() > MAX_BATCH {
+            return None;
+        }
+        let mut bytes = BytesMut::with_capacity(self.bytes.len() + next.bytes.len());
+        bytes.put_slice(&self.bytes);
+        bytes.put_slice(&next.bytes);
+        Some(Self {
+            first: self.first,
+            last: next.last,
+            generation: self.generation,
+            bytes: bytes.freeze(),
+            at: next.at,
+        })
+    }
+
+    fn events(&self) -> u64 {
+        self.last - self.first + 1
+    }
+}
+
+/// What a shard is asked to do, in order.
+enum Job {
+    /// A stream of `topic` joins the shard.
+    Add { topic: u64, parked: Arc<Parked> },
+    /// Write an event of `topic` to its parked streams.
+    Event { topic: u64, chunk: Arc<Chunk> },
+    /// Send every stream of `topic` the slow way (a `reset` notice is in their receivers).
+    Wake { topic: u64 },
+    /// `topic` is gone: wake its streams (their receivers are closed) and forget them.
+    Gone { topic: u64 },
+}
+
+/// The shards, started on first use; cheap to share (see [`Topic`](super::Topic)).
+#[derive(Debug, Default)]
+pub(crate) struct FanOut {
+    shards: OnceLock<Vec<Sender<Job>>>,
+    /// The shard of the next stream (round robin).
+    next: AtomicUsize,
+}
+
+/// A topic's place in a [`FanOut`]: its id, and which shards have streams of it.
+#[derive(Debug)]
+pub(crate) struct TopicFanOut {
+    fan_out: Arc<FanOut>,
+    id: u64,
+    /// Shards that were given a stream of this topic (they get its events).
+    used: Vec<bool>,
+}
+
+impl FanOut {
+    /// No shards until the first stream is added.
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// A place for a new topic.
+    pub(crate) fn topic(self: &Arc<Self>) -> TopicFanOut {
+        static IDS: AtomicU64 = AtomicU64::new(0);
+        TopicFanOut { fan_out: self.clone(), id: IDS.fetch_add(1, Ordering::Relaxed), used: Vec::new() }
+    }
+
+    fn shards(&self) -> &[Sender<Job>] {
+        self.shards.get_or_init(|| {
+            let count = std::thread::available_parallelism().map_or(1, usize::from);
+            (0..count).filter_map(spawn_shard).collect()
+        })
+    }
+
+    fn send(&self, shard: usize, job: Job) {
+        if let Some(sender) = self.shards().get(shard) {
+            // A shard only stops if its thread panicked: its streams then stay on the slow path.
+            let _ = sender.send(job);
+        }
+    }
+}
+
+impl TopicFanOut {
+    /// Adds a stream (to the next shard in turn).
+    pub(crate) fn add(&mut self, parked: Arc<Parked>) {
+        let shards = self.fan_out.shards().len();
+        if shards == 0 {
+            return;
+        }
+        let shard = self.fan_out.next.fetch_add(1, Ordering::Relaxed) % shards;
+        if self.used.len() < shards {
+            self.used.resize(shards, false);
+        }
+        self.used[shard] = true;
+        self.fan_out.send(shard, Job::Add { topic: self.id, parked });
+    }
+
+    /// Writes `event` to the topic's parked streams.
+    pub(crate) fn event(&self, event: &StoredEvent) {
+        if !self.used.contains(&true) {
+            return;
+        }
+        let chunk = Arc::new(Chunk::new(event));
+        self.each(|topic| Job::Event { topic, chunk: chunk.clone() });
+    }
+
+    /// Sends every stream of the topic the slow way (see [`Job::Wake`]).
+    pub(crate) fn wake(&self) {
+        self.each(|topic| Job::Wake { topic });
+    }
+
+    fn each(&self, job: impl Fn(u64) -> Job) {
+        for (shard, _) in self.used.iter().enumerate().filter(|(_, used)| **used) {
+            self.fan_out.send(shard, job(self.id));
+        }
+    }
+}
+
+impl Drop for TopicFanOut {
+    fn drop(&mut self) {
+        self.each(|topic| Job::Gone { topic });
+    }
+}
+
+/// Starts shard `index`'s thread; `None` (logged) if the system refuses a thread.
+fn spawn_shard(index: usize) -> Option<Sender<Job>> {
+    let (sender, receiver) = mpsc::channel();
+    let spawned = std::thread::Builder::new().name(format!("sse-fan-out-{index}")).spawn(move || run_shard(&receiver));
+    match spawned {
+        Ok(_) => Some(sender),
+        Err(error) => {
+            tracing::error!(%error, "cannot start a fan-out thread; streams take the slow path");
+            None
+        }
+    }
+}
+
+/// A shard: its topics' streams, and the jobs in order, until every sender is gone. Events that queued up while
+/// it was writing are joined (per topic, in order) and written with one `write(2)` per stream.
+fn run_shard(jobs: &Receiver<Job>) {
+    let mut topics: HashMap<u64, Vec<Arc<Parked>>> = HashMap::new();
+    while let Ok(first) = jobs.recv() {
+        let mut pending: Option<(u64, Arc<Chunk>)> = None;
+        let mut next = Some(first);
+        while let Some(job) = next {
+            match job {
+                Job::Event { topic, chunk } => {
+                    let joined = match &pending {
+                        Some((queued, queued_chunk)) if *queued == topic => queued_chunk.join(&chunk).map(Arc::new),
+                        _ => None,
+                    };
+                    let chunk = match joined {
+                        Some(joined) => joined,
+                        None => {
+                            if let Some((queued, queued_chunk)) = pending.take() {
+                                write(&mut topics, queued, &queued_chunk);
+                            }
+                            chunk
+                        }
+                    };
+                    pending = Some((topic, chunk));
+                }
+                other => {
+                    if let Some((queued, queued_chunk)) = pending.take() {
+                        write(&mut topics, queued, &queued_chunk);
+                    }
+                    match other {
+                        Job::Add { topic, parked } => topics.entry(topic).or_default().push(parked),
+                        Job::Wake { topic } => topics.get(&topic).into_iter().flatten().for_each(|p| p.wake()),
+                        Job::Gone { topic } => topics.remove(&topic).into_iter().flatten().for_each(|p| p.wake()),
+                        Job::Event { .. } => {}
+                    }
+                }
+            }
+            next = jobs.try_recv().ok();
+        }
+        if let Some((queued, queued_chunk)) = pending.take() {
+            write(&mut topics, queued, &queued_chunk);
+        }
+    }
+}
+
+/// Writes `chunk` to the parked streams of `topic`, forgetting those that ended, and counts what went out.
+fn write(topics: &mut HashMap<u64, Vec<Arc<Parked>>>, topic: u64, chunk: &Chunk) {
+    let Some(streams) = topics.get_mut(&topic) else { return };
+    let mut written = 0;
+    streams.retain(|parked| {
+        let result = parked.write(chunk);
+        written += u64::from(result == Written::Yes);
+        result != Written::Ended
+    });
+    match streams.first() {
+        Some(parked) => parked.count(written * chunk.events()),
+        None => drop(topics.remove(&topic)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::Epoch;
+
+    fn event(id: u64, epoch: &Epoch, data: &str) -> StoredEvent {
+        let frame = Bytes::from(format!("id: {id}\ndata: {data}\n\n"));
+        StoredEvent { id, epoch: epoch.clone(), data: Arc::from(data), frame }
+    }
+
+    #[test]
+    fn a_chunk_is_the_frame_as_hyper_chunks_it_and_only_the_next_events_join_it() {
+        let e = Epoch::first("e").unwrap();
+        let one = Chunk::new(&event(1, &e, "a"));
+        assert_eq!(one.bytes, "F\r\nid: 1\ndata: a\n\n\r\n");
+        let two = Chunk::new(&event(2, &e, "b"));
+        let joined = one.join(&two).unwrap();
+        assert_eq!((joined.first, joined.last, joined.events()), (1, 2, 2));
+        assert_eq!(joined.bytes, [one.bytes.clone(), two.bytes.clone()].concat());
+        assert!(one.join(&Chunk::new(&event(3, &e, "c"))).is_none(), "not the next event");
+        assert!(two.join(&one).is_none(), "an older event");
+        let f = e.next("f").unwrap();
+        assert!(two.join(&Chunk::new(&event(3, &f, "c"))).is_none(), "another epoch");
+        let big = Chunk::new(&event(3, &e, &"x".repeat(MAX_BATCH)));
+        assert!(two.join(&big).is_none(), "over the batch size");
+    }
+}
