@@ -561,14 +561,16 @@ where
     // `ArcRwSignal`s written directly and read through one `Signal` each: `signal()` puts a reader and a writer in
     // the arena, and each arena item is code of its own for each type (BENCHMARKS.md).
     let (data, history) = (ArcRwSignal::new(None::<T>), ArcRwSignal::new(Vec::<T>::new()));
-    let values = updates::Typed::new(decoder, data.clone(), history.clone(), options.history);
+    // Each read through a `Signal` of its reader (from the `ArcRwSignal` itself, a clone of it was made and dropped).
+    let (data_signal, history_signal) = (Signal::from(data.read_only()), Signal::from(history.read_only()));
+    let values = updates::Typed::new(decoder, data, history, options.history);
     let Untyped { state, message, error, last_event_id, reconnect_at, reset, open, close } =
         connect(url.into_url_signal(), options, Box::new(values));
     UseEventSourceReturn {
         state,
-        data: data.into(),
+        data: data_signal,
         message,
-        history: history.into(),
+        history: history_signal,
         error,
         last_event_id,
         reconnect_at,
@@ -608,10 +610,11 @@ fn connect(
         reconnect_at: ArcRwSignal::new(None),
         reset: ArcRwSignal::new(None),
     };
-    let state = Signal::from(setters.state.clone());
-    let (message, error) = (Signal::from(setters.message.clone()), Signal::from(setters.error.clone()));
-    let last_event_id = Signal::from(setters.last_event_id.clone());
-    let (reconnect_at, reset) = (Signal::from(setters.reconnect_at.clone()), Signal::from(setters.reset.clone()));
+    let state = Signal::from(setters.state.read_only());
+    let (message, error) = (Signal::from(setters.message.read_only()), Signal::from(setters.error.read_only()));
+    let last_event_id = Signal::from(setters.last_event_id.read_only());
+    let (reconnect_at, reset) =
+        (Signal::from(setters.reconnect_at.read_only()), Signal::from(setters.reset.read_only()));
 
     let UseEventSourceOptions {
         with_credentials,

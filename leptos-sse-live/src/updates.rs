@@ -15,6 +15,7 @@ use std::rc::{Rc, Weak};
 
 use gloo_render::AnimationFrame;
 use leptos::prelude::*;
+use leptos::reactive::graph::{AnySource, ReactiveNode, ToAnySource};
 use sse_live_protocol::wire::Reset;
 use sse_live_protocol::Event;
 
@@ -84,8 +85,11 @@ where
         let mut pending = self.pending.borrow_mut();
         if self.history_len > 0 {
             pending.1.push(value.clone());
-            let excess = pending.1.len().saturating_sub(self.history_len);
-            pending.1.drain(..excess);
+            // Trimmed once twice as long as `history` (the write keeps its last `history_len`): bounded while no
+            // frame runs (a hidden page), and not a shift of the whole list for every message.
+            if pending.1.len() > self.history_len.saturating_mul(2) {
+                keep_last(&mut pending.1, self.history_len);
+            }
         }
         pending.0 = Some(value);
         Ok(())
@@ -93,21 +97,19 @@ where
 
     fn write(&self) {
         let (data, history) = std::mem::take(&mut *self.pending.borrow_mut());
-        // One `try_update` for both cases (a `try_set` too was code of its own for each type).
         let cleared = self.cleared.replace(false);
         if cleared || !history.is_empty() {
-            let len = self.history_len;
-            self.history.try_update(|all| {
+            update(&self.history, |all| {
                 if cleared {
                     all.clear();
                 }
                 all.extend(history);
-                let excess = all.len().saturating_sub(len);
-                all.drain(..excess);
+                keep_last(all, self.history_len);
+                true
             });
         }
         if let Some(data) = data {
-            self.data.try_set(Some(data));
+            set(&self.data, Some(data));
         }
     }
 
@@ -120,6 +122,38 @@ where
         }
         pending.1.clear();
     }
+}
+
+/// Keeps the last `len` of `values` (with `split_off`: `drain` was more code, for each type).
+fn keep_last<T>(values: &mut Vec<T>, len: usize) {
+    if let Some(excess) = values.len().checked_sub(len).filter(|&excess| excess > 0) {
+        *values = values.split_off(excess);
+    }
+}
+
+/// Sets `signal` to `value` and notifies its subscribers, as `try_set` does; see [`update`].
+fn set<T: 'static>(signal: &ArcRwSignal<T>, value: T) {
+    update(signal, |slot| {
+        *slot = value;
+        true
+    });
+}
+
+/// Changes `signal` with `change` and, when it says it changed something, notifies its subscribers, as
+/// `try_maybe_update` does. Written untracked and notified through [`notify`], compiled once: the signals' own
+/// notification is code of its own for each value type (BENCHMARKS.md).
+fn update<T: 'static>(signal: &ArcRwSignal<T>, change: impl FnOnce(&mut T) -> bool) {
+    let changed = signal.try_write_untracked().is_some_and(|mut value| change(&mut value));
+    if changed {
+        notify(&signal.to_any_source());
+    }
+}
+
+/// Notifies the subscribers of a signal written untracked, as writing it tracked does (the subscribers marked dirty,
+/// as an `ArcTrigger` does). Not inlined: one copy for all the signals, whatever their types.
+#[inline(never)]
+fn notify(source: &AnySource) {
+    source.mark_dirty();
 }
 
 /// What arrived since the signals were last written (the decoded values wait in the [`Values`]).
@@ -194,16 +228,16 @@ impl Updates {
     pub(crate) fn state(&self, state: ConnectionState, error: Option<EventSourceError>) {
         self.flush();
         if state != ConnectionState::Connecting {
-            self.setters.reconnect_at.try_set(None);
+            set(&self.setters.reconnect_at, None);
         }
-        self.setters.state.try_set(state);
+        set(&self.setters.state, state);
         match error {
             Some(error) => {
-                self.setters.error.try_set(Some(error));
+                set(&self.setters.error, Some(error));
             }
             // Open again: an error of the connection's past (a drop, a failed attempt, a decode error) is no news.
             None if state == ConnectionState::Open => {
-                self.setters.error.try_maybe_update(|error| (error.take().is_some(), ()));
+                update(&self.setters.error, |error| error.take().is_some());
             }
             None => {}
         }
@@ -211,19 +245,19 @@ impl Updates {
 
     /// When the hook's next reconnect is due (`Date.now()` milliseconds), or `None`; written at once.
     pub(crate) fn reconnect_at(&self, at: Option<f64>) {
-        self.setters.reconnect_at.try_set(at);
+        set(&self.setters.reconnect_at, at);
     }
 
     /// Clears the error (a new URL starts clean).
     pub(crate) fn clear_error(&self) {
         self.flush();
-        self.setters.error.try_set(None);
+        set(&self.setters.error, None);
     }
 
     /// Clears `last_event_id` (a new URL: the old one's ids mean nothing there); what is pending goes first.
     pub(crate) fn clear_last_event_id(&self) {
         self.flush();
-        self.setters.last_event_id.try_maybe_update(|id| (!std::mem::take(id).is_empty(), ()));
+        update(&self.setters.last_event_id, |id| !std::mem::take(id).is_empty());
     }
 
     /// Writes everything pending to the signals now.
@@ -237,21 +271,21 @@ impl Updates {
         let Pending { message, error, reset } = std::mem::take(&mut *self.pending.borrow_mut());
         self.values.write();
         if let Some(reset) = reset {
-            self.setters.reset.try_set(Some(reset));
+            set(&self.setters.reset, Some(reset));
         }
         if let Some(message) = message {
             let id = &message.last_event_id;
-            self.setters.last_event_id.try_maybe_update(|last| {
+            update(&self.setters.last_event_id, |last| {
                 let changed = last != id;
                 if changed {
                     last.clone_from(id);
                 }
-                (changed, ())
+                changed
             });
-            self.setters.message.try_set(Some(message));
+            set(&self.setters.message, Some(message));
         }
         if let Some(error) = error {
-            self.setters.error.try_set(Some(error));
+            set(&self.setters.error, Some(error));
         }
     }
 
