@@ -32,7 +32,9 @@
 //! client's `EventSource` in short batches, the fastest decile of many), printed as one `DISPATCH {json}` line.
 //!
 //! Not a test: `cargo test` never runs it (`test = false` in Cargo.toml). `cargo xtask bench` runs it in release
-//! with `--test ingest -- --nocapture` and reads the `INGEST {json}` lines it prints.
+//! with `--test ingest -- --nocapture` and wasm-bindgen's release glue (`WASM_BINDGEN_NO_DEBUG=1`: the test runner's
+//! debug glue wraps every call from wasm into JavaScript in a logging `try`), and reads the `INGEST {json}` lines it
+//! prints.
 
 #![cfg(target_arch = "wasm32")]
 

@@ -13,28 +13,70 @@ use web_sys::{EventSource, EventSourceInit};
 
 use super::{ConnectionState, EventSourceError, Handlers};
 
-#[wasm_bindgen]
+#[wasm_bindgen(inline_js = r#"
+const encoder = new TextEncoder();
+let bytes = new Uint8Array(0);
+function put(s, at, end) {
+  const n = s.length;
+  if (n > end - at) return -1;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127) {
+      const r = encoder.encodeInto(s.slice(i), bytes.subarray(at + i, end));
+      return r.read === n - i ? at + i + r.written : -1;
+    }
+    bytes[at + i] = c;
+  }
+  return at + n;
+}
+export function listen(memory, source, type, deliver) {
+  let ptr = 0, cap = 0;
+  const listener = (e) => {
+    const id = e.lastEventId, data = String(e.data);
+    let split, end;
+    for (;;) {
+      if (ptr + cap > bytes.length) bytes = new Uint8Array(memory.buffer);
+      split = put(id, ptr, ptr + cap);
+      end = split < 0 ? -1 : put(data, split, ptr + cap);
+      if (end >= 0) break;
+      cap = Math.max(2 * cap, 3 * (id.length + data.length));
+      ptr = deliver(-1, cap);
+    }
+    deliver(split - ptr, end - split);
+  };
+  if (type === 'message') source.onmessage = listener; else source.addEventListener(type, listener);
+  return listener;
+}
+"#)]
 extern "C" {
-    /// An `EventSource`'s `MessageEvent`, whose data is always a string.
-    type TextMessage;
-    /// `data`, read as a string: one call into JavaScript, where web-sys's `data()` then `as_string()` take two
-    /// and a slot in wasm-bindgen's object table.
-    #[wasm_bindgen(method, getter)]
-    fn data(this: &TextMessage) -> String;
-    #[wasm_bindgen(method, getter, js_name = lastEventId)]
-    fn last_event_id(this: &TextMessage) -> String;
+    /// Delivers `source`'s events of type `event_type` (`message` through `onmessage`) to `deliver`, in one call
+    /// from JavaScript per message. The listener, in JavaScript, reads the event's id and data and writes them as
+    /// UTF-8 (`put`: ASCII by hand, the rest with `TextEncoder`) into `deliver`'s buffer in wasm's `memory`, asking
+    /// for a larger one when they do not fit (`deliver(-1, n)` returns the address of one of `n` bytes), then calls
+    /// `deliver(id bytes, data bytes)`. A listener in wasm took five calls across per message (itself, a getter
+    /// for each string, and wasm-bindgen's allocation of each string's copy); with the page's own `JSON.parse`
+    /// those crossings were most of the hook's cost per message beyond the browser's (BENCHMARKS.md, issue 12).
+    /// Returns the listener, to remove it.
+    fn listen(memory: &JsValue, source: &EventSource, event_type: &str, deliver: &Deliver) -> JsValue;
 }
 
-/// A message listener; each knows the event type it is registered for.
-type Listener = Closure<dyn FnMut(TextMessage)>;
+/// What a listener calls: `(-1, n)`: make the buffer `n` bytes long and return its address; `(id, data)`: a
+/// message, its id's and its data's UTF-8 bytes in the buffer.
+type Deliver = Closure<dyn FnMut(i32, u32) -> u32>;
+
+/// A listener of one event type: the Rust side, and the JavaScript function registered on the `EventSource`.
+struct Listener {
+    event_type: String,
+    function: JsValue,
+    _deliver: Deliver,
+}
 
 /// One open `EventSource` with its listeners. Dropping it closes the connection.
 pub(super) struct Connection {
     source: EventSource,
     _on_open: Closure<dyn FnMut(web_sys::Event)>,
-    _on_message: Listener,
-    /// The listeners of the extra event types (besides `message`), each with its type.
-    listeners: Vec<(String, Listener)>,
+    /// `message` (through `onmessage`) first, then the other event types.
+    listeners: Vec<Listener>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
@@ -55,16 +97,30 @@ impl Connection {
         let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| on_open());
         // A listener per event type, which knows its type: per message, the data and the id are all that cross
         // from JavaScript (the cost of every message of a burst).
-        let on_message: Rc<dyn Fn(Event)> = Rc::from(on_message);
+        let on_message: Rc<dyn Fn(&Event)> = Rc::from(on_message);
+        let memory = wasm_bindgen::memory();
         let listener = |event_type: String| {
             let on_message = on_message.clone();
-            Listener::new(move |event: TextMessage| {
-                on_message(Event {
-                    event_type: event_type.clone(),
-                    data: event.data(),
-                    last_event_id: event.last_event_id(),
-                })
-            })
+            let mut buffer = Vec::new();
+            // Each message is copied into this event's strings: no allocation per message once they are long enough.
+            let mut event = Event { event_type: event_type.clone(), ..Event::default() };
+            let deliver = Deliver::new(move |id_len: i32, data_len: u32| {
+                let Ok(id_len) = usize::try_from(id_len) else {
+                    // Room for a message of up to `data_len` bytes (the old buffer's content is not needed).
+                    buffer = vec![0; data_len as usize];
+                    return buffer.as_mut_ptr() as u32;
+                };
+                let Some((id, data)) = buffer.get(..id_len + data_len as usize).map(|bytes| bytes.split_at(id_len))
+                else {
+                    return 0;
+                };
+                copy_text(&mut event.last_event_id, id);
+                copy_text(&mut event.data, data);
+                on_message(&event);
+                0
+            });
+            let function = listen(&memory, &source, &event_type, &deliver);
+            Listener { event_type, function, _deliver: deliver }
         };
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let ready_state =
@@ -76,22 +132,14 @@ impl Connection {
             };
             on_error(state, error)
         });
-        let on_messages = listener("message".to_owned());
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        source.set_onmessage(Some(on_messages.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        // `message` is covered by `onmessage`; registering it twice would deliver each message twice.
-        let listeners: Vec<_> = events
-            .into_iter()
-            .filter(|e| e != "message")
-            .map(|event_type| {
-                let closure = listener(event_type.clone());
-                // Only fails for a listener that is not a function, which this always is.
-                let _ = source.add_event_listener_with_callback(&event_type, closure.as_ref().unchecked_ref());
-                (event_type, closure)
-            })
+        // `message` goes through `onmessage`; registering it again would deliver each message twice.
+        let listeners = std::iter::once("message".to_owned())
+            .chain(events.into_iter().filter(|e| e != "message"))
+            .map(listener)
             .collect();
-        Ok(Self { source, _on_open: on_open, _on_message: on_messages, listeners, _on_error: on_error })
+        Ok(Self { source, _on_open: on_open, listeners, _on_error: on_error })
     }
 }
 
@@ -100,10 +148,22 @@ impl Drop for Connection {
         self.source.set_onopen(None);
         self.source.set_onmessage(None);
         self.source.set_onerror(None);
-        for (event_type, closure) in &self.listeners {
-            let _ = self.source.remove_event_listener_with_callback(event_type, closure.as_ref().unchecked_ref());
+        for listener in self.listeners.iter().filter(|listener| listener.event_type != "message") {
+            let _ = self
+                .source
+                .remove_event_listener_with_callback(&listener.event_type, listener.function.unchecked_ref());
         }
         self.source.close();
+    }
+}
+
+/// Replaces `into`'s text with `bytes`, which a listener wrote as UTF-8 (`TextEncoder`'s, or ASCII): the lossy
+/// conversion never replaces anything, it only keeps a wrong byte from panicking.
+fn copy_text(into: &mut String, bytes: &[u8]) {
+    into.clear();
+    match std::str::from_utf8(bytes) {
+        Ok(text) => into.push_str(text),
+        Err(_) => into.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 

@@ -441,7 +441,7 @@ impl Channel {
                     channel.set_state(ConnectionState::Open);
                 }
             }),
-            on_message: Box::new(move |event: Event| {
+            on_message: Box::new(move |event: &Event| {
                 if let Some(channel) = received.upgrade() {
                     channel.last_event_id.borrow_mut().clone_from(&event.last_event_id);
                     let number = channel.count.get().wrapping_add(1);
@@ -452,7 +452,7 @@ impl Channel {
                         let mut recent = channel.recent.borrow_mut();
                         let kept = match recent.len() {
                             REPLAY_LIMIT => recent.pop_front().map(|(_, mut oldest)| {
-                                oldest.clone_from(&event);
+                                oldest.clone_from(event);
                                 oldest
                             }),
                             _ => None,
@@ -461,15 +461,15 @@ impl Channel {
                     }
                     channel.each_entry(|entry| {
                         entry.seen.set(number);
-                        (entry.subscriber.on_message)(&event);
+                        (entry.subscriber.on_message)(event);
                     });
                     if event.event_type == EXPIRED_EVENT {
                         channel.renew();
                     } else if !is_notice(&event.event_type) {
                         let mut last_message = channel.last_message.borrow_mut();
                         match &mut *last_message {
-                            Some(last) => last.clone_from(&event),
-                            none => *none = Some(event),
+                            Some(last) => last.clone_from(event),
+                            none => *none = Some(event.clone()),
                         }
                     }
                 }

@@ -291,9 +291,9 @@ impl Inner {
         };
         Handlers {
             on_open: Box::new(move || with(&opened, &|inner| inner.opened(true))),
-            on_message: Box::new(move |event: Event| {
+            on_message: Box::new(move |event: &Event| {
                 with(&received, &|inner| {
-                    if inner.accept(&event) {
+                    if inner.accept(event) {
                         inner.post(&[
                             JsValue::from_str("event"),
                             JsValue::from_str(&inner.tab),
@@ -301,7 +301,7 @@ impl Inner {
                             JsValue::from_str(&event.data),
                             JsValue::from_str(&event.last_event_id),
                         ]);
-                        (inner.handlers.on_message)(event.clone());
+                        (inner.handlers.on_message)(event);
                     }
                 })
             }),
@@ -461,7 +461,7 @@ impl Inner {
                 while at + 2 < parts.length() && !self.closed.get() {
                     let event = Event { event_type: text(at), data: text(at + 1), last_event_id: text(at + 2) };
                     if self.accept(&event) {
-                        (self.handlers.on_message)(event);
+                        (self.handlers.on_message)(&event);
                     }
                     at += 3;
                 }
@@ -469,7 +469,7 @@ impl Inner {
             "event" if self.welcomed.get() => {
                 let event = Event { event_type: text(2), data: text(3), last_event_id: text(4) };
                 if self.accept(&event) {
-                    (self.handlers.on_message)(event);
+                    (self.handlers.on_message)(&event);
                 }
             }
             "open" => self.opened(false),

@@ -302,13 +302,13 @@ impl Task {
                 Parsed::Event(event) if event.event_type == SHUTDOWN_EVENT => {
                     self.after_shutdown.set(true);
                     if self.policy.events.contains(&event.event_type) {
-                        (self.handlers.on_message)(event)
+                        (self.handlers.on_message)(&event)
                     }
                 }
                 Parsed::Event(event)
                     if event.event_type == "message" || self.policy.events.contains(&event.event_type) =>
                 {
-                    (self.handlers.on_message)(event)
+                    (self.handlers.on_message)(&event)
                 }
                 // Other event types are not listened to; comments only count as activity (recorded per chunk);
                 // `retry:` is read back from the parser when reconnecting.

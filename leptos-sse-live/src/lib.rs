@@ -411,7 +411,7 @@ struct Handlers {
     /// The server answered with an event stream (state is now `Open`).
     on_open: Box<dyn Fn()>,
     /// A message arrived (`message`, or one of the event types the options list), in stream order.
-    on_message: Box<dyn Fn(Event)>,
+    on_message: Box<dyn Fn(&Event)>,
     /// The connection dropped or failed: the state it is left in (`Connecting` while it is re-established, `Closed`
     /// when given up) and why.
     on_error: Box<dyn Fn(ConnectionState, EventSourceError)>,

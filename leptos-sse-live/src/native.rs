@@ -138,7 +138,7 @@ fn connect(shared: &Rc<Shared>, url: &str) -> Result<(), String> {
                 (shared.handlers.on_open)();
             }
         }),
-        on_message: Box::new(move |event: Event| {
+        on_message: Box::new(move |event: &Event| {
             if let Some(shared) = live(&received, generation) {
                 shared.alive();
                 if event.event_type == SHUTDOWN_EVENT {

@@ -10,9 +10,16 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, open_streams, server, settled_open_streams, until_open_streams_below, TemperatureReading};
+use common::{
+    eventually, logged, open_streams, recording, server, settled_open_streams, unique_key, until_open_streams_below,
+    TemperatureReading,
+};
 use leptos::prelude::*;
-use leptos_sse_live::{use_event_source, ConnectionState, EventSourceError, UseEventSourceReturn};
+use leptos_sse_live::{
+    text, use_event_source, use_event_source_with_decoder, ConnectionState, EventSourceError, UseEventSourceOptions,
+    UseEventSourceReturn,
+};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -142,5 +149,98 @@ async fn a_decoder_that_sees_the_event_type_decodes_each_type_into_its_own_value
         }
     });
     assert!(reset.get_untracked().is_some(), "the server's resets for `lastEventId=0` are notices, not values");
+    owner.cleanup();
+}
+
+#[wasm_bindgen(inline_js = r#"
+const Native = EventSource;
+let newest = null;
+export function trackSources() {
+  globalThis.EventSource = class extends Native { constructor(...args) { super(...args); newest = this; } };
+}
+export function untrackSources() { globalThis.EventSource = Native; }
+export function newestSource() { return newest; }
+export function sendMessage(source, data, id) { source.dispatchEvent(new MessageEvent('message', { data, lastEventId: id })); }
+export function sendLoneSurrogate(source, id) { sendMessage(source, 'a\uD800b', id); }
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = trackSources)]
+    fn track_sources();
+    #[wasm_bindgen(js_name = untrackSources)]
+    fn untrack_sources();
+    #[wasm_bindgen(js_name = newestSource)]
+    fn newest_source() -> JsValue;
+    #[wasm_bindgen(js_name = sendMessage)]
+    fn send_message(source: &JsValue, data: &str, id: &str);
+    #[wasm_bindgen(js_name = sendLoneSurrogate)]
+    fn send_lone_surrogate(source: &JsValue, id: &str);
+}
+
+/// Keeps the page's newest `EventSource` for [`newest_source`] until dropped, also when the test fails.
+struct TrackedSources;
+
+impl TrackedSources {
+    fn new() -> Self {
+        track_sources();
+        Self
+    }
+}
+
+impl Drop for TrackedSources {
+    fn drop(&mut self) {
+        untrack_sources();
+    }
+}
+
+/// Each message's data and id reach the hook as the browser gave them, whatever their size and characters: a small
+/// one, one far larger than any before it (the listener's buffer grows), multi-byte UTF-8 and a surrogate pair, an
+/// empty message, a lone surrogate (U+FFFD, as the browser's own UTF-8 encoding gives it), and a small one again.
+#[wasm_bindgen_test]
+async fn messages_of_any_size_and_text_reach_the_hook_intact_with_their_ids() {
+    let tracked = TrackedSources::new();
+    let (options, log) = recording(UseEventSourceOptions::default());
+    let owner = Owner::new();
+    let UseEventSourceReturn { data, last_event_id, .. } = owner.with(|| {
+        use_event_source_with_decoder(format!("{}/test/stall?key={}", server(), unique_key("sizes")), options, text)
+    });
+    // The stream's one event (id `1`), then the messages dispatched on its `EventSource`.
+    eventually(Duration::from_secs(5), "the stream's first event", || !logged(&log).is_empty()).await;
+    let source = newest_source();
+    drop(tracked);
+    let large = format!("{}é€😀{}", "x".repeat(100_000), "y".repeat(50_000));
+    let sent = [
+        ("a", "2"),
+        (large.as_str(), "3"),
+        ("caf\u{e9} \u{20ac} \u{1f600}\nsecond line", "\u{fc}n\u{ef}code-id"),
+        ("", ""),
+        ("small again", "6"),
+    ];
+    for (data, id) in &sent[..4] {
+        send_message(&source, data, id);
+    }
+    send_lone_surrogate(&source, "5");
+    send_message(&source, sent[4].0, sent[4].1);
+
+    let received: Vec<(String, String)> =
+        logged(&log).into_iter().skip(1).map(|event| (event.data, event.last_event_id)).collect();
+    let mut expected: Vec<(String, String)> =
+        sent[..4].iter().map(|(data, id)| (data.to_string(), id.to_string())).collect();
+    expected.push(("a\u{fffd}b".to_owned(), "5".to_owned()));
+    expected.push(("small again".to_owned(), "6".to_owned()));
+    assert_eq!(received.len(), expected.len(), "every message once");
+    for (number, (got, want)) in received.iter().zip(&expected).enumerate() {
+        assert!(
+            got == want,
+            "message {number}: {} bytes with id {:?}, expected {} bytes with id {:?}",
+            got.0.len(),
+            got.1,
+            want.0.len(),
+            want.1
+        );
+    }
+    eventually(Duration::from_secs(5), "the signals at the last message", || {
+        data.get_untracked().as_deref() == Some("small again") && last_event_id.get_untracked() == "6"
+    })
+    .await;
     owner.cleanup();
 }
