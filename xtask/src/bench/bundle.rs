@@ -1,7 +1,8 @@
-//! Bundle size: raw, gzip and brotli bytes of the release client's `.wasm`, `.js` and `.css` in `dist/`.
+//! Bundle size: raw, gzip and brotli bytes of the release client's `.wasm`, `.js` and `.css` in `dist/` (and its
+//! `snippets/`).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -12,22 +13,35 @@ use crate::Result;
 /// The extensions that are shipped to a browser and measured.
 const MEASURED: [&str; 3] = ["wasm", "js", "css"];
 
-/// Sizes of every `.wasm`, `.js` and `.css` file directly in `dist`, largest first.
+/// Sizes of every `.wasm`, `.js` and `.css` file in `dist` and its subdirectories (wasm-bindgen's `snippets/`, the
+/// JavaScript a crate ships with `inline_js`, is loaded by the page too), largest first; named by their path in
+/// `dist`.
 pub fn measure(dist: &Path) -> Result<Vec<BundleFile>> {
-    let entries = std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
     let mut files = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if !path.extension().and_then(|e| e.to_str()).is_some_and(|e| MEASURED.contains(&e)) {
-            continue;
-        }
+    for path in shipped(dist)? {
         let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        files.push(sizes(&entry.file_name().to_string_lossy(), &bytes));
+        let name = path.strip_prefix(dist).unwrap_or(&path).to_string_lossy().into_owned();
+        files.push(sizes(&name, &bytes));
     }
     if files.is_empty() {
         return Err(format!("{} has no .wasm, .js or .css: build the client first", dist.display()));
     }
     files.sort_by(|a, b| b.raw.cmp(&a.raw).then_with(|| a.name.cmp(&b.name)));
+    Ok(files)
+}
+
+/// The `.wasm`, `.js` and `.css` files in `dir` and its subdirectories.
+pub fn shipped(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(shipped(&path)?);
+        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| MEASURED.contains(&e)) {
+            files.push(path);
+        }
+    }
     Ok(files)
 }
 
@@ -68,12 +82,20 @@ mod tests {
     fn only_shipped_files_are_measured() {
         let dir = std::env::temp_dir().join(format!("xtask-bundle-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        for (name, size) in [("app_bg.wasm", 300), ("app.js", 200), ("main.css", 100), ("index.html", 50)] {
+        std::fs::create_dir_all(dir.join("snippets/crate-1")).unwrap();
+        let files = [
+            ("app_bg.wasm", 300),
+            ("app.js", 200),
+            ("main.css", 100),
+            ("index.html", 50),
+            ("snippets/crate-1/inline0.js", 20),
+        ];
+        for (name, size) in files {
             std::fs::write(dir.join(name), vec![b'a'; size]).unwrap();
         }
         let names: Vec<String> = measure(&dir).unwrap().into_iter().map(|f| f.name).collect();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(names, ["app_bg.wasm", "app.js", "main.css"]);
+        assert_eq!(names, ["app_bg.wasm", "app.js", "main.css", "snippets/crate-1/inline0.js"]);
         assert!(measure(Path::new("/nonexistent-dist")).is_err());
     }
 }

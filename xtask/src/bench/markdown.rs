@@ -708,7 +708,8 @@ fn minimal_apps(w: &mut String, r: &Results) {
     let _ = writeln!(
         w,
         "`bench/minimal/`, each built like the demo (profile `wasm-release`, wasm-bindgen `--target web`, \
-         `wasm-opt -Oz`). Sizes are raw / gzip -9 / brotli q11. The Leptos floor is `{}`: Leptos with the \
+         `wasm-opt -Oz`). Sizes are raw / gzip -9 / brotli q11; `.js` is wasm-bindgen's glue with the JavaScript snippets \
+         a crate ships (`inline_js`, each file compressed on its own). The Leptos floor is `{}`: Leptos with the \
          `EventSource` written by hand, what both hooks are overhead on.\n",
         minimal::LEPTOS_BY_HAND
     );

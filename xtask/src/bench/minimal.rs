@@ -94,6 +94,10 @@ pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
         )?;
         let file = name.replace('+', "-");
         let dir = out.join(&file);
+        // Emptied first: a snippet of an earlier build (its directory is named by a hash) would be counted too.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot empty {}: {e}", dir.display()))?;
+        }
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         step::run(
             &format!("wasm-bindgen for `{name}`"),
@@ -109,11 +113,23 @@ pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
             Command::new(&wasm_opt).arg(format!("--output={}", wasm.display())).arg("-Oz").arg(&wasm),
         )?;
         let js = dir.join(format!("{file}.js"));
+        let mut js = bundle::sizes(&format!("{file}.js"), &read(&js)?);
+        // The JavaScript a crate ships with `inline_js` (wasm-bindgen's `snippets/`): loaded with the glue, counted
+        // with it, each file compressed on its own as it is served.
+        let snippets = dir.join("snippets");
+        if snippets.is_dir() {
+            for path in bundle::shipped(&snippets)? {
+                let snippet = bundle::sizes("", &read(&path)?);
+                (js.raw, js.gzip, js.brotli) =
+                    (js.raw + snippet.raw, js.gzip + snippet.gzip, js.brotli + snippet.brotli);
+                js.name.push_str(" + snippet");
+            }
+        }
         measured.push(MinimalApp {
             name: name.to_owned(),
             how,
             wasm: bundle::sizes(&format!("{file}_bg.wasm"), &read(&wasm)?),
-            js: bundle::sizes(&format!("{file}.js"), &read(&js)?),
+            js,
         });
     }
     Ok(measured)
