@@ -1,5 +1,6 @@
 //! The demo's plain requests (start a job, get a token, publish a note) with the browser's `fetch`: the answer is
-//! read as text and decoded with serde_json, like the streams' data.
+//! read as text and decoded with the hook's JSON decoder (`leptos_sse_live::json`), like the streams' data: one JSON
+//! decoder in the bundle, not serde_json's besides (about 3 KB brotli more, BENCHMARKS.md).
 //!
 //! gloo-net and Leptos's `Action` did the same before; the actions' futures went through `send_wrapper`'s future
 //! shims, and with gloo-net's layers they cost the demo several KB of brotli (BENCHMARKS.md, issue 12's levers).
@@ -24,7 +25,7 @@ impl Answer {
 
     /// The body decoded as JSON into `T`, or the decoder's message.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, String> {
-        serde_json::from_str(&self.text).map_err(|e| e.to_string())
+        leptos_sse_live::json(&self.text)
     }
 
     /// Why the server refused: the `error` of its `{"error": "..."}` body, or `HTTP {status}` when there is none.
@@ -46,7 +47,37 @@ pub fn error_message(body: &str) -> Option<String> {
     struct ErrorBody {
         error: String,
     }
-    serde_json::from_str::<ErrorBody>(body).ok().map(|body| body.error)
+    leptos_sse_live::json::<ErrorBody>(body).ok().map(|body| body.error)
+}
+
+/// `text` as a JSON string, quotes included: the demo's request bodies are written by hand (`{"text": ...}`), not
+/// with serde_json's serializer, for the bundle.
+///
+/// ```
+/// assert_eq!(sse_live::request::json_string("say \"hi\"\n"), r#""say \"hi\"\n""#);
+/// ```
+pub fn json_string(text: &str) -> String {
+    let mut json = String::with_capacity(text.len() + 2);
+    json.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => json.push_str("\\\""),
+            '\\' => json.push_str("\\\\"),
+            '\n' => json.push_str("\\n"),
+            '\r' => json.push_str("\\r"),
+            '\t' => json.push_str("\\t"),
+            '\u{8}' => json.push_str("\\b"),
+            '\u{c}' => json.push_str("\\f"),
+            c if c < ' ' => {
+                json.push_str("\\u00");
+                json.push(char::from(b"0123456789abcdef"[c as usize >> 4]));
+                json.push(char::from(b"0123456789abcdef"[c as usize & 15]));
+            }
+            c => json.push(c),
+        }
+    }
+    json.push('"');
+    json
 }
 
 /// Sends `method url` on the page's origin with an optional bearer token and JSON body; the answer, or a sentence
@@ -88,7 +119,19 @@ pub async fn send(_method: &str, _url: &str, _bearer: Option<&str>, _json: Optio
 
 #[cfg(test)]
 mod tests {
-    use super::{error_message, Answer};
+    use super::{error_message, json_string, Answer};
+    use sse_live_demo_wire::Note;
+
+    #[test]
+    fn json_strings_are_what_serde_json_writes() {
+        for text in
+            ["", "hello", "say \"hi\" \\ bye", "line\nbreak\ttab\r", "\u{0}\u{8}\u{c}\u{1f}\u{7f}", "é中😀 </script>"]
+        {
+            assert_eq!(json_string(text), serde_json::to_string(text).unwrap(), "{text:?}");
+            let note = Note { text: text.to_owned() };
+            assert_eq!(format!("{{\"text\":{}}}", json_string(text)), serde_json::to_string(&note).unwrap());
+        }
+    }
 
     #[test]
     fn json_errors_read_as_their_message() {

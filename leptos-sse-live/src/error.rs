@@ -68,7 +68,7 @@ pub enum EventSourceError {
     Decode {
         /// The message's data exactly as received.
         raw: String,
-        /// The decoder's explanation (serde_json's message by default).
+        /// The decoder's explanation (by default the JSON decoder's: what and where, as serde_json words it).
         message: String,
     },
 }

@@ -9,7 +9,7 @@
 //!
 //! | feature | default | adds |
 //! |---|---|---|
-//! | `json` | yes | [`use_event_source`] and [`use_event_source_with_options`]: serde_json decoding |
+//! | `json` | yes | [`use_event_source`], [`use_event_source_with_options`] and [`json`]: JSON decoding into a serde type (the crate's own decoder, not serde_json) |
 //! | `fetch` | no | [`Transport::Fetch`], [`FetchOptions`], [`Credentials`]: headers, POST, typed HTTP errors; and the fallback when the browser has no `EventSource` (without it: [`EventSourceError::Unsupported`]) |
 //! | `ssr` | no | the server side of an SSR app built for wasm32 (any native target behaves so already) |
 //! | `cross-tab` | no | [`UseEventSourceOptions::share_across_tabs`]: one connection per browser, not per tab (Web Locks and `BroadcastChannel`) |
@@ -363,6 +363,8 @@ mod error;
 mod fetch;
 #[cfg(feature = "fetch")]
 mod fetch_options;
+#[cfg(feature = "json")]
+mod json;
 mod native;
 mod options;
 mod reconnect;
@@ -377,6 +379,10 @@ use std::rc::Rc;
 use leptos::prelude::*;
 #[cfg(feature = "json")]
 use serde::de::DeserializeOwned;
+
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use json::json;
 
 pub use error::EventSourceError;
 use sse_live_protocol::wire::{EXPIRED_EVENT, RESET_EVENT, SHUTDOWN_EVENT};
@@ -482,9 +488,7 @@ pub fn use_event_source_with_options<T>(
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    use_event_source_with_event_decoder(url, options, |event: &Event| {
-        serde_json::from_str::<T>(&event.data).map_err(|e| e.to_string())
-    })
+    use_event_source_with_event_decoder(url, options, |event: &Event| json::<T>(&event.data))
 }
 
 /// Opens a server-sent events stream at `url` with `options`, decoding each message's data with `decoder` instead

@@ -48,6 +48,21 @@ async fn hook_reaches_open_and_decodes_each_message_into_the_callers_type() {
 }
 
 #[wasm_bindgen_test]
+fn json_numbers_beyond_the_decoders_arithmetic_are_read_by_the_browser() {
+    // More digits than a u64 holds, or a power of ten over 22: the decoder asks JavaScript's `parseFloat`
+    // (correctly rounded); an infinite result is an error, as in serde_json.
+    for (text, expected) in [
+        ("2.2250738585072011e-308", 2.225_073_858_507_201e-308),
+        ("1.00000000000000011102230246251565404236316680908203125", 1.0),
+        ("-1.0507936330080961e+77", -1.050_793_633_008_096_1e77),
+        ("123456789012345678901234567890", 1.234_567_890_123_456_8e29),
+    ] {
+        assert_eq!(leptos_sse_live::json::<f64>(text), Ok(expected), "{text}");
+    }
+    assert!(leptos_sse_live::json::<f64>("1e400").unwrap_err().starts_with("number out of range"));
+}
+
+#[wasm_bindgen_test]
 async fn invalid_json_is_an_error_value_and_the_stream_goes_on() {
     let owner = Owner::new();
     let UseEventSourceReturn { state, data, message, error, .. } =

@@ -158,7 +158,8 @@ fn Inbox(token: DemoToken) -> impl IntoView {
 
 /// `POST /events/{topic}` with the token: the event's id, or the server's reason.
 async fn publish(topic: String, token: String, note: Note) -> Result<Published, String> {
-    let body = serde_json::to_string(&note).map_err(|e| e.to_string())?;
+    // `Note`'s wire form, `{"text": ...}` (see `request::json_string`).
+    let body = format!("{{\"text\":{}}}", request::json_string(&note.text));
     let answer = request::send("POST", &format!("/events/{topic}"), Some(&token), Some(&body))
         .await
         .map_err(|e| format!("the server cannot be reached: {e}"))?;
