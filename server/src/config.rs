@@ -142,10 +142,12 @@ pub struct Config {
     #[arg(long, env = "SSE_LIVE_JWT_SECRET", value_parser = parse_secret)]
     pub jwt_secret: Option<Secret>,
 
-    /// Turn off direct writes: every live event goes through its stream's task and hyper, as before the direct
-    /// fan-out (see the README's "Fan-out"). For comparing the two, or if the fan-out threads misbehave.
-    #[arg(long, env = "SSE_LIVE_NO_DIRECT_WRITES", value_parser = BoolishValueParser::new())]
-    pub no_direct_writes: bool,
+    /// Turn on direct writes (experimental, off by default): live events written straight to waiting streams'
+    /// sockets by fan-out threads, not through each stream's task and hyper (see the README's "Fan-out"). Less CPU
+    /// per delivery, but under overload (events published faster than they can be written) the fan-out threads fall
+    /// behind without slowing publishers down, and streams that then fall back to their task end `lagged`.
+    #[arg(long, env = "SSE_LIVE_DIRECT_WRITES", value_parser = BoolishValueParser::new())]
+    pub direct_writes: bool,
 
     /// Enable `GET /demo-token?sub=NAME`, which mints subscriber tokens for anyone: for the demo page only, never in
     /// production. Needs `--jwt-secret`.
@@ -214,7 +216,7 @@ impl Default for Config {
             max_topics: 10_000,
             max_topics_per_stream: 16,
             jwt_secret: None,
-            no_direct_writes: false,
+            direct_writes: false,
             demo_auth: false,
             demo_token_ttl: Duration::from_secs(600),
             demo_jobs: false,

@@ -90,9 +90,10 @@ impl ChunkedStream {
     }
 }
 
-/// A server taking events of up to 100 kB, without keep-alive comments in the way.
+/// A server with direct writes on (`--direct-writes`: off by default), taking events of up to 100 kB, without
+/// keep-alive comments in the way.
 async fn server(extra: &[&str]) -> TestServer {
-    let mut args = vec!["--publish-key", KEY, "--max-body", "100000", "--keep-alive", "60s"];
+    let mut args = vec!["--publish-key", KEY, "--max-body", "100000", "--keep-alive", "60s", "--direct-writes"];
     args.extend_from_slice(extra);
     TestServer::start(&args).await
 }
@@ -218,8 +219,9 @@ async fn a_client_that_stops_reading_mid_frame_is_cut_off_after_the_send_timeout
 }
 
 #[tokio::test]
-async fn with_no_direct_writes_every_event_goes_through_the_stream_s_task() {
-    let server = server(&["--no-direct-writes"]).await;
+async fn without_direct_writes_every_event_goes_through_the_stream_s_task() {
+    // The default: direct writes are opt-in (`--direct-writes`).
+    let server = TestServer::start(&["--publish-key", KEY, "--max-body", "100000", "--keep-alive", "60s"]).await;
     let mut stream = waiting_stream(&server, None).await;
     for i in 1..=5 {
         server.publish("t", &data(i, 10)).await;

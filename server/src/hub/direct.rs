@@ -224,26 +224,67 @@ impl Chunk {
         Self { first: id, last: id, generation, bytes: bytes.freeze(), at: Instant::now() }
     }
 
-    /// `self` then `next` as one chunk, when `next` follows it and both fit in [`MAX_BATCH`].
-    fn join(&self, next: &Self) -> Option<Self> {
-        let follows = next.generation == self.generation && next.first == self.last + 1;
-        if !follows || self.bytes.len() + next.bytes.len() > MAX_BATCH {
-            return None;
-        }
-        let mut bytes = BytesMut::with_capacity(self.bytes.len() + next.bytes.len());
-        bytes.put_slice(&self.bytes);
-        bytes.put_slice(&next.bytes);
-        Some(Self {
-            first: self.first,
-            last: next.last,
-            generation: self.generation,
-            bytes: bytes.freeze(),
-            at: next.at,
-        })
+    /// Whether `next` is the event after `self`'s last, in the same epoch.
+    fn followed_by(&self, next: &Self) -> bool {
+        next.generation == self.generation && next.first == self.last + 1
     }
 
     fn events(&self) -> u64 {
         self.last - self.first + 1
+    }
+}
+
+/// Events of one topic that queued while a shard was writing, joined into one [`Chunk`] when written: each event's
+/// bytes are copied once (joining them two at a time copied the batch again for every event: quadratic in a backlog,
+/// which at full speed made a shard fall further behind the more it had to catch up).
+#[derive(Debug)]
+struct Batch {
+    topic: u64,
+    chunks: Vec<Arc<Chunk>>,
+    len: usize,
+}
+
+impl Batch {
+    fn new(topic: u64, chunk: Arc<Chunk>) -> Self {
+        let len = chunk.bytes.len();
+        Self { topic, chunks: vec![chunk], len }
+    }
+
+    /// Adds `chunk` if it is the next event of the same topic and the batch stays within [`MAX_BATCH`]; gives it
+    /// back otherwise.
+    fn push(&mut self, topic: u64, chunk: Arc<Chunk>) -> Result<(), Arc<Chunk>> {
+        let follows = self.chunks.last().is_some_and(|last| last.followed_by(&chunk));
+        if topic != self.topic || !follows || self.len + chunk.bytes.len() > MAX_BATCH {
+            return Err(chunk);
+        }
+        self.len += chunk.bytes.len();
+        self.chunks.push(chunk);
+        Ok(())
+    }
+
+    /// The batch as one chunk (the event itself when it is alone).
+    fn into_chunk(mut self) -> Arc<Chunk> {
+        if self.chunks.len() == 1 {
+            return self.chunks.swap_remove(0);
+        }
+        let mut bytes = BytesMut::with_capacity(self.len);
+        for chunk in &self.chunks {
+            bytes.put_slice(&chunk.bytes);
+        }
+        let (first, last) = (&self.chunks[0], &self.chunks[self.chunks.len() - 1]);
+        Arc::new(Chunk {
+            first: first.first,
+            last: last.last,
+            generation: first.generation,
+            bytes: bytes.freeze(),
+            at: last.at,
+        })
+    }
+
+    /// Writes the batch to the parked streams of its topic.
+    fn write(self, topics: &mut HashMap<u64, Vec<Arc<Parked>>>) {
+        let topic = self.topic;
+        write(topics, topic, &self.into_chunk());
     }
 }
 
@@ -363,29 +404,24 @@ fn spawn_shard(index: usize) -> Option<Sender<Job>> {
 fn run_shard(jobs: &Receiver<Job>) {
     let mut topics: HashMap<u64, Vec<Arc<Parked>>> = HashMap::new();
     while let Ok(first) = jobs.recv() {
-        let mut pending: Option<(u64, Arc<Chunk>)> = None;
+        let mut pending: Option<Batch> = None;
         let mut next = Some(first);
         while let Some(job) = next {
             match job {
                 Job::Event { topic, chunk } => {
-                    let joined = match &pending {
-                        Some((queued, queued_chunk)) if *queued == topic => queued_chunk.join(&chunk).map(Arc::new),
-                        _ => None,
+                    let refused = match &mut pending {
+                        Some(batch) => batch.push(topic, chunk).err(),
+                        None => Some(chunk),
                     };
-                    let chunk = match joined {
-                        Some(joined) => joined,
-                        None => {
-                            if let Some((queued, queued_chunk)) = pending.take() {
-                                write(&mut topics, queued, &queued_chunk);
-                            }
-                            chunk
+                    if let Some(chunk) = refused {
+                        if let Some(batch) = pending.replace(Batch::new(topic, chunk)) {
+                            batch.write(&mut topics);
                         }
-                    };
-                    pending = Some((topic, chunk));
+                    }
                 }
                 other => {
-                    if let Some((queued, queued_chunk)) = pending.take() {
-                        write(&mut topics, queued, &queued_chunk);
+                    if let Some(batch) = pending.take() {
+                        batch.write(&mut topics);
                     }
                     match other {
                         Job::Add { topic, parked } => topics.entry(topic).or_default().push(parked),
@@ -397,8 +433,8 @@ fn run_shard(jobs: &Receiver<Job>) {
             }
             next = jobs.try_recv().ok();
         }
-        if let Some((queued, queued_chunk)) = pending.take() {
-            write(&mut topics, queued, &queued_chunk);
+        if let Some(batch) = pending.take() {
+            batch.write(&mut topics);
         }
     }
 }
@@ -431,17 +467,22 @@ mod tests {
     #[test]
     fn a_chunk_is_the_frame_as_hyper_chunks_it_and_only_the_next_events_join_it() {
         let e = Epoch::first("e").unwrap();
-        let one = Chunk::new(&event(1, &e, "a"));
+        let chunk = |id, epoch: &Epoch, data: &str| Arc::new(Chunk::new(&event(id, epoch, data)));
+        let one = chunk(1, &e, "a");
         assert_eq!(one.bytes, "F\r\nid: 1\ndata: a\n\n\r\n");
-        let two = Chunk::new(&event(2, &e, "b"));
-        let joined = one.join(&two).unwrap();
-        assert_eq!((joined.first, joined.last, joined.events()), (1, 2, 2));
-        assert_eq!(joined.bytes, [one.bytes.clone(), two.bytes.clone()].concat());
-        assert!(one.join(&Chunk::new(&event(3, &e, "c"))).is_none(), "not the next event");
-        assert!(two.join(&one).is_none(), "an older event");
+        let alone = Batch::new(7, one.clone()).into_chunk();
+        assert!(Arc::ptr_eq(&alone, &one), "an event alone is written as it is, not copied");
+        let (two, three) = (chunk(2, &e, "b"), chunk(3, &e, "c"));
+        let mut batch = Batch::new(7, one.clone());
+        assert!(batch.push(7, two.clone()).is_ok() && batch.push(7, three.clone()).is_ok());
+        assert!(batch.push(8, chunk(4, &e, "d")).is_err(), "another topic");
+        assert!(batch.push(7, chunk(5, &e, "e")).is_err(), "not the next event");
+        assert!(batch.push(7, two.clone()).is_err(), "an older event");
         let f = e.next("f").unwrap();
-        assert!(two.join(&Chunk::new(&event(3, &f, "c"))).is_none(), "another epoch");
-        let big = Chunk::new(&event(3, &e, &"x".repeat(MAX_BATCH)));
-        assert!(two.join(&big).is_none(), "over the batch size");
+        assert!(batch.push(7, chunk(4, &f, "d")).is_err(), "another epoch");
+        assert!(batch.push(7, chunk(4, &e, &"x".repeat(MAX_BATCH))).is_err(), "over the batch size");
+        let joined = batch.into_chunk();
+        assert_eq!((joined.first, joined.last, joined.events()), (1, 3, 3));
+        assert_eq!(joined.bytes, [one.bytes.clone(), two.bytes.clone(), three.bytes.clone()].concat());
     }
 }

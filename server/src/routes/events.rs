@@ -97,7 +97,7 @@ impl StreamRequest {
         let follows = state.follow(&topics).await?;
         let mut last = Vec::new();
         let direct = match (layout, &self.socket) {
-            (Layout::Single, Some(socket)) if !state.config.no_direct_writes => {
+            (Layout::Single, Some(socket)) if state.config.direct_writes => {
                 let metrics = &state.metrics;
                 Some(Parked::new(socket.clone(), metrics.delivered.clone(), metrics.written_directly.clone()))
             }
