@@ -3,8 +3,6 @@
 //! A [`Connection`] owns its closures; dropping it unregisters them and closes the `EventSource`, so nothing is
 //! leaked with `Closure::forget` and no handler of a closed connection ever runs.
 
-use std::rc::Rc;
-
 use sse_live_protocol::Event;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -93,14 +91,15 @@ impl Connection {
         init.set_with_credentials(with_credentials);
         let source = EventSource::new_with_event_source_init_dict(url, &init).map_err(js_error_message)?;
 
-        let Handlers { on_open, on_message, on_error, .. } = handlers;
-        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| on_open());
+        let sink = handlers.listener;
+        let (opened, failed) = (sink.clone(), sink.clone());
+        let on_open =
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| opened.state(ConnectionState::Open));
         // A listener per event type, which knows its type: per message, the data and the id are all that cross
         // from JavaScript (the cost of every message of a burst).
-        let on_message: Rc<dyn Fn(&Event)> = Rc::from(on_message);
         let memory = wasm_bindgen::memory();
         let listener = |event_type: String| {
-            let on_message = on_message.clone();
+            let sink = sink.clone();
             let mut buffer = Vec::new();
             // Each message is copied into this event's strings: no allocation per message once they are long enough.
             let mut event = Event { event_type: event_type.clone(), ..Event::default() };
@@ -116,7 +115,7 @@ impl Connection {
                 };
                 copy_text(&mut event.last_event_id, id);
                 copy_text(&mut event.data, data);
-                on_message(&event);
+                sink.message(&event);
                 0
             });
             let function = listen(&memory, &source, &event_type, &deliver);
@@ -130,7 +129,7 @@ impl Connection {
                 ConnectionState::Closed => EventSourceError::ConnectionFailed,
                 _ => EventSourceError::Disconnected,
             };
-            on_error(state, error)
+            failed.error(state, error)
         });
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));

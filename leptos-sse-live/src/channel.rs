@@ -36,7 +36,7 @@ use super::fetch;
 use super::fetch_options::{Credentials, FetchOptions};
 use super::options::{ExpiredCallback, Transport};
 use super::reconnect::Backoff;
-use super::{browser, native, ConnectionState, EventSourceError, Handlers, ReconnectLimit};
+use super::{browser, native, ConnectionState, EventSourceError, Handlers, Listener, ReconnectLimit};
 
 /// What makes two connections the same: everything that changes the requests or how they are retried. What each
 /// hook does with the messages (decoder, history, callbacks, terminal event) is the hook's own.
@@ -105,19 +105,10 @@ impl ConnectionOptions {
     }
 }
 
-/// What a channel tells each hook subscribed to it.
-pub(super) struct Subscriber {
-    /// The state changed, with no new error (`Open`, `Connecting` when reopened, `Closed` while hidden).
-    pub on_state: Box<dyn Fn(ConnectionState)>,
-    /// The connection dropped or failed: the state it is left in, and why.
-    pub on_error: Box<dyn Fn(ConnectionState, EventSourceError)>,
-    /// A message, in stream order.
-    pub on_message: Box<dyn Fn(&Event)>,
-    /// The retry budget is spent: nothing reconnects until the network comes back or the hook reopens.
-    pub on_failed: Box<dyn Fn()>,
-    /// The next reconnect of the hook's own is due then (`Date.now()` milliseconds), or none is pending.
-    pub on_reconnect_at: Box<dyn Fn(Option<f64>)>,
-}
+/// What a channel tells each hook subscribed to it: its state (`Open`, `Connecting` when reopened, `Closed` while
+/// hidden), its errors, its messages in stream order, a spent retry budget, and when the next reconnect of the
+/// hook's own is due.
+pub(super) type Subscriber = Box<dyn Listener>;
 
 struct Entry {
     subscriber: Subscriber,
@@ -254,11 +245,11 @@ pub(super) fn subscribe(
     let state = channel.state.get();
     let error = channel.error.borrow().clone();
     match error {
-        Some(error) => (entry.subscriber.on_error)(state, error),
-        None => (entry.subscriber.on_state)(state),
+        Some(error) => entry.subscriber.error(state, error),
+        None => entry.subscriber.state(state),
     }
     if let Some(at) = channel.reconnect_at.get() {
-        (entry.subscriber.on_reconnect_at)(Some(at));
+        entry.subscriber.reconnect_at(Some(at));
     }
     let left_here = position.filter(|position| Weak::ptr_eq(&position.channel, &Rc::downgrade(&channel)));
     let missed = match left_here {
@@ -274,18 +265,18 @@ pub(super) fn subscribe(
                     break;
                 }
                 entry.seen.set(*number);
-                (entry.subscriber.on_message)(event);
+                entry.subscriber.message(event);
             }
         }
         Some(None) | None => {
             if missed.is_some() && entry.live.get() {
                 let error = EventSourceError::Missed { since: resume_from.to_owned() };
-                (entry.subscriber.on_error)(channel.state.get(), error);
+                entry.subscriber.error(channel.state.get(), error);
             }
             entry.seen.set(channel.count.get());
             let last_message = channel.last_message.borrow().clone();
             if let Some(message) = last_message.filter(|_| entry.live.get()) {
-                (entry.subscriber.on_message)(&message);
+                entry.subscriber.message(&message);
             }
         }
     }
@@ -430,81 +421,17 @@ impl Channel {
 
     /// The transport's handlers for one connection; they hold the channel weakly.
     fn handlers(self: &Rc<Self>) -> Handlers {
-        let (opened, received, failed, gave_up, scheduled) =
-            (Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self));
-        Handlers {
-            on_open: Box::new(move || {
-                if let Some(channel) = opened.upgrade() {
-                    channel.interrupted.set(false);
-                    // A hook that joins later must not see an error of the connection's past next to `Open`.
-                    channel.error.replace(None);
-                    channel.set_state(ConnectionState::Open);
-                }
-            }),
-            on_message: Box::new(move |event: &Event| {
-                if let Some(channel) = received.upgrade() {
-                    channel.last_event_id.borrow_mut().clone_from(&event.last_event_id);
-                    let number = channel.count.get().wrapping_add(1);
-                    channel.count.set(number);
-                    {
-                        // Notices too: a hook that rejoins must see a reset it missed. Once full, the oldest
-                        // entry's buffers take the copy: no allocation per message.
-                        let mut recent = channel.recent.borrow_mut();
-                        let kept = match recent.len() {
-                            REPLAY_LIMIT => recent.pop_front().map(|(_, mut oldest)| {
-                                oldest.clone_from(event);
-                                oldest
-                            }),
-                            _ => None,
-                        };
-                        recent.push_back((number, kept.unwrap_or_else(|| event.clone())));
-                    }
-                    channel.each_entry(|entry| {
-                        entry.seen.set(number);
-                        (entry.subscriber.on_message)(event);
-                    });
-                    if event.event_type == EXPIRED_EVENT {
-                        channel.renew();
-                    } else if !is_notice(&event.event_type) {
-                        let mut last_message = channel.last_message.borrow_mut();
-                        match &mut *last_message {
-                            Some(last) => last.clone_from(event),
-                            none => *none = Some(event.clone()),
-                        }
-                    }
-                }
-            }),
-            on_error: Box::new(move |state, error| {
-                if let Some(channel) = failed.upgrade() {
-                    channel.interrupted.set(state == ConnectionState::Connecting);
-                    channel.state.set(state);
-                    channel.error.replace(Some(error.clone()));
-                    channel.each(|subscriber| (subscriber.on_error)(state, error.clone()));
-                }
-            }),
-            on_failed: Box::new(move || {
-                if let Some(channel) = gave_up.upgrade() {
-                    channel.interrupted.set(true);
-                    channel.each(|subscriber| (subscriber.on_failed)());
-                }
-            }),
-            on_reconnect_at: Box::new(move |at| {
-                if let Some(channel) = scheduled.upgrade() {
-                    channel.set_reconnect_at(at);
-                }
-            }),
-            activity: Rc::default(),
-        }
+        Handlers { listener: Rc::new(Feed(Rc::downgrade(self))), activity: Rc::default() }
     }
 
     fn set_reconnect_at(&self, at: Option<f64>) {
         self.reconnect_at.set(at);
-        self.each(|subscriber| (subscriber.on_reconnect_at)(at));
+        self.each(|subscriber| subscriber.reconnect_at(at));
     }
 
     fn set_state(&self, state: ConnectionState) {
         self.state.set(state);
-        self.each(|subscriber| (subscriber.on_state)(state));
+        self.each(|subscriber| subscriber.state(state));
     }
 
     /// Calls every live subscriber, in subscription order, with nothing borrowed (on a snapshot of the list, so
@@ -546,7 +473,7 @@ impl Channel {
         if let Err(error) = self.open() {
             self.state.set(ConnectionState::Closed);
             self.error.replace(Some(error.clone()));
-            self.each(|subscriber| (subscriber.on_error)(ConnectionState::Closed, error.clone()));
+            self.each(|subscriber| subscriber.error(ConnectionState::Closed, error.clone()));
         }
     }
 
@@ -642,6 +569,76 @@ impl Channel {
         self.interrupted.set(false);
         self.set_reconnect_at(None);
         self.set_state(ConnectionState::Closed);
+    }
+}
+
+/// What a channel's transport reports to it, holding it weakly.
+struct Feed(Weak<Channel>);
+
+impl Listener for Feed {
+    fn state(&self, state: ConnectionState) {
+        if let Some(channel) = self.0.upgrade() {
+            channel.interrupted.set(false);
+            // A hook that joins later must not see an error of the connection's past next to `Open`.
+            channel.error.replace(None);
+            channel.set_state(state);
+        }
+    }
+
+    fn message(&self, event: &Event) {
+        if let Some(channel) = self.0.upgrade() {
+            channel.last_event_id.borrow_mut().clone_from(&event.last_event_id);
+            let number = channel.count.get().wrapping_add(1);
+            channel.count.set(number);
+            {
+                // Notices too: a hook that rejoins must see a reset it missed. Once full, the oldest entry's buffers
+                // take the copy: no allocation per message.
+                let mut recent = channel.recent.borrow_mut();
+                let kept = match recent.len() {
+                    REPLAY_LIMIT => recent.pop_front().map(|(_, mut oldest)| {
+                        oldest.clone_from(event);
+                        oldest
+                    }),
+                    _ => None,
+                };
+                recent.push_back((number, kept.unwrap_or_else(|| event.clone())));
+            }
+            channel.each_entry(|entry| {
+                entry.seen.set(number);
+                entry.subscriber.message(event);
+            });
+            if event.event_type == EXPIRED_EVENT {
+                channel.renew();
+            } else if !is_notice(&event.event_type) {
+                let mut last_message = channel.last_message.borrow_mut();
+                match &mut *last_message {
+                    Some(last) => last.clone_from(event),
+                    none => *none = Some(event.clone()),
+                }
+            }
+        }
+    }
+
+    fn error(&self, state: ConnectionState, error: EventSourceError) {
+        if let Some(channel) = self.0.upgrade() {
+            channel.interrupted.set(state == ConnectionState::Connecting);
+            channel.state.set(state);
+            channel.error.replace(Some(error.clone()));
+            channel.each(|subscriber| subscriber.error(state, error.clone()));
+        }
+    }
+
+    fn failed(&self) {
+        if let Some(channel) = self.0.upgrade() {
+            channel.interrupted.set(true);
+            channel.each(|subscriber| subscriber.failed());
+        }
+    }
+
+    fn reconnect_at(&self, at: Option<f64>) {
+        if let Some(channel) = self.0.upgrade() {
+            channel.set_reconnect_at(at);
+        }
     }
 }
 

@@ -42,7 +42,7 @@ use web_sys::{AbortController, BroadcastChannel, MessageEvent};
 
 use super::channel::{self, Active, ConnectionOptions};
 use super::options::Transport;
-use super::{ConnectionState, EventSourceError, Handlers};
+use super::{ConnectionState, EventSourceError, Handlers, Listener};
 
 /// How many events each tab keeps: what a new tab is sent when it joins, and what a new leader's first events are
 /// checked against.
@@ -115,6 +115,50 @@ struct Inner {
     /// The leader changed: events this tab already has are dropped until the first new one.
     skipping: Cell<bool>,
     closed: Cell<bool>,
+}
+
+/// What the leader's own transport reports: each is told to the other tabs, then to this tab's channel.
+struct Leader(Weak<Inner>);
+
+impl Leader {
+    fn with(&self, call: impl FnOnce(&Rc<Inner>)) {
+        if let Some(inner) = self.0.upgrade().filter(|inner| !inner.closed.get()) {
+            call(&inner);
+        }
+    }
+}
+
+impl Listener for Leader {
+    fn state(&self, _opened: ConnectionState) {
+        self.with(|inner| inner.opened(true));
+    }
+
+    fn message(&self, event: &Event) {
+        self.with(|inner| {
+            if inner.accept(event) {
+                inner.post(&[
+                    JsValue::from_str("event"),
+                    JsValue::from_str(&inner.tab),
+                    JsValue::from_str(&event.event_type),
+                    JsValue::from_str(&event.data),
+                    JsValue::from_str(&event.last_event_id),
+                ]);
+                inner.handlers.listener.message(event);
+            }
+        });
+    }
+
+    fn error(&self, state: ConnectionState, error: EventSourceError) {
+        self.with(|inner| inner.errored(state, error, true));
+    }
+
+    fn failed(&self) {
+        self.with(|inner| inner.gave_up(true));
+    }
+
+    fn reconnect_at(&self, at: Option<f64>) {
+        self.with(|inner| inner.scheduled(at, true));
+    }
 }
 
 impl Connection {
@@ -282,34 +326,7 @@ impl Inner {
 
     /// The leader's transport handlers: each tells the other tabs, then this tab's channel.
     fn leader_handlers(self: &Rc<Self>) -> Handlers {
-        let (opened, received, failed, gave_up, scheduled) =
-            (Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self), Rc::downgrade(self));
-        let with = |weak: &Weak<Self>, call: &dyn Fn(&Rc<Self>)| {
-            if let Some(inner) = weak.upgrade().filter(|inner| !inner.closed.get()) {
-                call(&inner);
-            }
-        };
-        Handlers {
-            on_open: Box::new(move || with(&opened, &|inner| inner.opened(true))),
-            on_message: Box::new(move |event: &Event| {
-                with(&received, &|inner| {
-                    if inner.accept(event) {
-                        inner.post(&[
-                            JsValue::from_str("event"),
-                            JsValue::from_str(&inner.tab),
-                            JsValue::from_str(&event.event_type),
-                            JsValue::from_str(&event.data),
-                            JsValue::from_str(&event.last_event_id),
-                        ]);
-                        (inner.handlers.on_message)(event);
-                    }
-                })
-            }),
-            on_error: Box::new(move |state, error| with(&failed, &|inner| inner.errored(state, error.clone(), true))),
-            on_failed: Box::new(move || with(&gave_up, &|inner| inner.gave_up(true))),
-            on_reconnect_at: Box::new(move |at| with(&scheduled, &|inner| inner.scheduled(at, true))),
-            activity: Rc::default(),
-        }
+        Handlers { listener: Rc::new(Leader(Rc::downgrade(self))), activity: Rc::default() }
     }
 
     fn opened(&self, tell: bool) {
@@ -318,7 +335,7 @@ impl Inner {
         if tell {
             self.post(&[JsValue::from_str("open"), JsValue::from_str(&self.tab)]);
         }
-        (self.handlers.on_open)();
+        self.handlers.listener.state(ConnectionState::Open);
     }
 
     fn errored(&self, state: ConnectionState, error: EventSourceError, tell: bool) {
@@ -329,14 +346,14 @@ impl Inner {
             parts.extend(error_parts(&error));
             self.post(&parts);
         }
-        (self.handlers.on_error)(state, error);
+        self.handlers.listener.error(state, error);
     }
 
     fn gave_up(&self, tell: bool) {
         if tell {
             self.post(&[JsValue::from_str("failed"), JsValue::from_str(&self.tab)]);
         }
-        (self.handlers.on_failed)();
+        self.handlers.listener.failed();
     }
 
     fn scheduled(&self, at: Option<f64>, tell: bool) {
@@ -348,7 +365,7 @@ impl Inner {
                 at.map_or(JsValue::NULL, JsValue::from),
             ]);
         }
-        (self.handlers.on_reconnect_at)(at);
+        self.handlers.listener.reconnect_at(at);
     }
 
     /// Whether `event` is new to this tab (then it is kept, and its id is the last one): right after a change of
@@ -461,7 +478,7 @@ impl Inner {
                 while at + 2 < parts.length() && !self.closed.get() {
                     let event = Event { event_type: text(at), data: text(at + 1), last_event_id: text(at + 2) };
                     if self.accept(&event) {
-                        (self.handlers.on_message)(&event);
+                        self.handlers.listener.message(&event);
                     }
                     at += 3;
                 }
@@ -469,7 +486,7 @@ impl Inner {
             "event" if self.welcomed.get() => {
                 let event = Event { event_type: text(2), data: text(3), last_event_id: text(4) };
                 if self.accept(&event) {
-                    (self.handlers.on_message)(&event);
+                    self.handlers.listener.message(&event);
                 }
             }
             "open" => self.opened(false),

@@ -173,7 +173,7 @@ impl Task {
             let wait = match outcome {
                 // A stream that was open: wait the reconnection time, as `EventSource` does; no budget spent.
                 Outcome::Dropped => {
-                    (self.handlers.on_error)(ConnectionState::Connecting, EventSourceError::Disconnected);
+                    self.handlers.listener.error(ConnectionState::Connecting, EventSourceError::Disconnected);
                     self.parser.reconnection_time().unwrap_or(DEFAULT_RECONNECTION_TIME)
                 }
                 Outcome::Retry(error) => {
@@ -182,17 +182,17 @@ impl Task {
                         // A restart the server announced: retry until it is back, spending no budget.
                         self.budget.used = self.budget.used.saturating_add(1);
                     } else if !self.budget.try_retry() {
-                        (self.handlers.on_error)(ConnectionState::Closed, error);
-                        (self.handlers.on_failed)();
+                        self.handlers.listener.error(ConnectionState::Closed, error);
+                        self.handlers.listener.failed();
                         return;
                     }
-                    (self.handlers.on_error)(ConnectionState::Connecting, error);
+                    self.handlers.listener.error(ConnectionState::Connecting, error);
                     // Never sooner than the server's `retry:` (rule 10: longer is allowed, shorter is not).
                     let floor = self.parser.reconnection_time().unwrap_or_default();
                     self.policy.backoff.delay(retries, js_sys::Math::random()).max(floor)
                 }
                 Outcome::Fail(error) => {
-                    (self.handlers.on_error)(ConnectionState::Closed, error);
+                    self.handlers.listener.error(ConnectionState::Closed, error);
                     return;
                 }
             };
@@ -201,12 +201,12 @@ impl Task {
                 return;
             }
             let millis = timer_millis(wait);
-            (self.handlers.on_reconnect_at)(Some(js_sys::Date::now() + f64::from(millis)));
+            self.handlers.listener.reconnect_at(Some(js_sys::Date::now() + f64::from(millis)));
             TimeoutFuture::new(millis).await;
             if !self.live() {
                 return;
             }
-            (self.handlers.on_reconnect_at)(None);
+            self.handlers.listener.reconnect_at(None);
         }
     }
 
@@ -271,7 +271,7 @@ impl Task {
         self.budget.reset();
         self.after_shutdown.set(false);
         self.handlers.activity.record();
-        (self.handlers.on_open)();
+        self.handlers.listener.state(ConnectionState::Open);
         let Some(reader) = reader(&response) else {
             self.parser.finish();
             return Outcome::Dropped;
@@ -302,13 +302,13 @@ impl Task {
                 Parsed::Event(event) if event.event_type == SHUTDOWN_EVENT => {
                     self.after_shutdown.set(true);
                     if self.policy.events.contains(&event.event_type) {
-                        (self.handlers.on_message)(&event)
+                        self.handlers.listener.message(&event)
                     }
                 }
                 Parsed::Event(event)
                     if event.event_type == "message" || self.policy.events.contains(&event.event_type) =>
                 {
-                    (self.handlers.on_message)(&event)
+                    self.handlers.listener.message(&event)
                 }
                 // Other event types are not listened to; comments only count as activity (recorded per chunk);
                 // `retry:` is read back from the parser when reconnecting.

@@ -412,19 +412,28 @@ pub use return_type::UseEventSourceReturn;
 pub use state::ConnectionState;
 pub use url::IntoUrlSignal;
 
-/// What a transport reports to the hook.
-struct Handlers {
-    /// The server answered with an event stream (state is now `Open`).
-    on_open: Box<dyn Fn()>,
-    /// A message arrived (`message`, or one of the event types the options list), in stream order.
-    on_message: Box<dyn Fn(&Event)>,
+/// What a connection reports one layer up: a transport to its channel (through the native transport's reconnects,
+/// or the cross-tab leader), a channel to each hook subscribed to it. One trait object per layer, not a boxed
+/// closure per callback: five closures per layer were five vtables and five drop glues each (BENCHMARKS.md).
+trait Listener {
+    /// The state changed, with no new error. From a transport: only `Open` (the server answered with an event
+    /// stream); from a channel also `Connecting` when reopened and `Closed` while the page is hidden.
+    fn state(&self, state: ConnectionState);
+    /// A message (`message`, or one of the event types the options list), in stream order.
+    fn message(&self, event: &Event);
     /// The connection dropped or failed: the state it is left in (`Connecting` while it is re-established, `Closed`
     /// when given up) and why.
-    on_error: Box<dyn Fn(ConnectionState, EventSourceError)>,
-    /// The retry budget is spent (called right after `on_error` with `Closed`).
-    on_failed: Box<dyn Fn()>,
+    fn error(&self, state: ConnectionState, error: EventSourceError);
+    /// The retry budget is spent (called right after `error` with `Closed`): nothing reconnects until the network
+    /// comes back or the hook reopens.
+    fn failed(&self);
     /// A reconnect of the hook's own is due at this time (`Date.now()` milliseconds); `None` when it starts.
-    on_reconnect_at: Box<dyn Fn(Option<f64>)>,
+    fn reconnect_at(&self, at: Option<f64>);
+}
+
+/// What a transport reports to: its listener, and where it records signs of life.
+struct Handlers {
+    listener: Rc<dyn Listener>,
     /// Signs of life, for stall detection.
     activity: Rc<Activity>,
 }
@@ -828,27 +837,10 @@ impl Link {
         }
     }
 
-    /// What this hook does with its connection's news (a new set for each subscription). The message handler holds
-    /// the link weakly: the link holds the subscription that holds the handler.
+    /// What this hook does with its connection's news (a new one for each subscription). It holds the link weakly:
+    /// the link holds the subscription that holds it.
     fn subscriber(self: &Rc<Self>) -> channel::Subscriber {
-        let (opened, failed, scheduled) = (self.updates.clone(), self.updates.clone(), self.updates.clone());
-        let link = Rc::downgrade(self);
-        let on_failed = self.on_failed.clone();
-        channel::Subscriber {
-            on_state: Box::new(move |state| opened.state(state, None)),
-            on_error: Box::new(move |state, error| failed.state(state, Some(error))),
-            on_message: Box::new(move |event: &Event| {
-                if let Some(link) = link.upgrade() {
-                    link.received(event);
-                }
-            }),
-            on_failed: Box::new(move || {
-                if let Some(on_failed) = &on_failed {
-                    on_failed();
-                }
-            }),
-            on_reconnect_at: Box::new(move |at| scheduled.reconnect_at(at)),
-        }
+        Box::new(Hook(Rc::downgrade(self)))
     }
 
     /// A message of this hook's connection.
@@ -873,6 +865,43 @@ impl Link {
         let decoded = self.updates.message(event);
         if !decoded && self.close_on_decode_error {
             self.stop();
+        }
+    }
+}
+
+/// A hook's end of its subscription (see [`Link::subscriber`]).
+struct Hook(std::rc::Weak<Link>);
+
+impl Listener for Hook {
+    fn state(&self, state: ConnectionState) {
+        if let Some(link) = self.0.upgrade() {
+            link.updates.state(state, None);
+        }
+    }
+
+    fn message(&self, event: &Event) {
+        if let Some(link) = self.0.upgrade() {
+            link.received(event);
+        }
+    }
+
+    fn error(&self, state: ConnectionState, error: EventSourceError) {
+        if let Some(link) = self.0.upgrade() {
+            link.updates.state(state, Some(error));
+        }
+    }
+
+    fn failed(&self) {
+        if let Some(link) = self.0.upgrade() {
+            if let Some(on_failed) = &link.on_failed {
+                on_failed();
+            }
+        }
+    }
+
+    fn reconnect_at(&self, at: Option<f64>) {
+        if let Some(link) = self.0.upgrade() {
+            link.updates.reconnect_at(at);
         }
     }
 }

@@ -23,7 +23,7 @@ use sse_live_protocol::Event;
 
 use super::browser;
 use super::reconnect::{with_query_param, Backoff, Budget};
-use super::{ConnectionState, EventSourceError, Handlers};
+use super::{ConnectionState, EventSourceError, Handlers, Listener};
 
 /// What the native transport needs besides the URL and the hook's handlers.
 pub(super) struct NativeOptions {
@@ -126,42 +126,8 @@ fn connect(shared: &Rc<Shared>, url: &str) -> Result<(), String> {
     shared.generation.set(generation);
     drop(shared.connection.borrow_mut().take());
 
-    let (opened, received, failed) = (Rc::downgrade(shared), Rc::downgrade(shared), Rc::downgrade(shared));
-    let handlers = Handlers {
-        on_open: Box::new(move || {
-            if let Some(shared) = live(&opened, generation) {
-                shared.alive();
-                let mut budget = shared.budget.get();
-                budget.reset();
-                shared.budget.set(budget);
-                shared.after_shutdown.set(false);
-                (shared.handlers.on_open)();
-            }
-        }),
-        on_message: Box::new(move |event: &Event| {
-            if let Some(shared) = live(&received, generation) {
-                shared.alive();
-                if event.event_type == SHUTDOWN_EVENT {
-                    shared.after_shutdown.set(true);
-                }
-                shared.last_event_id.borrow_mut().clone_from(&event.last_event_id);
-                (shared.handlers.on_message)(event);
-            }
-        }),
-        on_error: Box::new(move |state, error| {
-            if let Some(shared) = live(&failed, generation) {
-                if state == ConnectionState::Closed {
-                    gave_up(&shared);
-                } else {
-                    (shared.handlers.on_error)(state, error);
-                }
-            }
-        }),
-        // The browser's connection never gives up on its own: `gave_up` decides that.
-        on_failed: Box::new(|| {}),
-        on_reconnect_at: Box::new(|_| {}),
-        activity: shared.handlers.activity.clone(),
-    };
+    let current = Current { shared: Rc::downgrade(shared), generation };
+    let handlers = Handlers { listener: Rc::new(current), activity: shared.handlers.activity.clone() };
     let connection =
         browser::Connection::open(url, shared.options.with_credentials, shared.options.events.clone(), handlers)?;
     shared.connection.replace(Some(connection));
@@ -199,7 +165,7 @@ fn stalled(shared: &Rc<Shared>) {
     let generation = shared.generation.get().wrapping_add(1);
     shared.generation.set(generation);
     drop(shared.connection.borrow_mut().take());
-    (shared.handlers.on_error)(ConnectionState::Connecting, EventSourceError::Disconnected);
+    shared.handlers.listener.error(ConnectionState::Connecting, EventSourceError::Disconnected);
     // The handler may have closed the hook.
     if !shared.current(generation) {
         return;
@@ -210,6 +176,52 @@ fn stalled(shared: &Rc<Shared>) {
 /// The shared state, if the hook is still open and `generation` is its current connection.
 fn live(shared: &Weak<Shared>, generation: u64) -> Option<Rc<Shared>> {
     shared.upgrade().filter(|shared| shared.current(generation))
+}
+
+/// The listener of connection `generation`: it passes what the browser reports on to the hook's handlers while that
+/// connection is the current one, and handles failures with the hook's own reconnects.
+struct Current {
+    shared: Weak<Shared>,
+    generation: u64,
+}
+
+impl Listener for Current {
+    fn state(&self, _opened: ConnectionState) {
+        if let Some(shared) = live(&self.shared, self.generation) {
+            shared.alive();
+            let mut budget = shared.budget.get();
+            budget.reset();
+            shared.budget.set(budget);
+            shared.after_shutdown.set(false);
+            shared.handlers.listener.state(ConnectionState::Open);
+        }
+    }
+
+    fn message(&self, event: &Event) {
+        if let Some(shared) = live(&self.shared, self.generation) {
+            shared.alive();
+            if event.event_type == SHUTDOWN_EVENT {
+                shared.after_shutdown.set(true);
+            }
+            shared.last_event_id.borrow_mut().clone_from(&event.last_event_id);
+            shared.handlers.listener.message(event);
+        }
+    }
+
+    fn error(&self, state: ConnectionState, error: EventSourceError) {
+        if let Some(shared) = live(&self.shared, self.generation) {
+            if state == ConnectionState::Closed {
+                gave_up(&shared);
+            } else {
+                shared.handlers.listener.error(state, error);
+            }
+        }
+    }
+
+    // The browser's connection never gives up on its own (`gave_up` decides that), nor schedules anything.
+    fn failed(&self) {}
+
+    fn reconnect_at(&self, _: Option<f64>) {}
 }
 
 /// The browser failed the current connection: retry after a backoff while the budget lasts, else give up.
@@ -228,13 +240,13 @@ fn gave_up(shared: &Rc<Shared>) {
         shared.budget.set(budget);
         // No handler of this connection acts again.
         shared.generation.set(shared.generation.get().wrapping_add(1));
-        (shared.handlers.on_error)(ConnectionState::Closed, EventSourceError::ConnectionFailed);
-        (shared.handlers.on_failed)();
+        shared.handlers.listener.error(ConnectionState::Closed, EventSourceError::ConnectionFailed);
+        shared.handlers.listener.failed();
         return;
     }
     shared.budget.set(budget);
     let generation = shared.generation.get();
-    (shared.handlers.on_error)(ConnectionState::Connecting, EventSourceError::Disconnected);
+    shared.handlers.listener.error(ConnectionState::Connecting, EventSourceError::Disconnected);
     // The handler may have closed the hook.
     if !shared.current(generation) {
         return;
@@ -250,7 +262,7 @@ fn schedule_reconnect(shared: &Rc<Shared>, retries: u32) {
     let weak = Rc::downgrade(shared);
     let timer = Timeout::new(millis, move || {
         let Some(shared) = live(&weak, generation) else { return };
-        (shared.handlers.on_reconnect_at)(None);
+        shared.handlers.listener.reconnect_at(None);
         // The handler may have closed the hook.
         if !shared.current(generation) {
             return;
@@ -268,7 +280,7 @@ fn schedule_reconnect(shared: &Rc<Shared>, retries: u32) {
     });
     // Replacing an earlier timer (it has fired: this runs in its connection's handler) clears nothing live.
     shared.timer.replace(Some(timer));
-    (shared.handlers.on_reconnect_at)(Some(js_sys::Date::now() + f64::from(millis)));
+    shared.handlers.listener.reconnect_at(Some(js_sys::Date::now() + f64::from(millis)));
 }
 
 /// A wait as `setTimeout` milliseconds (which top out at 2^31 - 1).
