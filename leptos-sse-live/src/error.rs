@@ -1,6 +1,6 @@
 //! What can go wrong with a stream, as values: the hook never panics on what the network sends.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// An error reported by [`use_event_source`](super::use_event_source) in its `error` signal.
 ///
@@ -76,7 +76,7 @@ pub enum EventSourceError {
 impl fmt::Display for EventSourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::InvalidUrl { url, message } => write!(f, "cannot open {url:?}: {message}"),
+            Self::InvalidUrl { url, message } => write!(f, "cannot open {}: {message}", Quoted(url)),
             Self::Unsupported => {
                 f.write_str("this browser has no EventSource (the fetch feature of leptos-sse-live would stand in)")
             }
@@ -85,14 +85,52 @@ impl fmt::Display for EventSourceError {
             Self::Http { status, message } if message.is_empty() => write!(f, "the server answered HTTP {status}"),
             Self::Http { status, message } => write!(f, "the server answered HTTP {status}: {message}"),
             Self::ContentType { content_type } => {
-                write!(f, "the server answered {content_type:?} instead of \"text/event-stream\"")
+                write!(f, "the server answered {} instead of \"text/event-stream\"", Quoted(content_type))
             }
             Self::ClosedByServer => f.write_str("the server closed the stream for good (HTTP 204)"),
             Self::InvalidRequest { message } => write!(f, "cannot send the request: {message}"),
-            Self::Missed { since } => write!(f, "events after id {since:?} were missed"),
-            Self::Decode { raw, message } => write!(f, "could not decode {raw:?}: {message}"),
+            Self::Missed { since } => write!(f, "events after id {} were missed", Quoted(since)),
+            Self::Decode { raw, message } => write!(f, "could not decode {}: {message}", Quoted(raw)),
         }
     }
 }
 
 impl std::error::Error for EventSourceError {}
+
+/// A string in double quotes with `"`, `\\` and control characters escaped as Rust writes them, for the messages
+/// above. `{:?}` would do the same but links `str`'s `Debug` (its Unicode tables for escaping what is not printable,
+/// and the slicing panic), about 4 KB of a wasm client.
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control() => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_strings_read_as_rusts_debug_writes_them() {
+        for text in ["", "plain", "say \"hi\"", "back\\slash", "two\nlines\r\n", "tab\there", "bell\u{7}", "é ✓ 😀"]
+        {
+            assert_eq!(Quoted(text).to_string(), format!("{text:?}"), "{text:?}");
+        }
+        let error = EventSourceError::Decode { raw: "{\"t\":\n".to_owned(), message: "EOF".to_owned() };
+        assert_eq!(error.to_string(), "could not decode \"{\\\"t\\\":\\n\": EOF");
+    }
+}

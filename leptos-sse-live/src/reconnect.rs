@@ -64,7 +64,8 @@ pub(super) fn server_message(body: &[u8]) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &text[..end])
+    // Always `Some` (`end` is on a boundary); `get` keeps `str`'s slicing panic out of the module.
+    format!("{}…", text.get(..end).unwrap_or_default())
 }
 
 /// The native transport's backoff: `initial × factor^retries`, capped at `max`, with full jitter over

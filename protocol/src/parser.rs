@@ -355,7 +355,10 @@ impl Parser {
                     // An event's type and first `data:` line are left in place until the block or the chunk ends.
                     let mut in_place = InPlace::default();
                     for (start, end) in line_spans(lines) {
-                        self.process_line(&text[start..end], &mut in_place, sink);
+                        // Always `Some`: a span ends before a CR or LF, which are ASCII. `get` instead of indexing
+                        // keeps `str`'s slicing panic (and the `char` formatting it links) out of a wasm client.
+                        let line = text.get(start..end).unwrap_or_default();
+                        self.process_line(line, &mut in_place, sink);
                     }
                     self.keep(in_place);
                 }
@@ -416,8 +419,11 @@ impl Parser {
         // Only a comment and the four known fields matter (rule 25 ignores any other name), so the first byte picks
         // the one name the line can start with, and the line is that field only if the name is followed by the colon
         // or the end of the line. Any other line is ignored without being read further.
+        if let Some(comment) = line.strip_prefix(':') {
+            sink.comment(strip_one_space(comment));
+            return;
+        }
         match line.as_bytes()[0] {
-            b':' => sink.comment(strip_one_space(&line[1..])),
             b'd' => {
                 let Some(value) = field_value(line, "data") else { return };
                 if self.data.is_empty() && in_place.data.is_none() {
