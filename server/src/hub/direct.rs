@@ -31,6 +31,7 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use prometheus_client::metrics::counter::Counter;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::history::StoredEvent;
@@ -202,6 +203,15 @@ enum Written {
 /// The most bytes of queued events a shard joins into one write (as the floor does).
 const MAX_BATCH: usize = 256 * 1024;
 
+/// How many events of one topic the shards may have yet to write, for a client buffer (`--client-buffer`) of
+/// `client_buffer` events: a quarter of it (at least one). A publisher waits beyond it
+/// ([`Topic::reserve`](super::Topic::reserve)). A stream that drops to its task (its socket took part of a write) is
+/// then at most this many events behind the topic's newest because of the shards, and has the rest of its buffer to
+/// catch up in.
+pub(crate) fn max_backlog(client_buffer: usize) -> usize {
+    (client_buffer / 4).max(1)
+}
+
 /// Events `first..=last` of one epoch as HTTP/1.1 chunks (`<size in hex>\r\n<frame>\r\n` each, as hyper writes a
 /// body's data frames), written with one `write(2)`.
 #[derive(Debug)]
@@ -211,17 +221,19 @@ struct Chunk {
     generation: u64,
     bytes: Bytes,
     at: Instant,
+    /// The topic's backlog permit ([`max_backlog`]): let go when the last shard has written the event (drops it).
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Chunk {
-    fn new(event: &StoredEvent) -> Self {
+    fn new(event: &StoredEvent, permit: Option<OwnedSemaphorePermit>) -> Self {
         let frame = &event.frame;
         let mut bytes = BytesMut::with_capacity(frame.len() + 20);
         bytes.put_slice(format!("{:X}\r\n", frame.len()).as_bytes());
         bytes.put_slice(frame);
         bytes.put_slice(b"\r\n");
         let (id, generation) = (event.id, event.epoch.generation());
-        Self { first: id, last: id, generation, bytes: bytes.freeze(), at: Instant::now() }
+        Self { first: id, last: id, generation, bytes: bytes.freeze(), at: Instant::now(), _permit: permit }
     }
 
     /// Whether `next` is the event after `self`'s last, in the same epoch.
@@ -262,10 +274,11 @@ impl Batch {
         Ok(())
     }
 
-    /// The batch as one chunk (the event itself when it is alone).
-    fn into_chunk(mut self) -> Arc<Chunk> {
+    /// The batch as one chunk (the event itself when it is alone). The joined chunk holds no permit: the batch's
+    /// events keep theirs until it is written.
+    fn joined(&self) -> Arc<Chunk> {
         if self.chunks.len() == 1 {
-            return self.chunks.swap_remove(0);
+            return self.chunks[0].clone();
         }
         let mut bytes = BytesMut::with_capacity(self.len);
         for chunk in &self.chunks {
@@ -278,13 +291,13 @@ impl Batch {
             generation: first.generation,
             bytes: bytes.freeze(),
             at: last.at,
+            _permit: None,
         })
     }
 
-    /// Writes the batch to the parked streams of its topic.
+    /// Writes the batch to the parked streams of its topic, then lets its events' permits go.
     fn write(self, topics: &mut HashMap<u64, Vec<Arc<Parked>>>) {
-        let topic = self.topic;
-        write(topics, topic, &self.into_chunk());
+        write(topics, self.topic, &self.joined());
     }
 }
 
@@ -359,12 +372,12 @@ impl TopicFanOut {
         self.fan_out.send(shard, Job::Add { topic: self.id, parked });
     }
 
-    /// Writes `event` to the topic's parked streams.
-    pub(crate) fn event(&self, event: &StoredEvent) {
+    /// Writes `event` to the topic's parked streams; `permit` (see [`max_backlog`]) is let go once every shard has.
+    pub(crate) fn event(&self, event: &StoredEvent, permit: Option<OwnedSemaphorePermit>) {
         if !self.used.contains(&true) {
             return;
         }
-        let chunk = Arc::new(Chunk::new(event));
+        let chunk = Arc::new(Chunk::new(event, permit));
         self.each(|topic| Job::Event { topic, chunk: chunk.clone() });
     }
 
@@ -467,10 +480,10 @@ mod tests {
     #[test]
     fn a_chunk_is_the_frame_as_hyper_chunks_it_and_only_the_next_events_join_it() {
         let e = Epoch::first("e").unwrap();
-        let chunk = |id, epoch: &Epoch, data: &str| Arc::new(Chunk::new(&event(id, epoch, data)));
+        let chunk = |id, epoch: &Epoch, data: &str| Arc::new(Chunk::new(&event(id, epoch, data), None));
         let one = chunk(1, &e, "a");
         assert_eq!(one.bytes, "F\r\nid: 1\ndata: a\n\n\r\n");
-        let alone = Batch::new(7, one.clone()).into_chunk();
+        let alone = Batch::new(7, one.clone()).joined();
         assert!(Arc::ptr_eq(&alone, &one), "an event alone is written as it is, not copied");
         let (two, three) = (chunk(2, &e, "b"), chunk(3, &e, "c"));
         let mut batch = Batch::new(7, one.clone());
@@ -481,7 +494,7 @@ mod tests {
         let f = e.next("f").unwrap();
         assert!(batch.push(7, chunk(4, &f, "d")).is_err(), "another epoch");
         assert!(batch.push(7, chunk(4, &e, &"x".repeat(MAX_BATCH))).is_err(), "over the batch size");
-        let joined = batch.into_chunk();
+        let joined = batch.joined();
         assert_eq!((joined.first, joined.last, joined.events()), (1, 3, 3));
         assert_eq!(joined.bytes, [one.bytes.clone(), two.bytes.clone(), three.bytes.clone()].concat());
     }
