@@ -238,17 +238,16 @@ async fn post(client: &reqwest::Client, base: &str, body: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishers_faster_than_the_fan_out_are_held_back_and_no_reading_client_falls_behind() {
-    // 8 KiB events to 100 streams, from 4 publishers that publish as fast as they are answered: faster than the
-    // fan-out writes them, so they wait for it (at most a quarter of `--client-buffer` events behind). The clients'
-    // small receive buffers make a direct write fall short now and then (the stream drops to its task, which must
-    // still find the next event in its buffer): every client, reading all along, gets every event once and in
-    // order, and none is cut off with a `lagged` reset.
+    // 8 KiB events to 100 streams, from 8 publishers that publish as fast as they are answered: faster than the
+    // fan-out writes them, so they wait for it (with `--client-buffer 4`, until it has no other event of the topic
+    // to write). Every client, reading all along, gets every event once and in order, and none is cut off with a
+    // `lagged` reset.
     let per_ip = ["--max-streams-per-ip", "1000", "--max-connections-per-ip", "1000"];
-    let server = server(&[&per_ip[..], &["--client-buffer", "16", "--history", "100000"]].concat()).await;
+    let server = server(&[&per_ip[..], &["--client-buffer", "4", "--history", "100000"]].concat()).await;
     let (streams, count, size) = (100, 800_u64, 8 * 1024);
     let mut clients = Vec::new();
     for _ in 0..streams {
-        clients.push(ChunkedStream::open(&server, "/events/t", "", Some(16 * 1024)).await);
+        clients.push(ChunkedStream::open(&server, "/events/t", "", None).await);
     }
     server.wait_for_metric("sse_live_open_streams", streams as f64).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -265,7 +264,7 @@ async fn publishers_faster_than_the_fan_out_are_held_back_and_no_reading_client_
         })
         .collect();
     let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1));
-    let publishers: Vec<_> = (0..4)
+    let publishers: Vec<_> = (0..8)
         .map(|_| {
             let (next, base, client) = (next.clone(), server.url(""), common::client());
             tokio::spawn(async move {
