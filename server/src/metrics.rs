@@ -11,6 +11,7 @@
 //! | `sse_live_events_published_total` | counter | events published (HTTP and the demo generators) |
 //! | `sse_live_events_delivered_total` | counter | events written to streams, replayed or live |
 //! | `sse_live_events_written_directly_total` | counter | live events among those delivered that were written straight to a waiting stream's socket, without waking its task (see `hub::direct`) |
+//! | `sse_live_publishes_held_back_total` | counter | publishes (HTTP, the demo generators, events read from Redis) that waited for the direct fan-out to write a topic's earlier events (back-pressure, see `hub::direct`) |
 //! | `sse_live_replays_total` | counter | streams that resumed from a `Last-Event-ID` without a reset |
 //! | `sse_live_replayed_events_total` | counter | events sent from the history |
 //! | `sse_live_resets_total{reason}` | counter | `event: reset` notices: `expired`, `unknown`, `invalid`, `restarted`, `lagged` |
@@ -65,6 +66,8 @@ pub(crate) struct Metrics {
     pub delivered: Counter,
     /// Live events written straight to a waiting stream's socket (counted in `delivered` too).
     pub written_directly: Counter,
+    /// Publishes that waited for the direct fan-out (back-pressure).
+    pub publishes_held_back: Counter,
     /// Streams that resumed from a last event id without a reset.
     pub replays: Counter,
     /// Events sent from the history.
@@ -98,6 +101,7 @@ impl Metrics {
             published: Counter::default(),
             delivered: Counter::default(),
             written_directly: Counter::default(),
+            publishes_held_back: Counter::default(),
             replays: Counter::default(),
             replayed: Counter::default(),
             resets: ByReason::default(),
@@ -118,6 +122,11 @@ impl Metrics {
             "events_written_directly",
             "Live events written straight to a waiting stream's socket (also counted as delivered)",
             metrics.written_directly.clone(),
+        );
+        registry.register(
+            "publishes_held_back",
+            "Publishes that waited for the direct fan-out to write a topic's earlier events (back-pressure)",
+            metrics.publishes_held_back.clone(),
         );
         registry.register("replays", "Streams that resumed from a Last-Event-ID", metrics.replays.clone());
         registry.register("replayed_events", "Events sent from the history", metrics.replayed.clone());

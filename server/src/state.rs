@@ -40,12 +40,13 @@ pub(crate) struct AppState {
 impl AppState {
     /// The state for `config`, with no topic yet.
     pub(crate) fn new(config: Config, shutdown: CancellationToken) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let sizes = (config.history as usize, config.client_buffer as usize, config.max_topics as usize);
         let hub =
-            Hub::with_max_topics(config.history as usize, config.client_buffer as usize, config.max_topics as usize);
+            Hub::with_max_topics(sizes.0, sizes.1, sizes.2).counting_held_back(metrics.publishes_held_back.clone());
         let limits = StreamLimits::new(config.max_streams, config.max_streams_per_ip, config.retry);
         let tokens =
             config.jwt_secret.as_ref().map(|secret| TokenKeys::new(secret).accept_demo_tokens(config.demo_auth));
-        let metrics = Arc::new(Metrics::new());
         let backplane = Backplane::Local(hub.clone());
         Self { config: Arc::new(config), hub, metrics, limits, tokens, shutdown, jobs: Arc::default(), backplane }
     }

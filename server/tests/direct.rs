@@ -229,3 +229,59 @@ async fn without_direct_writes_every_event_goes_through_the_stream_s_task() {
     }
     assert_eq!(server.metric("sse_live_events_written_directly_total").await, 0.0);
 }
+
+/// `POST`s `body` to topic `t` of the server at `base`, expecting 201.
+async fn post(client: &reqwest::Client, base: &str, body: String) {
+    let response = client.post(format!("{base}/events/t")).bearer_auth(KEY).body(body).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishers_faster_than_the_fan_out_are_held_back_and_no_reading_client_falls_behind() {
+    // 8 KiB events to 100 streams, from 8 publishers that publish as fast as they are answered: faster than the
+    // fan-out writes them, so they wait for it (with `--client-buffer 4`, until it has no other event of the topic
+    // to write). Every client, reading all along, gets every event once and in order, and none is cut off with a
+    // `lagged` reset.
+    let per_ip = ["--max-streams-per-ip", "1000", "--max-connections-per-ip", "1000"];
+    let server = server(&[&per_ip[..], &["--client-buffer", "4", "--history", "100000"]].concat()).await;
+    let (streams, count, size) = (100, 800_u64, 8 * 1024);
+    let mut clients = Vec::new();
+    for _ in 0..streams {
+        clients.push(ChunkedStream::open(&server, "/events/t", "", None).await);
+    }
+    server.wait_for_metric("sse_live_open_streams", streams as f64).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let readers: Vec<_> = clients
+        .into_iter()
+        .map(|mut stream| {
+            tokio::spawn(async move {
+                for id in 1..=count {
+                    let event = stream.next_event().await.expect("the body ended");
+                    assert_ne!(event.event_type, "reset", "a client that reads was cut off: {}", event.data);
+                    assert_eq!(event_id(&event), id, "every event once, in order");
+                }
+            })
+        })
+        .collect();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1));
+    let publishers: Vec<_> = (0..8)
+        .map(|_| {
+            let (next, base, client) = (next.clone(), server.url(""), common::client());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i > count {
+                        break;
+                    }
+                    post(&client, &base, data(i, size)).await;
+                }
+            })
+        })
+        .collect();
+    for task in publishers.into_iter().chain(readers) {
+        tokio::time::timeout(PATIENCE * 6, task).await.expect("the events took too long").unwrap();
+    }
+    assert_eq!(server.metric("sse_live_lagged_total").await, 0.0);
+    assert!(server.metric("sse_live_events_written_directly_total").await >= count as f64, "written directly");
+    assert!(server.metric("sse_live_publishes_held_back_total").await >= 1.0, "the publishers waited for the fan-out");
+}

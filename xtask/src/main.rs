@@ -44,6 +44,9 @@ commands:
                                    (bench/minimal/); writes target/bench/ only
                     --no-ingest  skip the client ingest benchmark in headless Chromium
                     --only-servers  only the server scenarios (floor, bare, ours); writes target/bench/ only
+                    --scenarios=a,b  only these server scenarios (capacity, fanout-tick-max, fanout-publish-1s,
+                                   fanout-publish-max, publish-throughput, churn)
+                    --direct-ab  ours twice per scenario: direct fan-out on (sse-live) and off
 ";
 
 fn main() -> ExitCode {

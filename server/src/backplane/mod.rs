@@ -124,7 +124,7 @@ impl Backplane {
         data: &str,
     ) -> Result<u64, ApiError> {
         match self {
-            Self::Local(hub) => Ok(hub.publish_event(topic, event_type, data)?),
+            Self::Local(hub) => Ok(hub.publish_event(topic, event_type, data).await?),
             Self::Redis(redis) => redis.publish(topic, event_type, data).await,
         }
     }

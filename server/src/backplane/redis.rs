@@ -180,7 +180,7 @@ impl RedisBackplane {
         data: &str,
     ) -> Result<u64, ApiError> {
         if self.link() == Link::Pending {
-            return Ok(self.hub.publish_event(topic, event_type, data)?);
+            return Ok(self.hub.publish_event(topic, event_type, data).await?);
         }
         let mut invocation = self.script.key(stream_key(topic));
         invocation.key(counter_key(topic)).arg(self.history).arg(event_type.unwrap_or("")).arg(data);
@@ -244,7 +244,7 @@ impl RedisBackplane {
         // The entries are of this epoch: a Redis that came back empty is noticed here at the latest.
         self.adopt_epoch(&epoch);
         for (id, fields) in entries.iter().rev() {
-            self.deliver(topic, id, fields);
+            self.deliver(topic, id, fields).await;
         }
         Ok(entries.first().map_or_else(|| "0-0".to_owned(), |(id, _)| id.clone()))
     }
@@ -351,7 +351,7 @@ impl RedisBackplane {
         for (index, entries) in reply {
             let Some((topic, _)) = positions.get(index) else { continue };
             for (id, fields) in &entries {
-                self.deliver(topic, id, fields);
+                self.deliver(topic, id, fields).await;
             }
             // Entries come oldest first, after the position.
             if let Some((last, _)) = entries.last() {
@@ -412,12 +412,14 @@ impl RedisBackplane {
     }
 
     /// Delivers one stream entry of `topic` to the hub.
-    fn deliver(&self, topic: &TopicName, id: &str, fields: &[String]) {
+    /// Waits while the direct fan-out is behind on the topic (see [`Hub::deliver`]): a reader that outruns it
+    /// reads Redis later rather than leaving the shards further behind.
+    async fn deliver(&self, topic: &TopicName, id: &str, fields: &[String]) {
         let Some(event) = parse_entry(id, fields) else {
             tracing::warn!(%topic, id, "a stream entry that this server did not write; skipped");
             return;
         };
-        if let Err(error) = self.hub.deliver(topic, event.id, event.event_type, event.data) {
+        if let Err(error) = self.hub.deliver(topic, event.id, event.event_type, event.data).await {
             tracing::warn!(%topic, id = event.id, ?error, "cannot deliver an event from Redis");
         }
     }

@@ -31,6 +31,7 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use prometheus_client::metrics::counter::Counter;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::history::StoredEvent;
@@ -131,11 +132,18 @@ impl Parked {
         self.lock().socket.clone()
     }
 
-    /// The stream ended: no more direct writes, and its socket is let go.
+    /// The stream ended: no more direct writes, and its socket and its task's waker (which holds the task's
+    /// memory) are let go; its shard forgets it at the topic's next event or when streams join the topic.
     pub(crate) fn close(&self) {
         let mut state = self.lock();
         state.parked = false;
         state.socket = None;
+        state.waker = None;
+        state.remainder = Bytes::new();
+    }
+
+    fn ended(&self) -> bool {
+        self.lock().socket.is_none()
     }
 
     /// Unparks the stream and wakes its task (the slow path).
@@ -202,6 +210,15 @@ enum Written {
 /// The most bytes of queued events a shard joins into one write (as the floor does).
 const MAX_BATCH: usize = 256 * 1024;
 
+/// How many events of one topic the shards may have yet to write, for a client buffer (`--client-buffer`) of
+/// `client_buffer` events: a quarter of it (at least one). A publisher waits beyond it
+/// ([`Topic::reserve`](super::Topic::reserve)). A stream that drops to its task (its socket took part of a write) is
+/// then at most this many events behind the topic's newest because of the shards, and has the rest of its buffer to
+/// catch up in.
+pub(crate) fn max_backlog(client_buffer: usize) -> usize {
+    (client_buffer / 4).max(1)
+}
+
 /// Events `first..=last` of one epoch as HTTP/1.1 chunks (`<size in hex>\r\n<frame>\r\n` each, as hyper writes a
 /// body's data frames), written with one `write(2)`.
 #[derive(Debug)]
@@ -211,17 +228,20 @@ struct Chunk {
     generation: u64,
     bytes: Bytes,
     at: Instant,
+    /// The topic's backlog permit ([`max_backlog`]): let go when the last shard has written the event (drops it).
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Chunk {
-    fn new(event: &StoredEvent) -> Self {
+    fn new(event: &StoredEvent, permit: Option<OwnedSemaphorePermit>) -> Self {
         let frame = &event.frame;
         let mut bytes = BytesMut::with_capacity(frame.len() + 20);
-        bytes.put_slice(format!("{:X}\r\n", frame.len()).as_bytes());
+        put_hex(&mut bytes, frame.len());
+        bytes.put_slice(b"\r\n");
         bytes.put_slice(frame);
         bytes.put_slice(b"\r\n");
         let (id, generation) = (event.id, event.epoch.generation());
-        Self { first: id, last: id, generation, bytes: bytes.freeze(), at: Instant::now() }
+        Self { first: id, last: id, generation, bytes: bytes.freeze(), at: Instant::now(), _permit: permit }
     }
 
     /// Whether `next` is the event after `self`'s last, in the same epoch.
@@ -232,6 +252,21 @@ impl Chunk {
     fn events(&self) -> u64 {
         self.last - self.first + 1
     }
+}
+
+/// Writes `n` in upper-case hexadecimal, as hyper writes a chunk's size (no `format!` and its allocation per event).
+fn put_hex(bytes: &mut BytesMut, mut n: usize) {
+    let mut digits = [0; 2 * std::mem::size_of::<usize>()];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b"0123456789ABCDEF"[n & 0xF];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    bytes.put_slice(&digits[start..]);
 }
 
 /// Events of one topic that queued while a shard was writing, joined into one [`Chunk`] when written: each event's
@@ -262,10 +297,11 @@ impl Batch {
         Ok(())
     }
 
-    /// The batch as one chunk (the event itself when it is alone).
-    fn into_chunk(mut self) -> Arc<Chunk> {
+    /// The batch as one chunk (the event itself when it is alone). The joined chunk holds no permit: the batch's
+    /// events keep theirs until it is written.
+    fn joined(&self) -> Arc<Chunk> {
         if self.chunks.len() == 1 {
-            return self.chunks.swap_remove(0);
+            return self.chunks[0].clone();
         }
         let mut bytes = BytesMut::with_capacity(self.len);
         for chunk in &self.chunks {
@@ -278,13 +314,13 @@ impl Batch {
             generation: first.generation,
             bytes: bytes.freeze(),
             at: last.at,
+            _permit: None,
         })
     }
 
-    /// Writes the batch to the parked streams of its topic.
+    /// Writes the batch to the parked streams of its topic, then lets its events' permits go.
     fn write(self, topics: &mut HashMap<u64, Vec<Arc<Parked>>>) {
-        let topic = self.topic;
-        write(topics, topic, &self.into_chunk());
+        write(topics, self.topic, &self.joined());
     }
 }
 
@@ -359,12 +395,12 @@ impl TopicFanOut {
         self.fan_out.send(shard, Job::Add { topic: self.id, parked });
     }
 
-    /// Writes `event` to the topic's parked streams.
-    pub(crate) fn event(&self, event: &StoredEvent) {
+    /// Writes `event` to the topic's parked streams; `permit` (see [`max_backlog`]) is let go once every shard has.
+    pub(crate) fn event(&self, event: &StoredEvent, permit: Option<OwnedSemaphorePermit>) {
         if !self.used.contains(&true) {
             return;
         }
-        let chunk = Arc::new(Chunk::new(event));
+        let chunk = Arc::new(Chunk::new(event, permit));
         self.each(|topic| Job::Event { topic, chunk: chunk.clone() });
     }
 
@@ -424,7 +460,7 @@ fn run_shard(jobs: &Receiver<Job>) {
                         batch.write(&mut topics);
                     }
                     match other {
-                        Job::Add { topic, parked } => topics.entry(topic).or_default().push(parked),
+                        Job::Add { topic, parked } => add(topics.entry(topic).or_default(), parked),
                         Job::Wake { topic } => topics.get(&topic).into_iter().flatten().for_each(|p| p.wake()),
                         Job::Gone { topic } => topics.remove(&topic).into_iter().flatten().for_each(|p| p.wake()),
                         Job::Event { .. } => {}
@@ -437,6 +473,16 @@ fn run_shard(jobs: &Receiver<Job>) {
             batch.write(&mut topics);
         }
     }
+}
+
+/// Adds `parked` to a topic's `streams`, first forgetting those that ended whenever their number reaches a power of
+/// two (from 64): a topic without events does not keep every stream that ever came and went (amortized, each
+/// stream is looked at a constant number of times).
+fn add(streams: &mut Vec<Arc<Parked>>, parked: Arc<Parked>) {
+    if streams.len() >= 64 && streams.len().is_power_of_two() {
+        streams.retain(|parked| !parked.ended());
+    }
+    streams.push(parked);
 }
 
 /// Writes `chunk` to the parked streams of `topic`, forgetting those that ended, and counts what went out.
@@ -464,13 +510,36 @@ mod tests {
         StoredEvent { id, epoch: epoch.clone(), data: Arc::from(data), frame }
     }
 
+    #[tokio::test]
+    async fn a_shard_forgets_ended_streams_of_a_topic_without_events_as_others_join() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let socket = Socket::new(listener.accept().await.unwrap().0);
+        let stream = || Parked::new(socket.clone(), Counter::default(), Counter::default());
+        let mut streams = Vec::new();
+        for _ in 0..1000 {
+            let parked = stream();
+            add(&mut streams, parked.clone());
+            parked.close();
+        }
+        let open = stream();
+        add(&mut streams, open.clone());
+        assert!(streams.len() < 1000 / 2, "{} kept of 1,000 ended", streams.len());
+        assert!(streams.iter().any(|p| Arc::ptr_eq(p, &open)), "an open stream is kept");
+    }
+
     #[test]
     fn a_chunk_is_the_frame_as_hyper_chunks_it_and_only_the_next_events_join_it() {
         let e = Epoch::first("e").unwrap();
-        let chunk = |id, epoch: &Epoch, data: &str| Arc::new(Chunk::new(&event(id, epoch, data)));
+        let chunk = |id, epoch: &Epoch, data: &str| Arc::new(Chunk::new(&event(id, epoch, data), None));
         let one = chunk(1, &e, "a");
         assert_eq!(one.bytes, "F\r\nid: 1\ndata: a\n\n\r\n");
-        let alone = Batch::new(7, one.clone()).into_chunk();
+        for size in [0, 9, 16, 255, 4096, 70_000] {
+            let frame = event(1, &e, &"y".repeat(size)).frame;
+            let expected = format!("{:X}\r\n{}\r\n", frame.len(), std::str::from_utf8(&frame).unwrap());
+            assert_eq!(chunk(1, &e, &"y".repeat(size)).bytes, expected, "{size}");
+        }
+        let alone = Batch::new(7, one.clone()).joined();
         assert!(Arc::ptr_eq(&alone, &one), "an event alone is written as it is, not copied");
         let (two, three) = (chunk(2, &e, "b"), chunk(3, &e, "c"));
         let mut batch = Batch::new(7, one.clone());
@@ -481,7 +550,7 @@ mod tests {
         let f = e.next("f").unwrap();
         assert!(batch.push(7, chunk(4, &f, "d")).is_err(), "another epoch");
         assert!(batch.push(7, chunk(4, &e, &"x".repeat(MAX_BATCH))).is_err(), "over the batch size");
-        let joined = batch.into_chunk();
+        let joined = batch.joined();
         assert_eq!((joined.first, joined.last, joined.events()), (1, 3, 3));
         assert_eq!(joined.bytes, [one.bytes.clone(), two.bytes.clone(), three.bytes.clone()].concat());
     }

@@ -491,9 +491,9 @@ mod tests {
     async fn a_gap_sends_an_expired_reset_and_the_stream_goes_on() {
         let hub = hub(10, 10);
         let t = &names(&["t"])[0];
-        hub.deliver(t, 1, None, "1").unwrap();
+        hub.deliver(t, 1, None, "1").await.unwrap();
         let mut stream = feed(&hub, Layout::Single, &["t"], &[LastEventId::Id(1)]);
-        hub.deliver(t, 5, None, "5").unwrap();
+        hub.deliver(t, 5, None, "5").await.unwrap();
         assert_eq!(
             take(&mut stream, 2).await,
             ["event: reset\ndata: {\"reason\":\"expired\"}\n\n", "id: 5@e\ndata: 5\n\n"]

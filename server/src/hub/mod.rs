@@ -27,8 +27,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use prometheus_client::metrics::counter::Counter;
 use sse_live_protocol::EncodeError;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, OwnedSemaphorePermit};
 
 pub(crate) use direct::Parked;
 pub(crate) use epoch::Epoch;
@@ -53,6 +54,8 @@ struct Shared {
     max_topics: usize,
     /// The direct fan-out's shards, shared by the topics.
     fan_out: Arc<direct::FanOut>,
+    /// Publishes that waited for the direct fan-out (`sse_live_publishes_held_back_total`).
+    held_back: Counter,
 }
 
 /// A new topic was needed while the hub holds its maximum.
@@ -145,7 +148,16 @@ impl Hub {
     pub(crate) fn with_epoch(history: usize, buffer: usize, max_topics: usize, epoch: Epoch) -> Self {
         let topics = Mutex::new(Topics { map: HashMap::new(), epoch });
         let fan_out = direct::FanOut::new();
-        Self { shared: Arc::new(Shared { topics, history, buffer, max_topics, fan_out }) }
+        let held_back = Counter::default();
+        Self { shared: Arc::new(Shared { topics, history, buffer, max_topics, fan_out, held_back }) }
+    }
+
+    /// Counts the publishes that wait for the direct fan-out in `counter` (a new hub's, before it is shared).
+    pub(crate) fn counting_held_back(mut self, counter: Counter) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.held_back = counter;
+        }
+        self
     }
 
     /// Moves to the epoch named `name` unless it is the current one: every topic starts over (see
@@ -170,36 +182,56 @@ impl Hub {
         self.shared.lock().map.get(name).cloned()
     }
 
-    /// Publishes `data` to `topic` (creating it) and returns the event's id.
+    /// Publishes `data` to `topic` (creating it) and returns the event's id, without waiting for the direct
+    /// fan-out (see [`Hub::publish_event`]).
     #[cfg(test)]
     pub(crate) fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, PublishError> {
-        self.publish_event(topic, None, data)
+        let mut topics = self.shared.lock();
+        self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
+        self.entry(&mut topics, topic).publish_event(None, data).map_err(PublishError::Encode)
     }
 
     /// Publishes `data` to `topic` (creating it) as an event of type `event_type` (see [`Topic::publish_event`])
-    /// and returns the event's id.
-    pub(crate) fn publish_event(
+    /// and returns the event's id; first waits while the direct fan-out is too far behind on the topic (see
+    /// [`Topic::reserve`]).
+    pub(crate) async fn publish_event(
         &self,
         topic: &TopicName,
         event_type: Option<&str>,
         data: &str,
     ) -> Result<u64, PublishError> {
+        let permit = self.reserve(topic).await;
         let mut topics = self.shared.lock();
         self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
-        self.entry(&mut topics, topic).publish_event(event_type, data).map_err(PublishError::Encode)
+        self.entry(&mut topics, topic).publish_reserved(permit, event_type, data).map_err(PublishError::Encode)
     }
 
-    /// Adds event `id` of `topic` (creating it) whose id was handed out elsewhere; see [`Topic::deliver`].
-    pub(crate) fn deliver(
+    /// Adds event `id` of `topic` (creating it) whose id was handed out elsewhere; see [`Topic::deliver`]. Waits
+    /// for the direct fan-out as [`Hub::publish_event`] does.
+    pub(crate) async fn deliver(
         &self,
         topic: &TopicName,
         id: u64,
         event_type: Option<&str>,
         data: &str,
     ) -> Result<bool, PublishError> {
+        let permit = self.reserve(topic).await;
         let mut topics = self.shared.lock();
         self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
-        self.entry(&mut topics, topic).deliver(id, event_type, data).map_err(PublishError::Encode)
+        self.entry(&mut topics, topic).deliver(permit, id, event_type, data).map_err(PublishError::Encode)
+    }
+
+    /// A permit of `topic`'s direct fan-out backlog ([`Topic::reserve`]), waited for without the hub's lock; `None`
+    /// when the topic does not exist (nobody is subscribed to it, so nothing is written directly). Should the topic
+    /// be forgotten and made anew before the event is published, the new one has no stream yet that the permit
+    /// would have to protect.
+    async fn reserve(&self, topic: &TopicName) -> Option<OwnedSemaphorePermit> {
+        let topic = self.topic(topic.as_str())?;
+        if let Some(permit) = topic.try_reserve() {
+            return Some(permit);
+        }
+        self.shared.held_back.inc();
+        topic.reserve().await
     }
 
     /// Forgets `topic` and its history: its subscribers' streams end (their receivers close once nothing else

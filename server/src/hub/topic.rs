@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 use sse_live_protocol::wire::ResetReason;
 use sse_live_protocol::{EncodeError, EventBuilder};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 
-use super::direct::{FanOut, Parked, TopicFanOut};
+use super::direct::{max_backlog, FanOut, Parked, TopicFanOut};
 use super::epoch::Epoch;
 use super::history::{History, LastEventId, Replay, StoredEvent};
 
@@ -37,6 +37,9 @@ pub(crate) struct Topic {
     sender: broadcast::Sender<Live>,
     /// Held while publishing and while subscribing, so a subscriber's replay and its live events meet exactly.
     inner: Mutex<Inner>,
+    /// The direct fan-out's back-pressure: one permit per event the shards have not finished writing (see
+    /// [`Topic::reserve`]).
+    backlog: Arc<Semaphore>,
 }
 
 #[derive(Debug)]
@@ -61,7 +64,24 @@ impl Topic {
         let (sender, _) = broadcast::channel(buffer.max(1));
         let history = History::new(history.max(1));
         let inner = Mutex::new(Inner { next_id: 1, history, epoch, direct: fan_out.topic() });
-        Self { name: name.to_owned(), sender, inner }
+        let backlog = Arc::new(Semaphore::new(max_backlog(buffer)));
+        Self { name: name.to_owned(), sender, inner, backlog }
+    }
+
+    /// Waits until the direct fan-out's shards are fewer than [`max_backlog`] events of this topic behind, and
+    /// gives the permit the next event takes along to them ([`Topic::publish_reserved`]): they let it go once they
+    /// have written the event to every parked stream. So a stream that drops to its task (the slow path) is never
+    /// more than a fraction of `--client-buffer` behind the topic's newest event because of the shards, and a
+    /// publisher that publishes faster than they write is held back here, without blocking a thread. Without
+    /// parked streams the permit is let go as the event is published.
+    pub(crate) async fn reserve(&self) -> Option<OwnedSemaphorePermit> {
+        // The semaphore is never closed.
+        self.backlog.clone().acquire_owned().await.ok()
+    }
+
+    /// A permit of [`Topic::reserve`] if one is free now (none is while publishers wait for one).
+    pub(crate) fn try_reserve(&self) -> Option<OwnedSemaphorePermit> {
+        self.backlog.clone().try_acquire_owned().ok()
     }
 
     /// The topic's name.
@@ -78,15 +98,32 @@ impl Topic {
 
     /// Publishes `data` as the next event, of type `event_type` on single-topic streams (`message` when `None`;
     /// multi-topic streams name the topic in that field instead), and returns its id.
+    #[cfg(test)]
     pub(crate) fn publish_event(&self, event_type: Option<&str>, data: &str) -> Result<u64, EncodeError> {
-        self.append(&mut self.lock(), event_type, data)
+        self.publish_reserved(None, event_type, data)
+    }
+
+    /// [`Topic::publish_event`] with a permit from [`Topic::reserve`], held until the shards have written the event.
+    pub(crate) fn publish_reserved(
+        &self,
+        permit: Option<OwnedSemaphorePermit>,
+        event_type: Option<&str>,
+        data: &str,
+    ) -> Result<u64, EncodeError> {
+        self.append(&mut self.lock(), permit, event_type, data)
     }
 
     /// Adds an event whose id was handed out elsewhere (by Redis, see [`crate::backplane`]) and broadcasts it.
     /// An id not newer than the topic's newest is ignored (`Ok(false)`), so delivering an event twice is harmless.
     /// An id that jumps past the next one (events trimmed from Redis before this instance read them) clears the
     /// history, which cannot be continued from, and broadcasts a [`Live::Reset`] (`expired`) before the event.
-    pub(crate) fn deliver(&self, id: u64, event_type: Option<&str>, data: &str) -> Result<bool, EncodeError> {
+    pub(crate) fn deliver(
+        &self,
+        permit: Option<OwnedSemaphorePermit>,
+        id: u64,
+        event_type: Option<&str>,
+        data: &str,
+    ) -> Result<bool, EncodeError> {
         let mut inner = self.lock();
         if id < inner.next_id {
             return Ok(false);
@@ -98,7 +135,7 @@ impl Topic {
             inner.direct.wake();
         }
         inner.next_id = id;
-        self.append(&mut inner, event_type, data).map(|_| true)
+        self.append(&mut inner, permit, event_type, data).map(|_| true)
     }
 
     /// Starts the topic over in `epoch`: the history is cleared, ids count from 1 again, and subscribers get a
@@ -113,7 +150,13 @@ impl Topic {
     }
 
     /// Appends `data` as event `inner.next_id` to the history and broadcasts it.
-    fn append(&self, inner: &mut Inner, event_type: Option<&str>, data: &str) -> Result<u64, EncodeError> {
+    fn append(
+        &self,
+        inner: &mut Inner,
+        permit: Option<OwnedSemaphorePermit>,
+        event_type: Option<&str>,
+        data: &str,
+    ) -> Result<u64, EncodeError> {
         let id = inner.next_id;
         let mut builder = EventBuilder::new().id(inner.epoch.id(id)).data(data);
         if let Some(event_type) = event_type {
@@ -132,7 +175,7 @@ impl Topic {
         // An error only means nobody is listening right now.
         let _ = self.sender.send(Live::Event(event.clone()));
         // After the broadcast: a stream the fan-out sends the slow way finds the event in its receiver.
-        inner.direct.event(&event);
+        inner.direct.event(&event, permit);
         Ok(id)
     }
 
@@ -191,10 +234,10 @@ mod tests {
     #[test]
     fn delivered_ids_are_kept_and_older_ones_ignored() {
         let topic = Topic::new("t", 4, 4, e());
-        assert!(topic.deliver(5, None, "a").unwrap(), "the first event may start anywhere");
-        assert!(!topic.deliver(5, None, "again").unwrap(), "a duplicate");
-        assert!(!topic.deliver(3, None, "old").unwrap());
-        assert!(topic.deliver(6, Some("end"), "b").unwrap());
+        assert!(topic.deliver(None, 5, None, "a").unwrap(), "the first event may start anywhere");
+        assert!(!topic.deliver(None, 5, None, "again").unwrap(), "a duplicate");
+        assert!(!topic.deliver(None, 3, None, "old").unwrap());
+        assert!(topic.deliver(None, 6, Some("end"), "b").unwrap());
         let (replay, _) = topic.subscribe(&LastEventId::Id(4), None);
         let frames: Vec<_> = replay.events.iter().map(|e| e.frame.clone()).collect();
         assert_eq!(frames, [Bytes::from("id: 5@e\ndata: a\n\n"), Bytes::from("event: end\nid: 6@e\ndata: b\n\n")]);
@@ -203,9 +246,9 @@ mod tests {
     #[test]
     fn a_gap_in_delivered_ids_clears_the_history_and_tells_subscribers() {
         let topic = Topic::new("t", 4, 4, e());
-        topic.deliver(1, None, "a").unwrap();
+        topic.deliver(None, 1, None, "a").unwrap();
         let (_, mut receiver) = topic.subscribe(&LastEventId::Absent, None);
-        assert!(topic.deliver(9, None, "b").unwrap());
+        assert!(topic.deliver(None, 9, None, "b").unwrap());
         assert_eq!(receiver.try_recv().unwrap(), Live::Reset { reason: ResetReason::Expired, epoch: e() });
         assert!(matches!(receiver.try_recv().unwrap(), Live::Event(event) if event.id == 9));
         let (replay, _) = topic.subscribe(&LastEventId::Id(1), None);

@@ -10,6 +10,12 @@
 //! The bundle part also builds the minimal app three ways ([`minimal`]); `--only-bundle` runs the bundle part
 //! alone (no servers, no parser) and, like `--quick`, writes `target/bench/` only; `--only-servers` runs the server
 //! scenarios alone (no bundle, ingest or parser) and also writes `target/bench/` only.
+//!
+//! Two flags narrow or widen the server scenarios, for comparing our server with itself: `--scenarios=a,b` runs
+//! only the named scenarios (see [`scenarios::plan`]), and `--direct-ab` runs ours twice in each, one run after the
+//! other, with the direct fan-out on (`SSE_LIVE_DIRECT_WRITES=true`, reported as `sse-live`) and off
+//! (`SSE_LIVE_DIRECT_WRITES=false`, reported as `sse-live, direct writes off`; the generated tables of BENCHMARKS.md
+//! leave that run out).
 
 mod bundle;
 mod chart;
@@ -38,6 +44,10 @@ struct Options {
     no_ingest: bool,
     only_bundle: bool,
     only_servers: bool,
+    /// `--direct-ab`: ours with the direct fan-out on and off.
+    direct_ab: bool,
+    /// `--scenarios=a,b`: only these server scenarios (all when empty).
+    scenarios: Vec<String>,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -51,6 +61,18 @@ fn parse(args: &[String]) -> Result<Options> {
             "--no-ingest" => options.no_ingest = true,
             "--only-bundle" => options.only_bundle = true,
             "--only-servers" => options.only_servers = true,
+            "--direct-ab" => options.direct_ab = true,
+            other if other.starts_with("--scenarios=") => {
+                let names = other.trim_start_matches("--scenarios=").split(',').filter(|n| !n.is_empty());
+                options.scenarios.extend(names.map(str::to_owned));
+                let known: Vec<_> = scenarios::plan(false).iter().map(|s| s.name).collect();
+                if let Some(unknown) = options.scenarios.iter().find(|n| !known.contains(&n.as_str())) {
+                    return Err(format!(
+                        "cargo xtask bench: unknown scenario {unknown:?} (known: {})",
+                        known.join(", ")
+                    ));
+                }
+            }
             other => return Err(format!("cargo xtask bench: unknown flag {other:?} (see cargo xtask help)")),
         }
     }
@@ -86,7 +108,7 @@ pub fn run(args: &[String]) -> Result {
     let started = output(Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])).unwrap_or_default();
 
     let mut notes = Vec::new();
-    let runs = if options.only_bundle { Vec::new() } else { servers(options.quick, &out, &logs, &mut notes)? };
+    let runs = if options.only_bundle { Vec::new() } else { servers(&options, &out, &logs, &mut notes)? };
 
     let bundle = if options.no_bundle {
         notes.push("Bundle size not measured in this run (`--no-bundle`).".to_owned());
@@ -150,7 +172,7 @@ pub fn run(args: &[String]) -> Result {
 }
 
 /// Builds the release servers and load generator and runs every scenario against both servers.
-fn servers(quick: bool, out: &Path, logs: &Path, notes: &mut Vec<String>) -> Result<Vec<results::Run>> {
+fn servers(options: &Options, out: &Path, logs: &Path, notes: &mut Vec<String>) -> Result<Vec<results::Run>> {
     step::run(
         "building the servers and the load generator in release (a cold build takes ~4 minutes)",
         Command::new("cargo")
@@ -170,6 +192,7 @@ fn servers(quick: bool, out: &Path, logs: &Path, notes: &mut Vec<String>) -> Res
         loadgen: release.join("sse-loadgen"),
         ours_publishes,
         logs: logs.to_path_buf(),
+        direct_ab: options.direct_ab,
     };
     if !ours_publishes {
         notes.push(
@@ -180,7 +203,8 @@ fn servers(quick: bool, out: &Path, logs: &Path, notes: &mut Vec<String>) -> Res
     }
 
     let mut runs = Vec::new();
-    for scenario in scenarios::plan(quick) {
+    let wanted = |name: &str| options.scenarios.is_empty() || options.scenarios.iter().any(|n| n == name);
+    for scenario in scenarios::plan(options.quick).into_iter().filter(|s| wanted(s.name)) {
         println!(
             "\n==> scenario {} ({:?}, {:?} streams, {})",
             scenario.name, scenario.drive, scenario.connections, scenario.duration
@@ -261,5 +285,9 @@ mod tests {
         );
         assert_eq!(mode(&parse(&args(&["--quick", "--only-servers"])).unwrap()), "quick-servers-only");
         assert!(parse(&args(&["--only-servers", "--only-bundle"])).unwrap_err().contains("contradict"));
+        let narrowed = parse(&args(&["--only-servers", "--direct-ab", "--scenarios=churn,fanout-tick-max"])).unwrap();
+        assert!(narrowed.direct_ab);
+        assert_eq!(narrowed.scenarios, ["churn", "fanout-tick-max"]);
+        assert!(parse(&args(&["--scenarios=fanout"])).unwrap_err().contains("unknown scenario"));
     }
 }

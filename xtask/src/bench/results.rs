@@ -9,6 +9,8 @@ pub const OURS: &str = "sse-live";
 pub const BARE: &str = "bare axum";
 /// The floor: threads and one `write(2)` per stream, no runtime, no HTTP library (absent from results of before it).
 pub const FLOOR: &str = "floor";
+/// Ours with the direct fan-out off, beside [`OURS`] with it on (`cargo xtask bench --direct-ab`).
+pub const OURS_DIRECT_OFF: &str = "sse-live, direct writes off";
 /// Every server, in the order each scenario runs them.
 pub const SERVERS: [&str; 3] = [FLOOR, BARE, OURS];
 

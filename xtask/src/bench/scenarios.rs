@@ -7,7 +7,7 @@ use std::process::Command;
 
 use sse_live_bench::report::Report;
 
-use super::results::{Run, FLOOR, OURS, SERVERS};
+use super::results::{Run, FLOOR, OURS, OURS_DIRECT_OFF, SERVERS};
 use crate::server::RunningServer;
 use crate::Result;
 
@@ -71,6 +71,8 @@ pub struct Binaries {
     pub ours_publishes: bool,
     /// Directory for the servers' stderr.
     pub logs: PathBuf,
+    /// Run ours with the direct fan-out on (as [`OURS`]) and off (as [`OURS_DIRECT_OFF`]), not as it defaults.
+    pub direct_ab: bool,
 }
 
 /// Runs `scenario` against the floor, the bare peer and ours (ours only where it can take part), one after the
@@ -78,8 +80,10 @@ pub struct Binaries {
 pub fn run(scenario: &Scenario, binaries: &Binaries) -> Result<Vec<Run>> {
     let mut runs = Vec::new();
     for &connections in &scenario.connections {
-        for server in SERVERS {
-            if server == OURS && matches!(scenario.drive, Drive::Publish { .. }) && !binaries.ours_publishes {
+        let extra = binaries.direct_ab.then_some(OURS_DIRECT_OFF);
+        for server in SERVERS.into_iter().chain(extra) {
+            let ours = server == OURS || server == OURS_DIRECT_OFF;
+            if ours && matches!(scenario.drive, Drive::Publish { .. }) && !binaries.ours_publishes {
                 continue;
             }
             runs.push(run_one(scenario, server, connections, binaries)?);
@@ -132,9 +136,9 @@ const STREAM_LIMIT: &str = "1000000";
 /// The server's command for `drive`, and the path of the stream to open on it. The floor takes the bare peer's
 /// flags (`--tick`, `--publish-key`) and runs one fan-out thread per core.
 fn server_command(server: &str, drive: Drive, binaries: &Binaries) -> (Command, &'static str) {
-    let ours = server == OURS;
+    let ours = server == OURS || server == OURS_DIRECT_OFF;
     let binary = match server {
-        OURS => &binaries.ours,
+        OURS | OURS_DIRECT_OFF => &binaries.ours,
         FLOOR => &binaries.floor,
         _ => &binaries.bare,
     };
@@ -143,6 +147,9 @@ fn server_command(server: &str, drive: Drive, binaries: &Binaries) -> (Command, 
     if ours {
         // Warnings (a client cut off for lagging, no built client) would flood the log at full speed.
         command.env("RUST_LOG", "error");
+        if binaries.direct_ab {
+            command.env("SSE_LIVE_DIRECT_WRITES", if server == OURS { "true" } else { "false" });
+        }
         command.args(["--dist", &binaries.logs.join("no-dist").to_string_lossy(), "--random-interval", "1h"]);
         // The defaults (10,000 streams, 64 per address; connections: the open-file limit minus a reserve, 256 per
         // address) protect a deployment; a capacity run measures past them.
@@ -199,6 +206,7 @@ mod tests {
             loadgen: "/x/sse-loadgen".into(),
             ours_publishes: true,
             logs: "/x/logs".into(),
+            direct_ab: false,
         }
     }
 
