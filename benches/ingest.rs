@@ -67,6 +67,9 @@ let longtaskSupported = false;
 // Time spent in `message` handlers (every `onmessage` set on an EventSource is wrapped): what a client costs per
 // message, apart from the browser's own reading and dispatching of the stream, which every client shares.
 let handlerMs = 0, handled = 0, firstHandled = 0;
+// Every `message` event: when its handler began and how long it ran (performance.now() milliseconds), to say what a
+// long task held.
+const handlerStarts = [], handlerDurations = [];
 {
   const onmessage = Object.getOwnPropertyDescriptor(EventSource.prototype, 'onmessage');
   Object.defineProperty(EventSource.prototype, 'onmessage', {
@@ -77,7 +80,13 @@ let handlerMs = 0, handled = 0, firstHandled = 0;
       const timed = typeof f === 'function' ? function (e) {
         const t = performance.now();
         if (!handled) firstHandled = performance.timeOrigin + t;
-        try { return f.call(this, e); } finally { handlerMs += performance.now() - t; handled++; }
+        try { return f.call(this, e); } finally {
+          const ms = performance.now() - t;
+          handlerMs += ms;
+          handled++;
+          handlerStarts.push(t);
+          handlerDurations.push(ms);
+        }
       } : f;
       onmessage.set.call(this, timed);
     },
@@ -113,11 +122,19 @@ export function windowStats(from, to) {
     if (start + duration >= from && start <= to) {
       count++;
       longest = Math.max(longest, duration);
-      within.push([Math.round(start - from), Math.round(duration)]);
+      // The `message` events dispatched in the task, and their handlers' time.
+      let messages = 0, handlerTime = 0;
+      for (let i = 0; i < handlerStarts.length; i++) {
+        const t = handlerStarts[i];
+        if (t >= start && t <= start + duration) { messages++; handlerTime += handlerDurations[i]; }
+      }
+      within.push([Math.round(start - from), Math.round(duration), messages, Math.round(handlerTime)]);
     }
   }
   for (const [a, b] of frames) if (b >= from && a <= to) gap = Math.max(gap, b - a);
-  return JSON.stringify({ longtaskSupported, longTasks: count, longestTaskMs: longest, maxFrameGapMs: gap, tasks: within });
+  handlerStarts.length = handlerDurations.length = 0;
+  const stats = { longtaskSupported, longTasks: count, longestTaskMs: longest, maxFrameGapMs: gap, tasks: within };
+  return JSON.stringify(stats);
 }
 
 // The plain client: an EventSource on `url` whose every message is parsed and shown, as a page would.
@@ -196,7 +213,8 @@ extern "C" {
     /// Starts recording long tasks and animation frames (once per page).
     fn observe();
     /// `{"longtaskSupported", "longTasks", "longestTaskMs", "maxFrameGapMs", "tasks"}` between two `perf_now()` times
-    /// (`tasks`: each long task's start, from `from`, and duration, in whole milliseconds).
+    /// (`tasks`: each long task's start, from `from`, and duration, in whole milliseconds, and the `message` events
+    /// dispatched in it and their handlers' milliseconds).
     #[wasm_bindgen(js_name = windowStats)]
     fn window_stats(from: f64, to: f64) -> String;
     /// `[milliseconds, messages, when the first began]` in `EventSource` `onmessage` handlers since the last call
@@ -240,7 +258,7 @@ struct Window {
     long_tasks: u64,
     longest_task_ms: f64,
     max_frame_gap_ms: f64,
-    tasks: Vec<(f64, f64)>,
+    tasks: Vec<(f64, f64, f64, f64)>,
 }
 
 /// One client's figures over all rounds at one rate: what `cargo xtask bench` reads.
@@ -262,8 +280,9 @@ struct Figures {
     longest_task_ms: f64,
     /// Every round's longest task (0 when it had none of 50 ms or more).
     longest_task_ms_rounds: Vec<f64>,
-    /// Every round's long tasks: `[start from the round's start, duration]` in milliseconds.
-    long_tasks_rounds: Vec<Vec<(f64, f64)>>,
+    /// Every round's long tasks: `[start from the round's start, duration, message events dispatched in it, their
+    /// handlers' time]`, in milliseconds.
+    long_tasks_rounds: Vec<Vec<(f64, f64, f64, f64)>>,
     /// Every round's first and last message, in milliseconds from the round's start (the timeline of
     /// `long_tasks_rounds`: what of a long task was the messages, and what came before and after them).
     message_span_rounds: Vec<(f64, f64)>,
