@@ -55,7 +55,7 @@ export function listen(memory, source, types, deliver) {
     if (head >= queue.length) return queue.length = head = 0;
     channel.port2.postMessage(0);
   };
-  channel.port1.onmessage = () => { start = -1; drain(8); };
+  channel.port1.onmessage = () => { start = -1; drain(25); };
   const take = (k, e) => {
     if (head === queue.length) {
       const t = performance.now();
@@ -96,10 +96,12 @@ extern "C" {
     /// task of 100 ms or more, half of it the browser's own work. So a task hands events over for 8 ms at most; the
     /// rest wait in a queue as they came (the event only: its two getters, which make a new JavaScript string each,
     /// were most of the listener's cost), handed over in tasks of their own (a `MessageChannel`, which runs as soon
-    /// as the browser is free, unlike a nested `setTimeout`) of about 8 ms each. An opening or an error waits behind
-    /// the messages before it (with the readyState it came with), so every message of a connection is handed over
-    /// before its end. Past 250,000 queued events (a stream faster than the page, for long) the listener hands the
-    /// queue over itself, as before the queue: the browser then stops reading, and the server sees a slow reader.
+    /// as the browser is free, unlike a nested `setTimeout`) of about 25 ms each: half the 50 ms of a long task, and
+    /// fewer frames and timers between them than at 8 ms (a burst of 10,000 came in at 0.97x the plain page's rate
+    /// against 0.85x, in alternating runs; BENCHMARKS.md). An opening or an error waits behind the messages before
+    /// it (with the readyState it came with), so every message of a connection is handed over before its end. Past
+    /// 250,000 queued events (a stream faster than the page, for long) the listener hands the queue over itself, as
+    /// before the queue: the browser then stops reading, and the server sees a slow reader.
     ///
     /// Returns a function that drops the queue and removes the listeners: no `deliver` call follows it.
     fn listen(memory: &JsValue, source: &EventSource, types: &str, deliver: &Deliver) -> js_sys::Function;

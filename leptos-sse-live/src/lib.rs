@@ -243,7 +243,7 @@
 //! The browser's `EventSource` dispatches every message it read from the stream at once in one task: 10,000 of them
 //! are one task of 100 ms or more, in which the page neither renders nor responds. On that transport the hook
 //! handles (decodes, calls `on_message` for) the messages of one task for 8 ms at most, and the rest in tasks of
-//! their own of about 8 ms each, as soon as the browser is free: in order, each once, and before any later message
+//! their own of about 25 ms each, as soon as the browser is free: in order, each once, and before any later message
 //! or state change.
 //!
 //! ### Fetch transport
