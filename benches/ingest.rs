@@ -559,7 +559,8 @@ async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
 /// and then nothing), in batches of [`BATCH`] in one task each, alternating the plain page and the hook (on
 /// `EventSource`, counting in `on_message` as in [`run_hook`]), with a pause for the frame between pairs. Load on the
 /// machine can only slow a batch down: short batches, many of them, and their fastest decile show the cost without
-/// it. Prints one `DISPATCH` line: microseconds per message, per client, at the 10th percentile and the median, and
+/// it. A batch must stay shorter than the 8 ms the hook spends on one task's messages (it hands the rest over in later
+/// tasks, which this does not time): 500 messages take about 2 ms. Prints one `DISPATCH` line: microseconds per message, per client, at the 10th percentile and the median, and
 /// the hook's ratio to the plain page.
 async fn dispatch_cost() {
     const BATCH: u32 = 500;
