@@ -17,7 +17,8 @@
 //! them as fast as it can read them), where the rate and the longest task are what a client costs per message.
 //!
 //! Per run: events/s = (messages − 1) / (last message − first message), counted at every message (the baseline's
-//! `onmessage`, the hook's `on_message`, leptos-use's `on_event` for each `MessageEvent`); lag = (when the page's value changed) − `t`, sampled whenever the shown
+//! `onmessage`, the hook's `on_message`, leptos-use's `on_event` for each `MessageEvent`), the first message taken
+//! as the browser dispatched it (the hook hands a burst's messages on over several tasks); lag = (when the page's value changed) − `t`, sampled whenever the shown
 //! value changes (every message for the baseline, once per frame for the hook: that is the cost of coalescing, and
 //! what a user sees); the longest task from Chromium's `longtask` entries (tasks of 50 ms and more) and the longest
 //! gap between two animation frames, both within the run. Rounds alternate the clients so that drift hits all
@@ -30,6 +31,11 @@
 //! `performance.now()`), and, with `SSE_LIVE_INGEST_DISPATCH=1` at compile time (instead of the rates), the client's
 //! own cost per message without the network ([`dispatch_cost`]: readings dispatched as `MessageEvent`s on each
 //! client's `EventSource` in short batches, the fastest decile of many), printed as one `DISPATCH {json}` line.
+//!
+//! To repeat one run over many rounds (all at compile time): `SSE_LIVE_INGEST_ROUNDS`, `SSE_LIVE_INGEST_ONLY` (runs by
+//! name, comma-separated: `1000/s`, `10000/s`, `10000`, `100000`) and `SSE_LIVE_INGEST_CLIENTS` (`baseline`,
+//! `eventsource`, `fetch`, `leptos-use`). Each `INGEST` line also has every round's long tasks and its first and last
+//! message on the round's timeline (`long_tasks_rounds`, `message_span_rounds`): what a long task held.
 //!
 //! Not a test: `cargo test` never runs it (`test = false` in Cargo.toml). `cargo xtask bench` runs it in release
 //! with `--test ingest -- --nocapture` and wasm-bindgen's release glue (`WASM_BINDGEN_NO_DEBUG=1`: the test runner's
@@ -60,7 +66,10 @@ let longtaskSupported = false;
 
 // Time spent in `message` handlers (every `onmessage` set on an EventSource is wrapped): what a client costs per
 // message, apart from the browser's own reading and dispatching of the stream, which every client shares.
-let handlerMs = 0, handled = 0;
+let handlerMs = 0, handled = 0, firstHandled = 0;
+// Every `message` event: when its handler began and how long it ran (performance.now() milliseconds), to say what a
+// long task held.
+const handlerStarts = [], handlerDurations = [];
 {
   const onmessage = Object.getOwnPropertyDescriptor(EventSource.prototype, 'onmessage');
   Object.defineProperty(EventSource.prototype, 'onmessage', {
@@ -70,13 +79,24 @@ let handlerMs = 0, handled = 0;
     set(f) {
       const timed = typeof f === 'function' ? function (e) {
         const t = performance.now();
-        try { return f.call(this, e); } finally { handlerMs += performance.now() - t; handled++; }
+        if (!handled) firstHandled = performance.timeOrigin + t;
+        try { return f.call(this, e); } finally {
+          const ms = performance.now() - t;
+          handlerMs += ms;
+          handled++;
+          handlerStarts.push(t);
+          handlerDurations.push(ms);
+        }
       } : f;
       onmessage.set.call(this, timed);
     },
   });
 }
-export function handlerTime() { const r = [handlerMs, handled]; handlerMs = 0; handled = 0; return r; }
+export function handlerTime() {
+  const r = [handlerMs, handled, firstHandled];
+  handlerMs = handled = firstHandled = 0;
+  return r;
+}
 
 export function now() { return performance.timeOrigin + performance.now(); }
 export function perfNow() { return performance.now(); }
@@ -97,11 +117,24 @@ export function observe() {
 
 export function windowStats(from, to) {
   let longest = 0, count = 0, gap = 0;
+  const within = [];
   for (const [start, duration] of tasks) {
-    if (start + duration >= from && start <= to) { count++; longest = Math.max(longest, duration); }
+    if (start + duration >= from && start <= to) {
+      count++;
+      longest = Math.max(longest, duration);
+      // The `message` events dispatched in the task, and their handlers' time.
+      let messages = 0, handlerTime = 0;
+      for (let i = 0; i < handlerStarts.length; i++) {
+        const t = handlerStarts[i];
+        if (t >= start && t <= start + duration) { messages++; handlerTime += handlerDurations[i]; }
+      }
+      within.push([Math.round(start - from), Math.round(duration), messages, Math.round(handlerTime)]);
+    }
   }
   for (const [a, b] of frames) if (b >= from && a <= to) gap = Math.max(gap, b - a);
-  return JSON.stringify({ longtaskSupported, longTasks: count, longestTaskMs: longest, maxFrameGapMs: gap });
+  handlerStarts.length = handlerDurations.length = 0;
+  const stats = { longtaskSupported, longTasks: count, longestTaskMs: longest, maxFrameGapMs: gap, tasks: within };
+  return JSON.stringify(stats);
 }
 
 // The plain client: an EventSource on `url` whose every message is parsed and shown, as a page would.
@@ -179,11 +212,13 @@ extern "C" {
     fn perf_now() -> f64;
     /// Starts recording long tasks and animation frames (once per page).
     fn observe();
-    /// `{"longtaskSupported", "longTasks", "longestTaskMs", "maxFrameGapMs"}` between two `perf_now()` times.
+    /// `{"longtaskSupported", "longTasks", "longestTaskMs", "maxFrameGapMs", "tasks"}` between two `perf_now()` times
+    /// (`tasks`: each long task's start, from `from`, and duration, in whole milliseconds, and the `message` events
+    /// dispatched in it and their handlers' milliseconds).
     #[wasm_bindgen(js_name = windowStats)]
     fn window_stats(from: f64, to: f64) -> String;
-    /// `[milliseconds, messages]` in `EventSource` `onmessage` handlers since the last call (none for the hook on the
-    /// fetch transport).
+    /// `[milliseconds, messages, when the first began]` in `EventSource` `onmessage` handlers since the last call
+    /// (none for the hook on the fetch transport).
     #[wasm_bindgen(js_name = handlerTime)]
     fn handler_time() -> Vec<f64>;
     /// Runs the plain JavaScript client on `url`; resolves to `{"count", "first", "last", "lags"}` as JSON.
@@ -223,6 +258,7 @@ struct Window {
     long_tasks: u64,
     longest_task_ms: f64,
     max_frame_gap_ms: f64,
+    tasks: Vec<(f64, f64, f64, f64)>,
 }
 
 /// One client's figures over all rounds at one rate: what `cargo xtask bench` reads.
@@ -244,6 +280,12 @@ struct Figures {
     longest_task_ms: f64,
     /// Every round's longest task (0 when it had none of 50 ms or more).
     longest_task_ms_rounds: Vec<f64>,
+    /// Every round's long tasks: `[start from the round's start, duration, message events dispatched in it, their
+    /// handlers' time]`, in milliseconds.
+    long_tasks_rounds: Vec<Vec<(f64, f64, f64, f64)>>,
+    /// Every round's first and last message, in milliseconds from the round's start (the timeline of
+    /// `long_tasks_rounds`: what of a long task was the messages, and what came before and after them).
+    message_span_rounds: Vec<(f64, f64)>,
     /// Every round's mean time in the `onmessage` handler per message, in microseconds (`EventSource` clients only,
     /// else 0): the client's own cost per message, which load on the machine moves far less than the rates.
     handler_us_rounds: Vec<f64>,
@@ -296,6 +338,30 @@ fn dispatch_only() -> bool {
 /// Rounds per client and rate (`SSE_LIVE_INGEST_ROUNDS`, default 3).
 fn rounds() -> usize {
     option_env!("SSE_LIVE_INGEST_ROUNDS").and_then(|s| s.parse().ok()).unwrap_or(3)
+}
+
+/// Whether `name` is in the comma-separated list `SSE_LIVE_INGEST_<what>` set at compile time (all when unset).
+fn selected(list: Option<&str>, name: &str) -> bool {
+    list.is_none_or(|list| list.split(',').any(|item| item.trim() == name))
+}
+
+/// `SSE_LIVE_INGEST_ONLY` at compile time: the runs to make, by name (`1000/s`, `10000/s`: the paces; `10000`,
+/// `100000`: the bursts), for repeating one of them over many rounds; all when unset.
+fn run_selected(per_sec: u64, count: u64) -> bool {
+    let name = if per_sec == 0 { count.to_string() } else { format!("{per_sec}/s") };
+    selected(option_env!("SSE_LIVE_INGEST_ONLY"), &name)
+}
+
+/// `SSE_LIVE_INGEST_CLIENTS` at compile time: the clients to run (`baseline`, `eventsource`, `fetch`,
+/// `leptos-use`); all when unset.
+fn client_selected(client: &Client) -> bool {
+    let name = match client {
+        Client::Baseline => "baseline",
+        Client::Hook(Transport::EventSource) => "eventsource",
+        Client::Hook(_) => "fetch",
+        Client::LeptosUse => "leptos-use",
+    };
+    selected(option_env!("SSE_LIVE_INGEST_CLIENTS"), name)
 }
 
 async fn run_baseline(url: &str) -> Received {
@@ -425,35 +491,43 @@ fn median(values: &[f64]) -> f64 {
 
 /// Runs every client `rounds()` times on `count` events at `per_sec`, alternating, and prints one `INGEST` line each.
 async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
-    let mut rounds_of: Vec<Vec<(Received, Window, f64)>> = clients.iter().map(|_| Vec::new()).collect();
+    if !run_selected(per_sec, count) {
+        return;
+    }
+    let clients: Vec<Client> = clients.iter().filter(|client| client_selected(client)).cloned().collect();
+    let mut rounds_of: Vec<Vec<(Received, Window, f64, (f64, f64))>> = clients.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds() {
         for (i, client) in clients.iter().enumerate() {
             let url = format!("{}/test/rate?count={count}&per_sec={per_sec}", server());
             handler_time();
-            let from = perf_now();
+            let (from, from_epoch) = (perf_now(), now());
             let received = match client {
                 Client::Baseline => run_baseline(&url).await,
                 Client::Hook(transport) => run_hook(url, transport.clone()).await,
                 Client::LeptosUse => run_leptos_use(url).await,
             };
             let to = perf_now();
-            let handlers = match handler_time()[..] {
-                [ms, messages] if messages > 0.0 => ms * 1000.0 / messages,
-                _ => 0.0,
+            let (handlers, dispatched) = match handler_time()[..] {
+                [ms, messages, first] if messages > 0.0 => (ms * 1000.0 / messages, first),
+                _ => (0.0, received.first),
             };
+            // From the browser's first `message` event, not the client's: a client that handles messages later than
+            // the browser dispatches them (the hook, in a burst) is timed from the same start as one that does not.
+            let received = Received { first: received.first.min(dispatched), ..received };
             // Chromium reports a long task shortly after it ends.
             sleep(Duration::from_millis(300)).await;
             let window: Window = serde_json::from_str(&window_stats(from, to)).expect("window stats");
-            rounds_of[i].push((received, window, handlers));
+            let span = (received.first - from_epoch, received.last - from_epoch);
+            rounds_of[i].push((received, window, handlers, span));
             sleep(Duration::from_millis(200)).await;
         }
     }
     for (client, rounds) in clients.iter().zip(rounds_of) {
         let per_round: Vec<f64> = rounds
             .iter()
-            .map(|(r, _, _)| if r.last > r.first { (r.count - 1) as f64 * 1000.0 / (r.last - r.first) } else { 0.0 })
+            .map(|(r, ..)| if r.last > r.first { (r.count - 1) as f64 * 1000.0 / (r.last - r.first) } else { 0.0 })
             .collect();
-        let mut lags: Vec<f64> = rounds.iter().flat_map(|(r, _, _)| r.lags.iter().copied()).collect();
+        let mut lags: Vec<f64> = rounds.iter().flat_map(|(r, ..)| r.lags.iter().copied()).collect();
         lags.sort_by(f64::total_cmp);
         let figures = Figures {
             client: client.name(),
@@ -466,13 +540,15 @@ async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
             lag_p99_ms: percentile(&lags, 99.0),
             lag_max_ms: lags.last().copied().unwrap_or(f64::NAN),
             lag_samples: lags.len(),
-            long_tasks: rounds.iter().map(|(_, w, _)| w.long_tasks).sum(),
-            longest_task_ms: rounds.iter().map(|(_, w, _)| w.longest_task_ms).fold(0.0, f64::max),
-            longest_task_ms_rounds: rounds.iter().map(|(_, w, _)| w.longest_task_ms).collect(),
-            handler_us_rounds: rounds.iter().map(|(_, _, us)| *us).collect(),
-            max_frame_gap_ms: rounds.iter().map(|(_, w, _)| w.max_frame_gap_ms).fold(0.0, f64::max),
-            longtask_supported: rounds.iter().all(|(_, w, _)| w.longtask_supported),
-            complete: rounds.iter().all(|(r, _, _)| r.count == count),
+            long_tasks: rounds.iter().map(|(_, w, ..)| w.long_tasks).sum(),
+            longest_task_ms: rounds.iter().map(|(_, w, ..)| w.longest_task_ms).fold(0.0, f64::max),
+            longest_task_ms_rounds: rounds.iter().map(|(_, w, ..)| w.longest_task_ms).collect(),
+            long_tasks_rounds: rounds.iter().map(|(_, w, ..)| w.tasks.clone()).collect(),
+            message_span_rounds: rounds.iter().map(|(.., span)| *span).collect(),
+            handler_us_rounds: rounds.iter().map(|(_, _, us, _)| *us).collect(),
+            max_frame_gap_ms: rounds.iter().map(|(_, w, ..)| w.max_frame_gap_ms).fold(0.0, f64::max),
+            longtask_supported: rounds.iter().all(|(_, w, ..)| w.longtask_supported),
+            complete: rounds.iter().all(|(r, ..)| r.count == count),
         };
         console_log!("INGEST {}", serde_json::to_string(&figures).expect("figures serialize"));
     }
@@ -483,7 +559,8 @@ async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
 /// and then nothing), in batches of [`BATCH`] in one task each, alternating the plain page and the hook (on
 /// `EventSource`, counting in `on_message` as in [`run_hook`]), with a pause for the frame between pairs. Load on the
 /// machine can only slow a batch down: short batches, many of them, and their fastest decile show the cost without
-/// it. Prints one `DISPATCH` line: microseconds per message, per client, at the 10th percentile and the median, and
+/// it. A batch must stay shorter than the 8 ms the hook spends on one task's messages (it hands the rest over in later
+/// tasks, which this does not time): 500 messages take about 2 ms. Prints one `DISPATCH` line: microseconds per message, per client, at the 10th percentile and the median, and
 /// the hook's ratio to the plain page.
 async fn dispatch_cost() {
     const BATCH: u32 = 500;

@@ -27,9 +27,12 @@ function put(s, at, end) {
   }
   return at + n;
 }
-export function listen(memory, source, type, deliver) {
-  let ptr = 0, cap = 0;
-  const listener = (e) => {
+export function listen(memory, source, types, deliver) {
+  let ptr = 0, cap = 0, start = -1, head = 0, closed = false;
+  const queue = [], channel = new MessageChannel();
+  // Type number `k`'s event `e`, or the connection's news: `k` -2, it opened; -3, an error, `e` its readyState.
+  const hand = (k, e) => {
+    if (k < 0) return deliver(0, k, e);
     const id = e.lastEventId, data = String(e.data);
     let split, end;
     for (;;) {
@@ -38,44 +41,83 @@ export function listen(memory, source, type, deliver) {
       end = split < 0 ? -1 : put(data, split, ptr + cap);
       if (end >= 0) break;
       cap = Math.max(2 * cap, 3 * (id.length + data.length));
-      ptr = deliver(-1, cap);
+      ptr = deliver(0, -1, cap);
     }
-    deliver(split - ptr, end - split);
+    deliver(k, split - ptr, end - split);
   };
-  if (type === 'message') source.onmessage = listener; else source.addEventListener(type, listener);
-  return listener;
+  const drain = (ms) => {
+    const stop = performance.now() + ms;
+    while (head < queue.length && !closed) {
+      hand(queue[head], queue[head + 1]);
+      head += 2;
+      if (head % 64 === 0 && performance.now() > stop) break;
+    }
+    if (head >= queue.length) return queue.length = head = 0;
+    channel.port2.postMessage(0);
+  };
+  channel.port1.onmessage = () => { start = -1; drain(25); };
+  const take = (k, e) => {
+    if (head === queue.length) {
+      const t = performance.now();
+      if (start < 0) { start = t; channel.port2.postMessage(0); }
+      if (t - start < 8) return hand(k, e);
+    }
+    if (queue.push(k, e) - head > 5e5) drain(Infinity);
+  };
+  types = types.split('\n');
+  const listeners = types.map((type, k) => {
+    const listener = (e) => take(k, e);
+    if (k) source.addEventListener(type, listener); else source.onmessage = listener;
+    return listener;
+  });
+  source.onopen = () => take(-2, 0);
+  source.onerror = () => take(-3, source.readyState);
+  return () => {
+    closed = true;
+    queue.length = 0;
+    channel.port1.close();
+    source.onopen = source.onerror = source.onmessage = null;
+    types.forEach((type, k) => k && source.removeEventListener(type, listeners[k]));
+  };
 }
 "#)]
 extern "C" {
-    /// Delivers `source`'s events of type `event_type` (`message` through `onmessage`) to `deliver`, in one call
-    /// from JavaScript per message. The listener, in JavaScript, reads the event's id and data and writes them as
-    /// UTF-8 (`put`: ASCII by hand, the rest with `TextEncoder`) into `deliver`'s buffer in wasm's `memory`, asking
-    /// for a larger one when they do not fit (`deliver(-1, n)` returns the address of one of `n` bytes), then calls
-    /// `deliver(id bytes, data bytes)`. A listener in wasm took five calls across per message (itself, a getter
-    /// for each string, and wasm-bindgen's allocation of each string's copy); with the page's own `JSON.parse`
-    /// those crossings were most of the hook's cost per message beyond the browser's (BENCHMARKS.md, issue 12).
-    /// Returns the listener, to remove it.
-    fn listen(memory: &JsValue, source: &EventSource, event_type: &str, deliver: &Deliver) -> JsValue;
+    /// Delivers `source`'s events of the `types` (one per line, `message` first, through `onmessage`) and its
+    /// `open` and `error` events to `deliver`, in one call from JavaScript each, in order. A listener, in
+    /// JavaScript, reads the event's id and data and writes them as UTF-8 (`put`: ASCII by hand, the rest with
+    /// `TextEncoder`) into `deliver`'s buffer in wasm's `memory`, asking for a larger one when they do not fit
+    /// (`deliver(0, -1, n)` returns the address of one of `n` bytes), then calls `deliver(its type's number, id
+    /// bytes, data bytes)`; `deliver(0, -2, 0)` is the opening, `deliver(0, -3, readyState)` an error. A listener in
+    /// wasm took five calls across per message (itself, a getter for each string, and wasm-bindgen's allocation of
+    /// each string's copy); with the page's own `JSON.parse` those crossings were most of the hook's cost per
+    /// message beyond the browser's (BENCHMARKS.md, issue 12).
+    ///
+    /// The browser dispatches every message of what it read from the stream in one task: a burst of 10,000 is one
+    /// task of 100 ms or more, half of it the browser's own work. So a task hands events over for 8 ms at most; the
+    /// rest wait in a queue as they came (the event only: its two getters, which make a new JavaScript string each,
+    /// were most of the listener's cost), handed over in tasks of their own (a `MessageChannel`, which runs as soon
+    /// as the browser is free, unlike a nested `setTimeout`) of about 25 ms each: half the 50 ms of a long task, and
+    /// fewer frames and timers between them than at 8 ms (a burst of 10,000 came in at 0.97x the plain page's rate
+    /// against 0.85x, in alternating runs; BENCHMARKS.md). An opening or an error waits behind the messages before
+    /// it (with the readyState it came with), so every message of a connection is handed over before its end. Past
+    /// 250,000 queued events (a stream faster than the page, for long) the listener hands the queue over itself, as
+    /// before the queue: the browser then stops reading, and the server sees a slow reader.
+    ///
+    /// Returns a function that drops the queue and removes the listeners: no `deliver` call follows it.
+    fn listen(memory: &JsValue, source: &EventSource, types: &str, deliver: &Deliver) -> js_sys::Function;
 }
 
-/// What a listener calls: `(-1, n)`: make the buffer `n` bytes long and return its address; `(id, data)`: a
-/// message, its id's and its data's UTF-8 bytes in the buffer.
-type Deliver = Closure<dyn FnMut(i32, u32) -> u32>;
-
-/// A listener of one event type: the Rust side, and the JavaScript function registered on the `EventSource`.
-struct Listener {
-    event_type: String,
-    function: JsValue,
-    _deliver: Deliver,
-}
+/// What the listeners call: `(_, -1, n)`: make the buffer `n` bytes long and return its address; `(_, -2, _)`: the
+/// connection opened; `(_, -3, readyState)`: an error; `(type, id, data)`: a message of the connection's event type
+/// number `type`, its id's and its data's UTF-8 bytes in the buffer.
+type Deliver = Closure<dyn FnMut(u32, i32, u32) -> u32>;
 
 /// One open `EventSource` with its listeners. Dropping it closes the connection.
 pub(super) struct Connection {
     source: EventSource,
-    _on_open: Closure<dyn FnMut(web_sys::Event)>,
-    /// `message` (through `onmessage`) first, then the other event types.
-    listeners: Vec<Listener>,
-    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+    /// Removes the listeners (see [`listen`]).
+    unlisten: js_sys::Function,
+    _deliver: Deliver,
 }
 
 impl Connection {
@@ -92,66 +134,52 @@ impl Connection {
         let source = EventSource::new_with_event_source_init_dict(url, &init).map_err(js_error_message)?;
 
         let sink = handlers.listener;
-        let (opened, failed) = (sink.clone(), sink.clone());
-        let on_open =
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| opened.state(ConnectionState::Open));
-        // A listener per event type, which knows its type: per message, the data and the id are all that cross
-        // from JavaScript (the cost of every message of a burst).
-        let memory = wasm_bindgen::memory();
-        let listener = |event_type: String| {
-            let sink = sink.clone();
-            let mut buffer = Vec::new();
-            // Each message is copied into this event's strings: no allocation per message once they are long enough.
-            let mut event = Event { event_type: event_type.clone(), ..Event::default() };
-            let deliver = Deliver::new(move |id_len: i32, data_len: u32| {
-                let Ok(id_len) = usize::try_from(id_len) else {
-                    // Room for a message of up to `data_len` bytes (the old buffer's content is not needed).
+        // `message` goes through `onmessage`; registering it again would deliver each message twice.
+        let types: Vec<String> =
+            std::iter::once("message".to_owned()).chain(events.into_iter().filter(|e| e != "message")).collect();
+        // One listener per event type, which knows its type: per message, the data and the id are all that cross
+        // from JavaScript (the cost of every message of a burst). Each message is copied into its type's event:
+        // no allocation per message once the strings are long enough.
+        let mut received: Vec<Event> =
+            types.iter().map(|event_type| Event { event_type: event_type.clone(), ..Event::default() }).collect();
+        let mut buffer = Vec::new();
+        let deliver = Deliver::new(move |kind: u32, id_len: i32, data_len: u32| {
+            match id_len {
+                // Room for a message of up to `data_len` bytes (the old buffer's content is not needed).
+                -1 => {
                     buffer = vec![0; data_len as usize];
                     return buffer.as_mut_ptr() as u32;
-                };
-                let Some((id, data)) = buffer.get(..id_len + data_len as usize).map(|bytes| bytes.split_at(id_len))
-                else {
-                    return 0;
-                };
-                copy_text(&mut event.last_event_id, id);
-                copy_text(&mut event.data, data);
-                sink.message(&event);
-                0
-            });
-            let function = listen(&memory, &source, &event_type, &deliver);
-            Listener { event_type, function, _deliver: deliver }
-        };
-        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-            let ready_state =
-                event.target().and_then(|t| t.dyn_into::<EventSource>().ok()).map_or(2, |s| s.ready_state());
-            let state = ConnectionState::from_ready_state(ready_state);
-            let error = match state {
-                ConnectionState::Closed => EventSourceError::ConnectionFailed,
-                _ => EventSourceError::Disconnected,
-            };
-            failed.error(state, error)
+                }
+                -2 => sink.state(ConnectionState::Open),
+                -3 => {
+                    let state = ConnectionState::from_ready_state(data_len as u16);
+                    let error = match state {
+                        ConnectionState::Closed => EventSourceError::ConnectionFailed,
+                        _ => EventSourceError::Disconnected,
+                    };
+                    sink.error(state, error);
+                }
+                _ => {
+                    let bytes = usize::try_from(id_len).ok().and_then(|id_len| {
+                        buffer.get(..id_len + data_len as usize).map(|bytes| bytes.split_at(id_len))
+                    });
+                    if let (Some((id, data)), Some(event)) = (bytes, received.get_mut(kind as usize)) {
+                        copy_text(&mut event.last_event_id, id);
+                        copy_text(&mut event.data, data);
+                        sink.message(event);
+                    }
+                }
+            }
+            0
         });
-        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        // `message` goes through `onmessage`; registering it again would deliver each message twice.
-        let listeners = std::iter::once("message".to_owned())
-            .chain(events.into_iter().filter(|e| e != "message"))
-            .map(listener)
-            .collect();
-        Ok(Self { source, _on_open: on_open, listeners, _on_error: on_error })
+        let unlisten = listen(&wasm_bindgen::memory(), &source, &types.join("\n"), &deliver);
+        Ok(Self { source, unlisten, _deliver: deliver })
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.source.set_onopen(None);
-        self.source.set_onmessage(None);
-        self.source.set_onerror(None);
-        for listener in self.listeners.iter().filter(|listener| listener.event_type != "message") {
-            let _ = self
-                .source
-                .remove_event_listener_with_callback(&listener.event_type, listener.function.unchecked_ref());
-        }
+        let _ = self.unlisten.call0(&JsValue::NULL);
         self.source.close();
     }
 }

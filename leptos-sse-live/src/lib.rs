@@ -235,10 +235,16 @@
 //! ### Bursts and rendering
 //! A replay after a reconnect or a fast sensor can deliver hundreds of messages at once. The signals (`data`,
 //! `message`, `history`, `last_event_id`, a decode error) are written at most once per animation frame, so views
-//! re-render once per frame with the latest value, while `on_message` runs for every message as it arrives and
-//! `history` receives every value. A state change writes what is pending first. While the page is hidden the
-//! browser runs no animation frames, so the signals catch up when it is visible.
+//! re-render once per frame with the latest value, while `on_message` runs for every message and `history` receives
+//! every value. A state change writes what is pending first. While the page is hidden the browser runs no animation
+//! frames, so the signals catch up when it is visible.
 //! [`UseEventSourceOptions::coalesce_updates`]`(false)` writes them on every message instead.
+//!
+//! The browser's `EventSource` dispatches every message it read from the stream at once in one task: 10,000 of them
+//! are one task of 100 ms or more, in which the page neither renders nor responds. On that transport the hook
+//! handles (decodes, calls `on_message` for) the messages of one task for 8 ms at most, and the rest in tasks of
+//! their own of about 25 ms each, as soon as the browser is free: in order, each once, and before any later message
+//! or state change.
 //!
 //! ### Fetch transport
 //! The browser's `EventSource` cannot send an `Authorization` header, use POST, or say why it failed.

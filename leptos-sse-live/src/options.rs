@@ -365,7 +365,7 @@ impl UseEventSourceOptions {
     /// Whether the signals (`data`, `message`, `history`, `last_event_id`, a decode error) are updated at most once
     /// per animation frame. On by default: a burst of a thousand messages in one frame re-renders once, with the
     /// last message in `data` and all of them in `history`; [`on_message`](Self::on_message) is still called for
-    /// every message as it arrives. A state change applies what is pending first. While the page is hidden the
+    /// every message. A state change applies what is pending first. While the page is hidden the
     /// browser runs no animation frames: the signals catch up when it is visible. `false` updates the signals on
     /// every message.
     ///

@@ -177,6 +177,11 @@ export function untrackSources() { globalThis.EventSource = Native; }
 export function newestSource() { return newest; }
 export function sendMessage(source, data, id) { source.dispatchEvent(new MessageEvent('message', { data, lastEventId: id })); }
 export function sendLoneSurrogate(source, id) { sendMessage(source, 'a\uD800b', id); }
+export function sendBurst(source, n, seen) {
+  for (let i = 0; i < n; i++) sendMessage(source, `m${i}`, String(i + 2));
+  source.dispatchEvent(new MessageEvent('end', { data: 'done' }));
+  return seen();
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = trackSources)]
@@ -189,6 +194,10 @@ extern "C" {
     fn send_message(source: &JsValue, data: &str, id: &str);
     #[wasm_bindgen(js_name = sendLoneSurrogate)]
     fn send_lone_surrogate(source: &JsValue, id: &str);
+    /// Dispatches `n` messages (`m0` with id `2`, `m1` with id `3`, ...) and an `end` event on `source`, in one task;
+    /// returns what `seen` returns right after the last, still in that task.
+    #[wasm_bindgen(js_name = sendBurst)]
+    fn send_burst(source: &JsValue, n: u32, seen: &Closure<dyn FnMut() -> u32>) -> u32;
 }
 
 /// Keeps the page's newest `EventSource` for [`newest_source`] until dropped, also when the test fails.
@@ -236,6 +245,8 @@ async fn messages_of_any_size_and_text_reach_the_hook_intact_with_their_ids() {
     send_lone_surrogate(&source, "5");
     send_message(&source, sent[4].0, sent[4].1);
 
+    // Handed over in the task that dispatched them, or in the next ones when that task has run long (a burst).
+    eventually(Duration::from_secs(5), "the messages handed over", || logged(&log).len() > sent.len() + 1).await;
     let received: Vec<(String, String)> =
         logged(&log).into_iter().skip(1).map(|event| (event.data, event.last_event_id)).collect();
     let mut expected: Vec<(String, String)> =
@@ -257,5 +268,39 @@ async fn messages_of_any_size_and_text_reach_the_hook_intact_with_their_ids() {
         data.get_untracked().as_deref() == Some("small again") && last_event_id.get_untracked() == "6"
     })
     .await;
+    owner.cleanup();
+}
+
+/// A burst that the browser dispatches in one task (20,000 messages and then the terminal event, as a server's burst
+/// read at once) does not keep that task busy with all of the hook's work: the hook hands part of it to `on_message`
+/// in later tasks (the page can render and respond in between), every message once and in order, and the terminal
+/// event closes the hook only after the last of them.
+#[wasm_bindgen_test]
+async fn a_burst_dispatched_in_one_task_reaches_the_hook_over_later_tasks_in_order() {
+    const BURST: u32 = 20_000;
+    let tracked = TrackedSources::new();
+    let (options, log) = recording(UseEventSourceOptions::default().terminal_event("end"));
+    let owner = Owner::new();
+    let UseEventSourceReturn { data, state, last_event_id, .. } = owner.with(|| {
+        use_event_source_with_decoder(format!("{}/test/stall?key={}", server(), unique_key("burst")), options, text)
+    });
+    eventually(Duration::from_secs(5), "the stream's first event", || !logged(&log).is_empty()).await;
+    let source = newest_source();
+    drop(tracked);
+    let counted = log.clone();
+    let seen = Closure::<dyn FnMut() -> u32>::new(move || counted.lock().unwrap().len() as u32 - 1);
+    let in_the_task = send_burst(&source, BURST, &seen);
+    assert!(in_the_task < BURST, "{in_the_task} of {BURST} messages were handled in the task that dispatched them");
+
+    eventually(Duration::from_secs(20), "the terminal event", || state.get_untracked() == ConnectionState::Closed)
+        .await;
+    let received = logged(&log);
+    assert_eq!(received.len() as u32, BURST + 1, "every message once, before the terminal event closed the hook");
+    for (number, event) in received[1..].iter().enumerate() {
+        let expected = (format!("m{number}"), (number + 2).to_string());
+        assert!((&event.data, &event.last_event_id) == (&expected.0, &expected.1), "message {number}: {event:?}");
+    }
+    assert_eq!(data.get_untracked(), Some(format!("m{}", BURST - 1)));
+    assert_eq!(last_event_id.get_untracked(), (BURST + 1).to_string());
     owner.cleanup();
 }
