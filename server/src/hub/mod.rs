@@ -193,17 +193,14 @@ impl Hub {
 
     /// Publishes `data` to `topic` (creating it) as an event of type `event_type` (see [`Topic::publish_event`])
     /// and returns the event's id; first waits while the direct fan-out is too far behind on the topic (see
-    /// [`Topic::reserve`]).
+    /// [`Hub::reserved`]).
     pub(crate) async fn publish_event(
         &self,
         topic: &TopicName,
         event_type: Option<&str>,
         data: &str,
     ) -> Result<u64, PublishError> {
-        let permit = self.reserve(topic).await;
-        let mut topics = self.shared.lock();
-        self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
-        self.entry(&mut topics, topic).publish_reserved(permit, event_type, data).map_err(PublishError::Encode)
+        self.reserved(topic, |topic, permit| topic.publish_reserved(permit, event_type, data)).await
     }
 
     /// Adds event `id` of `topic` (creating it) whose id was handed out elsewhere; see [`Topic::deliver`]. Waits
@@ -215,23 +212,32 @@ impl Hub {
         event_type: Option<&str>,
         data: &str,
     ) -> Result<bool, PublishError> {
-        let permit = self.reserve(topic).await;
-        let mut topics = self.shared.lock();
-        self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
-        self.entry(&mut topics, topic).deliver(permit, id, event_type, data).map_err(PublishError::Encode)
+        self.reserved(topic, |topic, permit| topic.deliver(permit, id, event_type, data)).await
     }
 
-    /// A permit of `topic`'s direct fan-out backlog ([`Topic::reserve`]), waited for without the hub's lock; `None`
-    /// when the topic does not exist (nobody is subscribed to it, so nothing is written directly). Should the topic
-    /// be forgotten and made anew before the event is published, the new one has no stream yet that the permit
-    /// would have to protect.
-    async fn reserve(&self, topic: &TopicName) -> Option<OwnedSemaphorePermit> {
-        let topic = self.topic(topic.as_str())?;
-        if let Some(permit) = topic.try_reserve() {
-            return Some(permit);
-        }
+    /// Calls `publish` on `topic` (creating it) under the hub's lock, with a permit of the topic's direct fan-out
+    /// backlog ([`Topic::reserve`]). When none is free, the permit is waited for without the hub's lock, and the
+    /// publish (under it again) takes it along. Should the topic be forgotten and made anew meanwhile, the new one
+    /// has no stream yet that the permit would have to protect.
+    async fn reserved<R>(
+        &self,
+        name: &TopicName,
+        publish: impl Fn(&Topic, Option<OwnedSemaphorePermit>) -> Result<R, EncodeError>,
+    ) -> Result<R, PublishError> {
+        let full = {
+            let mut topics = self.shared.lock();
+            self.room_for(&topics, std::slice::from_ref(name)).map_err(PublishError::TooManyTopics)?;
+            let topic = self.entry(&mut topics, name);
+            match topic.try_reserve() {
+                Some(permit) => return publish(&topic, Some(permit)).map_err(PublishError::Encode),
+                None => topic,
+            }
+        };
         self.shared.held_back.inc();
-        topic.reserve().await
+        let permit = full.reserve().await;
+        let mut topics = self.shared.lock();
+        self.room_for(&topics, std::slice::from_ref(name)).map_err(PublishError::TooManyTopics)?;
+        publish(&self.entry(&mut topics, name), permit).map_err(PublishError::Encode)
     }
 
     /// Forgets `topic` and its history: its subscribers' streams end (their receivers close once nothing else
