@@ -90,10 +90,10 @@ impl ChunkedStream {
     }
 }
 
-/// A server with direct writes on (`--direct-writes`: off by default), taking events of up to 100 kB, without
-/// keep-alive comments in the way.
+/// A server with direct writes (the default), taking events of up to 100 kB, without keep-alive comments in the
+/// way.
 async fn server(extra: &[&str]) -> TestServer {
-    let mut args = vec!["--publish-key", KEY, "--max-body", "100000", "--keep-alive", "60s", "--direct-writes"];
+    let mut args = vec!["--publish-key", KEY, "--max-body", "100000", "--keep-alive", "60s"];
     args.extend_from_slice(extra);
     TestServer::start(&args).await
 }
@@ -220,8 +220,8 @@ async fn a_client_that_stops_reading_mid_frame_is_cut_off_after_the_send_timeout
 
 #[tokio::test]
 async fn without_direct_writes_every_event_goes_through_the_stream_s_task() {
-    // The default: direct writes are opt-in (`--direct-writes`).
-    let server = TestServer::start(&["--publish-key", KEY, "--max-body", "100000", "--keep-alive", "60s"]).await;
+    // Turned off: `--direct-writes=false`.
+    let server = server(&["--direct-writes=false"]).await;
     let mut stream = waiting_stream(&server, None).await;
     for i in 1..=5 {
         server.publish("t", &data(i, 10)).await;
