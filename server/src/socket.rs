@@ -72,6 +72,11 @@ impl Socket {
         }
     }
 
+    /// Where the socket's shared state is in memory (to prefetch it; never dereferenced).
+    pub(crate) fn address(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
     /// Sets `TCP_NODELAY`.
     pub(crate) fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.shared.stream.set_nodelay(nodelay)
