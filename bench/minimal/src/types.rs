@@ -1,24 +1,26 @@
 //! Four message types for the apps that measure what each additional type costs (`hook_json_1type`,
-//! `hook_json_4types`): four streams, decoded as JSON into one type or into four.
+//! `hook_json_4types`, and leptos-use's `leptos_use_1type`, `leptos_use_4types`): four streams, decoded as JSON into
+//! one type or into four. `PartialEq` is for leptos-use, which requires it of a message type (ours does not; unused,
+//! it is not linked).
 
 use serde::Deserialize;
 
 /// A thermometer's reading.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 pub struct Reading {
     pub temperature: f64,
     pub at: String,
 }
 
 /// A random number.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 pub struct Number {
     pub value: u64,
     pub seq: u32,
 }
 
 /// A job's progress.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 pub struct Progress {
     pub percent: u8,
     pub done: bool,
@@ -26,7 +28,7 @@ pub struct Progress {
 }
 
 /// A note on a private channel.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 pub struct Note {
     pub from: String,
     pub text: String,

@@ -754,6 +754,16 @@ fn minimal_apps(w: &mut String, r: &Results) {
             brotli_ratio(theirs)
         );
     }
+    if let (Some(ours), Some(theirs)) = (find(minimal::HOOK_JSON), find(minimal::LEPTOS_USE_JSON)) {
+        let _ = writeln!(
+            w,
+            "The same stream decoded as JSON into a type (ours with its `json` feature, leptos-use's with codee's \
+             `JsonSerdeCodec` and serde_json): ours {}, leptos-use's {} (×{:.3}).",
+            bytes(Some(ours.total().2 as f64)),
+            bytes(Some(theirs.total().2 as f64)),
+            ours.total().2 as f64 / theirs.total().2 as f64,
+        );
+    }
     if let Some(hook) = find(minimal::HOOK) {
         let costs: Vec<String> = minimal::FEATURE_APPS
             .iter()
@@ -783,6 +793,20 @@ fn minimal_apps(w: &mut String, r: &Results) {
             bytes(Some(four.total().2 as f64)),
             bytes(Some(one.total().2 as f64)),
         );
+        if let (Some(peer_one), Some(peer_four)) =
+            (find(minimal::LEPTOS_USE_ONE_TYPE), find(minimal::LEPTOS_USE_FOUR_TYPES))
+        {
+            let peer = (peer_four.total().2 as i64 - peer_one.total().2 as i64) / 3;
+            let _ = writeln!(
+                w,
+                "The same two apps with leptos-use's hook (codee's `JsonSerdeCodec`): {} per type (four types {}, \
+                 one type {}); ours ×{:.2} of it.",
+                signed_bytes(peer),
+                bytes(Some(peer_four.total().2 as f64)),
+                bytes(Some(peer_one.total().2 as f64)),
+                per_type as f64 / peer as f64,
+            );
+        }
     }
 }
 

@@ -2,7 +2,9 @@
 //! built four ways, from the crate `bench/minimal/`: [`BY_HAND`] (web-sys, no framework), [`LEPTOS_BY_HAND`]
 //! (Leptos, web-sys by hand: the floor both hooks are overhead on), [`HOOK`] (Leptos + our hook) and [`LEPTOS_USE`]
 //! (Leptos + leptos-use-event-source); and our hook with JSON on four streams decoded into one type
-//! ([`HOOK_ONE_TYPE`]) or four ([`HOOK_FOUR_TYPES`]), whose difference is what three more message types cost; and
+//! ([`HOOK_ONE_TYPE`]) or four ([`HOOK_FOUR_TYPES`]), whose difference is what three more message types cost, and the
+//! same two with leptos-use's hook ([`LEPTOS_USE_ONE_TYPE`], [`LEPTOS_USE_FOUR_TYPES`]); the minimal app's stream
+//! decoded as JSON with each hook ([`HOOK_JSON`], [`LEPTOS_USE_JSON`]); and
 //! what each of the hook's features costs the minimal app ([`FEATURE_APPS`]: the stream decoded as JSON, the hook
 //! built with `fetch`, with `cross-tab`), for the feature table of the hook's README.
 //!
@@ -33,6 +35,13 @@ pub const LEPTOS_USE: &str = "leptos_use";
 pub const HOOK_ONE_TYPE: &str = "hook_json_1type";
 /// The same four streams decoded into four types.
 pub const HOOK_FOUR_TYPES: &str = "hook_json_4types";
+/// leptos-use's hook with JSON (codee's `JsonSerdeCodec`), the minimal app's stream decoded into one type: the peer
+/// of [`HOOK_JSON`].
+pub const LEPTOS_USE_JSON: &str = "leptos_use_json";
+/// leptos-use's hook with JSON (codee's `JsonSerdeCodec`) on the same four streams, all decoded into one type.
+pub const LEPTOS_USE_ONE_TYPE: &str = "leptos_use_1type";
+/// The same four streams decoded into four types with leptos-use's hook.
+pub const LEPTOS_USE_FOUR_TYPES: &str = "leptos_use_4types";
 /// [`HOOK`]'s stream decoded as JSON into one type: against [`HOOK`], what the `json` feature costs.
 pub const HOOK_JSON: &str = "hook_json";
 /// [`HOOK`] built with the hook's `fetch` feature (the fetch transport linked, unused): what `fetch` costs.
@@ -44,7 +53,8 @@ pub const HOOK_CROSS_TAB: &str = "hook+cross-tab";
 pub const FEATURE_APPS: [(&str, &str); 3] = [("json", HOOK_JSON), ("fetch", HOOK_FETCH), ("cross-tab", HOOK_CROSS_TAB)];
 
 /// Builds the apps into `out/NAME/` and measures them, in the order [`BY_HAND`], [`LEPTOS_BY_HAND`], [`HOOK`],
-/// [`LEPTOS_USE`], [`HOOK_ONE_TYPE`], [`HOOK_FOUR_TYPES`].
+/// [`LEPTOS_USE`], [`HOOK_ONE_TYPE`], [`HOOK_FOUR_TYPES`], [`LEPTOS_USE_JSON`], [`LEPTOS_USE_ONE_TYPE`],
+/// [`LEPTOS_USE_FOUR_TYPES`], then the [`FEATURE_APPS`].
 pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
     let root = workspace_root();
     let manifest = root.join("bench/minimal/Cargo.toml");
@@ -66,6 +76,9 @@ pub fn measure(tools: &ClientTools, out: &Path) -> Result<Vec<MinimalApp>> {
         (LEPTOS_USE, format!("{leptos} + `leptos-use-event-source` {}", version("leptos-use-event-source")?)),
         (HOOK_ONE_TYPE, format!("{leptos} + our hook, JSON: four streams, one message type")),
         (HOOK_FOUR_TYPES, format!("{leptos} + our hook, JSON: four streams, four message types")),
+        (LEPTOS_USE_JSON, format!("{leptos} + leptos-use-event-source, JSON: the stream decoded into one type")),
+        (LEPTOS_USE_ONE_TYPE, format!("{leptos} + leptos-use-event-source, JSON: four streams, one message type")),
+        (LEPTOS_USE_FOUR_TYPES, format!("{leptos} + leptos-use-event-source, JSON: four streams, four message types")),
         (HOOK_JSON, format!("{leptos} + our hook, JSON: the stream decoded into one type")),
         (HOOK_FETCH, format!("{leptos} + our hook with its `fetch` feature")),
         (HOOK_CROSS_TAB, format!("{leptos} + our hook with its `cross-tab` feature")),
