@@ -32,7 +32,8 @@
 //! own cost per message without the network ([`dispatch_cost`]: readings dispatched as `MessageEvent`s on each
 //! client's `EventSource` in short batches, the fastest decile of many), printed as one `DISPATCH {json}` line.
 //!
-//! To repeat one run over many rounds (all at compile time): `SSE_LIVE_INGEST_ROUNDS`, `SSE_LIVE_INGEST_ONLY` (runs by
+//! To repeat one run over many rounds (all at compile time): `SSE_LIVE_INGEST_ROUNDS` (`SSE_LIVE_INGEST_BURST_ROUNDS`
+//! for the bursts, `cargo xtask bench` sets 15), `SSE_LIVE_INGEST_ONLY` (runs by
 //! name, comma-separated: `1000/s`, `10000/s`, `10000`, `100000`) and `SSE_LIVE_INGEST_CLIENTS` (`baseline`,
 //! `eventsource`, `fetch`, `leptos-use`). Each `INGEST` line also has every round's long tasks and its first and last
 //! message on the round's timeline (`long_tasks_rounds`, `message_span_rounds`): what a long task held.
@@ -340,6 +341,14 @@ fn rounds() -> usize {
     option_env!("SSE_LIVE_INGEST_ROUNDS").and_then(|s| s.parse().ok()).unwrap_or(3)
 }
 
+/// Rounds per client of a burst (`SSE_LIVE_INGEST_BURST_ROUNDS`, default [`rounds`]). A burst round takes a second
+/// or two, and one round's ratio to the baseline's moves between 0.3x and 2.3x on a loaded machine (174 pairs of a
+/// 10,000 burst, BENCHMARKS.md): the median of 3 rounds said "missed" a third of the time with the median pair at
+/// 0.97x.
+fn burst_rounds() -> usize {
+    option_env!("SSE_LIVE_INGEST_BURST_ROUNDS").and_then(|s| s.parse().ok()).unwrap_or_else(rounds)
+}
+
 /// Whether `name` is in the comma-separated list `SSE_LIVE_INGEST_<what>` set at compile time (all when unset).
 fn selected(list: Option<&str>, name: &str) -> bool {
     list.is_none_or(|list| list.split(',').any(|item| item.trim() == name))
@@ -489,14 +498,16 @@ fn median(values: &[f64]) -> f64 {
     percentile(&sorted, 50.0)
 }
 
-/// Runs every client `rounds()` times on `count` events at `per_sec`, alternating, and prints one `INGEST` line each.
+/// Runs every client [`rounds`] times on `count` events at `per_sec` ([`burst_rounds`] times for a burst),
+/// alternating, and prints one `INGEST` line each.
 async fn measure(per_sec: u64, count: u64, clients: &[Client]) {
     if !run_selected(per_sec, count) {
         return;
     }
     let clients: Vec<Client> = clients.iter().filter(|client| client_selected(client)).cloned().collect();
     let mut rounds_of: Vec<Vec<(Received, Window, f64, (f64, f64))>> = clients.iter().map(|_| Vec::new()).collect();
-    for _ in 0..rounds() {
+    let rounds = if per_sec == 0 { burst_rounds() } else { rounds() };
+    for _ in 0..rounds {
         for (i, client) in clients.iter().enumerate() {
             let url = format!("{}/test/rate?count={count}&per_sec={per_sec}", server());
             handler_time();

@@ -614,7 +614,11 @@ fn ingest(w: &mut String, r: &Results) {
     if r.ingest.is_empty() {
         return;
     }
-    let rounds = r.ingest.iter().map(|f| f.rounds).max().unwrap_or(0);
+    let rounds_of = |burst: bool| {
+        let rounds = r.ingest.iter().filter(|f| (f.per_sec == 0) == burst).map(|f| f.rounds).max().unwrap_or(0);
+        format!("{rounds} round(s) per {}", if burst { "burst" } else { "pace" })
+    };
+    let rounds = format!("{}, {}", rounds_of(false), rounds_of(true));
     let _ = writeln!(w, "\n### Client ingest in headless Chromium (`benches/ingest.rs`)\n");
     let _ = writeln!(
         w,
@@ -622,8 +626,8 @@ fn ingest(w: &mut String, r: &Results) {
          socket takes them); each client shows the value as text: `baseline` is `new EventSource` + `JSON.parse` + \
          `textContent` in plain JavaScript, `hook` is `use_event_source::<Reading>` with serde and a Leptos view \
          (signals written once per frame), `leptos-use` (bursts) is leptos-use-event-source's \
-         `use_event_source::<Reading, JsonSerdeCodec>` and a Leptos view. Events/s: the median of {rounds} round(s), \
-         first to last message. Lag: server write to the page's value changing, at every change (every message for \
+         `use_event_source::<Reading, JsonSerdeCodec>` and a Leptos view. Events/s: the median of the rounds \
+         ({rounds}), first to last message. Lag: server write to the page's value changing, at every change (every message for \
          the baseline, once per frame for the hook, as effects run for leptos-use). Long tasks: Chromium's \
          `longtask` entries (≥ 50 ms) during the rounds.\n"
     );
