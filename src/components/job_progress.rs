@@ -3,12 +3,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sse_live_demo_wire::{JobProgress, JobStarted};
+use sse_live_demo_wire::JobStarted;
 
-use crate::request;
+use crate::{request, wire};
 
 use leptos_sse_live::{
-    use_event_source_with_options, ConnectionState, EventSourceError, UseEventSourceOptions, UseEventSourceReturn,
+    use_event_source_with_decoder, ConnectionState, EventSourceError, UseEventSourceOptions, UseEventSourceReturn,
 };
 
 /// Starts a job with `POST /jobs` and shows the progress of the latest one.
@@ -55,7 +55,7 @@ async fn start_job() -> Result<JobStarted, String> {
     if !answer.ok() {
         return Err(format!("cannot start a job: {} {}", answer.status, answer.text));
     }
-    answer.json().map_err(|e| format!("cannot start a job: unexpected answer: {e}"))
+    wire::job_started(&answer.text).map_err(|e| format!("cannot start a job: unexpected answer: {e}"))
 }
 
 /// One job's progress bar, from its whole history (`?lastEventId=0`: nothing is missed if the job began before the
@@ -64,7 +64,8 @@ async fn start_job() -> Result<JobStarted, String> {
 fn JobStream(job: JobStarted) -> impl IntoView {
     let url = format!("/events/{}?lastEventId=0", job.topic);
     let options = UseEventSourceOptions::default().terminal_event("end");
-    let UseEventSourceReturn { state, data, error, .. } = use_event_source_with_options::<JobProgress>(url, options);
+    let UseEventSourceReturn { state, data, error, .. } =
+        use_event_source_with_decoder(url, options, wire::job_progress);
     let percent = move || data.get().map_or(0, |progress| progress.percent);
     let status = move || match (state.get(), error.get()) {
         (ConnectionState::Closed, None) if percent() == 100 => "Done: the stream is closed".to_owned(),

@@ -7,13 +7,14 @@
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sse_live_demo_wire::{DemoToken, Note};
+use sse_live_demo_wire::Note;
 use sse_live_protocol::wire::Published;
 
 use crate::request;
+use crate::wire::{self, Token};
 
 use leptos_sse_live::{
-    use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, Transport, UseEventSourceOptions,
+    use_event_source_with_decoder, ConnectionState, EventSourceError, FetchOptions, Transport, UseEventSourceOptions,
     UseEventSourceReturn,
 };
 
@@ -24,7 +25,7 @@ const NOTES: usize = 20;
 #[component]
 pub fn PrivateChannel() -> impl IntoView {
     let name = NodeRef::<html::Input>::new();
-    let token = RwSignal::new(None::<DemoToken>);
+    let token = RwSignal::new(None::<Token>);
     let failure = RwSignal::new(None::<String>);
     // The answer may come after the card is gone: the signals are then disposed, and `try_set` does nothing.
     let join = move |name: String| {
@@ -68,17 +69,17 @@ fn value_of(input: NodeRef<html::Input>) -> String {
 }
 
 /// `GET /demo-token?sub=NAME`.
-async fn demo_token(name: String) -> Result<DemoToken, String> {
+async fn demo_token(name: String) -> Result<Token, String> {
     let url = format!("/demo-token?sub={}", js_sys::encode_uri_component(&name));
     let answer = request::send("GET", &url, None, None).await.map_err(|e| format!("cannot get a token: {e}"))?;
     if !answer.ok() {
         return Err(answer.error());
     }
-    answer.json().map_err(|e| format!("cannot get a token: unexpected answer: {e}"))
+    wire::token(&answer.text).map_err(|e| format!("cannot get a token: unexpected answer: {e}"))
 }
 
 /// The fetch transport with the token as `Authorization: Bearer`.
-fn with_token(token: &DemoToken) -> UseEventSourceOptions {
+fn with_token(token: &Token) -> UseEventSourceOptions {
     let bearer = format!("Bearer {}", token.token);
     let fetch = FetchOptions::default().headers(move || vec![("Authorization".to_owned(), bearer.clone())]);
     UseEventSourceOptions::default().transport(Transport::Fetch(fetch))
@@ -86,12 +87,12 @@ fn with_token(token: &DemoToken) -> UseEventSourceOptions {
 
 /// `name`'s inbox with `token`: the notes so far (from the topic's start) and live ones, and the forms.
 #[component]
-fn Inbox(token: DemoToken) -> impl IntoView {
+fn Inbox(token: Token) -> impl IntoView {
     let topic = format!("users/{}/inbox", token.sub);
     // Shared with the tabs signed in with the same token only: the headers take part in the key.
     let options = with_token(&token).history(NOTES).share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, error, history, .. } =
-        use_event_source_with_options::<Note>(format!("/events/{topic}?lastEventId=0"), options);
+        use_event_source_with_decoder(format!("/events/{topic}?lastEventId=0"), options, wire::note);
     let draft = NodeRef::<html::Input>::new();
     let sent = RwSignal::new(None::<Result<Published, String>>);
     let send = {
@@ -166,20 +167,21 @@ async fn publish(topic: String, token: String, note: Note) -> Result<Published, 
     if !answer.ok() {
         return Err(answer.error());
     }
-    answer.json().map_err(|e| format!("unexpected answer: {e}"))
+    wire::published(&answer.text).map_err(|e| format!("unexpected answer: {e}"))
 }
 
 /// Tries to read `other`'s inbox with this token: the server refuses (403), and the refusal is shown.
 #[component]
-fn Peek(token: DemoToken, other: String) -> impl IntoView {
+fn Peek(token: Token, other: String) -> impl IntoView {
     let url = format!("/events/users/{other}/inbox");
     let UseEventSourceReturn { state, error, .. } =
-        use_event_source_with_options::<Note>(url, with_token(&token).shared(false));
+        // `Note`s as in the inbox (the same decoder: no code of its own), though the server refuses before any.
+        use_event_source_with_decoder(url, with_token(&token).shared(false), wire::note);
     view! {
         <p class="peek" data-state=move || state.get().as_str()>
             {move || match error.get() {
                 Some(EventSourceError::Http { status, message }) => {
-                    let reason = request::error_message(&message).unwrap_or(message);
+                    let reason = wire::error_message(&message).unwrap_or(message);
                     format!("Refused ({status}): {reason}")
                 },
                 Some(error) => error.to_string(),

@@ -1,11 +1,10 @@
 //! The random-number stream (the tutorial's second example): the latest value and a rolling bar chart.
 
 use leptos::prelude::*;
-use sse_live_demo_wire::RandomNumber;
 
 use super::{fixed, BarChart, StreamCard};
 use leptos_sse_live::{
-    use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
+    use_event_source_with_decoder, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
 
 /// How many numbers the bar chart shows.
@@ -24,7 +23,7 @@ pub fn RandomNumbers(
         .transport(Transport::Fetch(FetchOptions::default()))
         .share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, data, error, history, reconnect_at, .. } =
-        use_event_source_with_options::<RandomNumber>(url, options);
+        use_event_source_with_decoder(url, options, crate::wire::random_number);
     let values = Signal::derive(move || history.with(|h| h.iter().map(|n| n.value).collect::<Vec<_>>()));
     view! {
         <StreamCard title="Random numbers" class="random" state error reconnect_at>
