@@ -63,6 +63,19 @@ pub fn json_string(text: &str) -> String {
     json
 }
 
+/// What a request's outcome is handed to: the answer, or why there is none.
+pub type Done = Box<dyn FnOnce(Result<Answer, String>)>;
+
+/// Sends `method url` (see [`send`]) in the background and hands the outcome to `done`. Every request of the demo
+/// goes through this one task: one future's code in the page, not one for each request (each `async` block that
+/// awaits `send` is a state machine of its own), and each caller a plain closure. `done` may run after the calling
+/// component is gone: it should write its signals with `try_set`.
+pub fn spawn(method: &'static str, url: String, bearer: Option<String>, json: Option<String>, done: Done) {
+    leptos::task::spawn_local(async move {
+        done(send(method, &url, bearer.as_deref(), json.as_deref()).await);
+    });
+}
+
 /// Sends `method url` on the page's origin with an optional bearer token and JSON body; the answer, or a sentence
 /// saying why there is none (the server cannot be reached, the request was refused by the browser).
 #[cfg(target_arch = "wasm32")]

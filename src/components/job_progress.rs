@@ -2,7 +2,6 @@
 //! streams over its own topic, a bar fills, and the stream ends for good at 100 % with no reconnect.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use sse_live_demo_wire::JobStarted;
 
 use crate::{request, wire};
@@ -20,18 +19,24 @@ pub fn JobRunner() -> impl IntoView {
     // The answer may come after the card is gone: the signals are then disposed, and `try_set` does nothing.
     let start = move || {
         pending.set(true);
-        spawn_local(async move {
-            match start_job().await {
-                Ok(started) => {
-                    failure.try_set(None);
-                    job.try_set(Some(started));
+        request::spawn(
+            "POST",
+            "/jobs".to_owned(),
+            None,
+            None,
+            Box::new(move |answer| {
+                match started(answer) {
+                    Ok(started) => {
+                        failure.try_set(None);
+                        job.try_set(Some(started));
+                    }
+                    Err(message) => {
+                        failure.try_set(Some(message));
+                    }
                 }
-                Err(message) => {
-                    failure.try_set(Some(message));
-                }
-            }
-            pending.try_set(false);
-        });
+                pending.try_set(false);
+            }),
+        );
     };
     view! {
         <section class="card job">
@@ -49,9 +54,9 @@ pub fn JobRunner() -> impl IntoView {
     }
 }
 
-/// `POST /jobs`: the started job, or a sentence saying why not.
-async fn start_job() -> Result<JobStarted, String> {
-    let answer = request::send("POST", "/jobs", None, None).await.map_err(|e| format!("cannot start a job: {e}"))?;
+/// The answer to `POST /jobs`: the started job, or a sentence saying why not.
+fn started(answer: Result<request::Answer, String>) -> Result<JobStarted, String> {
+    let answer = answer.map_err(|e| format!("cannot start a job: {e}"))?;
     if !answer.ok() {
         return Err(format!("cannot start a job: {} {}", answer.status, answer.text));
     }

@@ -6,8 +6,6 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use sse_live_demo_wire::Note;
 use sse_live_protocol::wire::Published;
 
 use crate::request;
@@ -29,8 +27,13 @@ pub fn PrivateChannel() -> impl IntoView {
     let failure = RwSignal::new(None::<String>);
     // The answer may come after the card is gone: the signals are then disposed, and `try_set` does nothing.
     let join = move |name: String| {
-        spawn_local(async move {
-            match demo_token(name).await {
+        let url = format!("/demo-token?sub={}", js_sys::encode_uri_component(&name));
+        request::spawn(
+            "GET",
+            url,
+            None,
+            None,
+            Box::new(move |answer| match minted(answer) {
                 Ok(minted) => {
                     failure.try_set(None);
                     token.try_set(Some(minted));
@@ -38,8 +41,8 @@ pub fn PrivateChannel() -> impl IntoView {
                 Err(message) => {
                     failure.try_set(Some(message));
                 }
-            }
-        })
+            }),
+        )
     };
     view! {
         <section class="card channel">
@@ -68,10 +71,9 @@ fn value_of(input: NodeRef<html::Input>) -> String {
     input.get_untracked().map(|input| input.value()).unwrap_or_default()
 }
 
-/// `GET /demo-token?sub=NAME`.
-async fn demo_token(name: String) -> Result<Token, String> {
-    let url = format!("/demo-token?sub={}", js_sys::encode_uri_component(&name));
-    let answer = request::send("GET", &url, None, None).await.map_err(|e| format!("cannot get a token: {e}"))?;
+/// The answer to `GET /demo-token?sub=NAME`: the token, or a sentence saying why not.
+fn minted(answer: Result<request::Answer, String>) -> Result<Token, String> {
+    let answer = answer.map_err(|e| format!("cannot get a token: {e}"))?;
     if !answer.ok() {
         return Err(answer.error());
     }
@@ -98,16 +100,19 @@ fn Inbox(token: Token) -> impl IntoView {
     let send = {
         let (topic, token) = (topic.clone(), token.token.clone());
         move |text: String| {
-            let (topic, token) = (topic.clone(), token.clone());
-            spawn_local(async move {
-                let result = publish(topic, token, Note { text }).await;
+            // `Note`'s wire form, `{"text": ...}` (see `request::json_string`).
+            let body = format!("{{\"text\":{}}}", request::json_string(&text));
+            let url = format!("/events/{topic}");
+            let done = move |answer| {
+                let result = published(answer);
                 if result.is_ok() {
                     if let Some(input) = draft.try_get_untracked().flatten() {
                         input.set_value("");
                     }
                 }
                 sent.try_set(Some(result));
-            });
+            };
+            request::spawn("POST", url, Some(token.clone()), Some(body), Box::new(done));
         }
     };
     let other = NodeRef::<html::Input>::new();
@@ -157,13 +162,9 @@ fn Inbox(token: Token) -> impl IntoView {
     }
 }
 
-/// `POST /events/{topic}` with the token: the event's id, or the server's reason.
-async fn publish(topic: String, token: String, note: Note) -> Result<Published, String> {
-    // `Note`'s wire form, `{"text": ...}` (see `request::json_string`).
-    let body = format!("{{\"text\":{}}}", request::json_string(&note.text));
-    let answer = request::send("POST", &format!("/events/{topic}"), Some(&token), Some(&body))
-        .await
-        .map_err(|e| format!("the server cannot be reached: {e}"))?;
+/// The answer to `POST /events/{topic}` with the token: the event's id, or the server's reason.
+fn published(answer: Result<request::Answer, String>) -> Result<Published, String> {
+    let answer = answer.map_err(|e| format!("the server cannot be reached: {e}"))?;
     if !answer.ok() {
         return Err(answer.error());
     }
