@@ -95,8 +95,10 @@ pub fn TemperatureDisplay(
         use_event_source_with_decoder(url, options, wire::reading);
     let unit = RwSignal::new(TemperatureUnit::saved());
     let now = use_now(Duration::from_secs(1));
-    let trend = Memo::new(move |_| history.with(|history| Trend::of(history)));
-    let chart = Memo::new(move |_| {
+    // Closures, not `Memo`s (each `Memo` type is code of its own): a change of `history` computes them again for each
+    // reader (the chart's three, over at most 1000 readings), and the page is written only where a value differs.
+    let trend = move || history.with(|history| Trend::of(history));
+    let chart = Signal::derive(move || {
         let unit = unit.get();
         history.with(|history| {
             let end = history.last().map_or(0.0, millis);
@@ -117,7 +119,7 @@ pub fn TemperatureDisplay(
                     Some(reading) => view! {
                         "The current temperature in my living room is "
                         <strong class="value">{unit.get().format(reading.temperature)}</strong>
-                        {move || trend.get().map(|trend| view! {
+                        {move || trend().map(|trend| view! {
                             <span class="trend" data-trend=trend.words() title=format!("{} over the last minute", trend.words())>
                                 {trend.arrow()}
                             </span>
