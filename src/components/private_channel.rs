@@ -96,7 +96,8 @@ fn Inbox(token: Token) -> impl IntoView {
     let UseEventSourceReturn { state, error, history, .. } =
         use_event_source_with_decoder(format!("/events/{topic}?lastEventId=0"), options, wire::note);
     let draft = NodeRef::<html::Input>::new();
-    let sent = RwSignal::new(None::<Result<Published, String>>);
+    // The sentence, not the `Result`: a signal of `Option<String>`, whose code the card's other signals share.
+    let sent = RwSignal::new(None::<String>);
     let send = {
         let (topic, token) = (topic.clone(), token.token.clone());
         move |text: String| {
@@ -104,13 +105,16 @@ fn Inbox(token: Token) -> impl IntoView {
             let body = format!("{{\"text\":{}}}", request::json_string(&text));
             let url = format!("/events/{topic}");
             let done = move |answer| {
-                let result = published(answer);
-                if result.is_ok() {
-                    if let Some(input) = draft.try_get_untracked().flatten() {
-                        input.set_value("");
+                let sentence = match published(answer) {
+                    Ok(published) => {
+                        if let Some(input) = draft.try_get_untracked().flatten() {
+                            input.set_value("");
+                        }
+                        format!("Sent as event {} of {}", published.id, published.topic)
                     }
-                }
-                sent.try_set(Some(result));
+                    Err(message) => format!("Not sent: {message}"),
+                };
+                sent.try_set(Some(sentence));
             };
             request::spawn("POST", url, Some(token.clone()), Some(body), Box::new(done));
         }
@@ -142,10 +146,7 @@ fn Inbox(token: Token) -> impl IntoView {
                 <button type="submit">"Send"</button>
             </form>
             <p class="sent" role="status">
-                {move || sent.get().map(|result| match result {
-                    Ok(published) => format!("Sent as event {} of {}", published.id, published.topic),
-                    Err(message) => format!("Not sent: {message}"),
-                })}
+                {move || sent.get()}
             </p>
             <form class="inline-form peek-form" on:submit=move |ev| {
                 ev.prevent_default();
