@@ -88,6 +88,17 @@ pub fn reading(data: &str) -> Result<Reading, String> {
     Ok(Reading { temperature: object.number("temperature")?, updated_at: object.time("updatedAt")? })
 }
 
+/// A decoder of a payload that is one number: the random numbers' and the job's streams share the hook's code for
+/// `f64` values through it (a decoder of another type, or another function's type, would compile the hook's typed
+/// part again).
+pub type Number = fn(&str) -> Result<f64, String>;
+
+/// A `RandomNumber`'s `value` (`{"value": 0.4217}`).
+pub const RANDOM_NUMBER: Number = |data| Ok(random_number(data)?.value);
+
+/// A `JobProgress`'s `percent` (`{"percent": 40}`), a whole number from 0 to 255.
+pub const JOB_PERCENT: Number = |data| Ok(f64::from(job_progress(data)?.percent));
+
 /// A `RandomNumber` (`{"value": 0.4217}`).
 pub fn random_number(data: &str) -> Result<RandomNumber, String> {
     Ok(RandomNumber { value: Object::parse(data)?.number("value")? })

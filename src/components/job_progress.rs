@@ -70,8 +70,8 @@ fn JobStream(job: JobStarted) -> impl IntoView {
     let url = format!("/events/{}?lastEventId=0", job.topic);
     let options = UseEventSourceOptions::default().terminal_event("end");
     let UseEventSourceReturn { state, data, error, .. } =
-        use_event_source_with_decoder(url, options, wire::job_progress);
-    let percent = move || data.get().map_or(0, |progress| progress.percent);
+        use_event_source_with_decoder(url, options, wire::JOB_PERCENT);
+    let percent = move || data.get().map_or(0, |percent| percent as u8);
     let status = move || match (state.get(), error.get()) {
         (ConnectionState::Closed, None) if percent() == 100 => "Done: the stream is closed".to_owned(),
         (_, Some(EventSourceError::Decode { message, .. })) => format!("Unexpected data: {message}"),

@@ -23,13 +23,13 @@ pub fn RandomNumbers(
         .transport(Transport::Fetch(FetchOptions::default()))
         .share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, data, error, history, reconnect_at, .. } =
-        use_event_source_with_decoder(url, options, crate::wire::random_number);
-    let values = Signal::derive(move || history.with(|h| h.iter().map(|n| n.value).collect::<Vec<_>>()));
+        use_event_source_with_decoder(url, options, crate::wire::RANDOM_NUMBER);
+    let values = history;
     view! {
         <StreamCard title="Random numbers" class="random" state error reconnect_at>
             <p class="reading">
                 {move || match data.get() {
-                    Some(number) => view! { "Latest: " <strong class="value">{fixed(number.value, 4)}</strong> }
+                    Some(number) => view! { "Latest: " <strong class="value">{fixed(number, 4)}</strong> }
                         .into_any(),
                     None => view! { <span class="placeholder">"Waiting for the first number…"</span> }.into_any(),
                 }}
