@@ -1,12 +1,8 @@
 //! The demo's plain requests (start a job, get a token, publish a note) with the browser's `fetch`: the answer is
-//! read as text and decoded with the hook's JSON decoder (`leptos_sse_live::json`), like the streams' data: one JSON
-//! decoder in the bundle, not serde_json's besides (about 3 KB brotli more, BENCHMARKS.md).
+//! read as text and decoded by the browser like the streams' data (`crate::wire`).
 //!
 //! gloo-net and Leptos's `Action` did the same before; the actions' futures went through `send_wrapper`'s future
 //! shims, and with gloo-net's layers they cost the demo several KB of brotli (BENCHMARKS.md, issue 12's levers).
-
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 /// A request's answer: its status and its body as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,31 +19,18 @@ impl Answer {
         (200..300).contains(&self.status)
     }
 
-    /// The body decoded as JSON into `T`, or the decoder's message.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, String> {
-        leptos_sse_live::json(&self.text)
-    }
-
-    /// Why the server refused: the `error` of its `{"error": "..."}` body, or `HTTP {status}` when there is none.
+    /// Why the server refused: the `error` of its `{"error": "..."}` body, or `HTTP {status}` when there is none
+    /// (in the browser: the body is parsed by `JSON.parse`).
     ///
-    /// ```
+    /// ```no_run
     /// use sse_live::request::Answer;
     /// let answer = Answer { status: 403, text: r#"{"error":"not yours"}"#.to_owned() };
     /// assert_eq!(answer.error(), "not yours");
     /// assert_eq!(Answer { status: 502, text: "Bad Gateway".to_owned() }.error(), "HTTP 502");
     /// ```
     pub fn error(&self) -> String {
-        error_message(&self.text).unwrap_or_else(|| format!("HTTP {}", self.status))
+        crate::wire::error_message(&self.text).unwrap_or_else(|| format!("HTTP {}", self.status))
     }
-}
-
-/// The `error` of a JSON error body (`{"error": "..."}`, as our server answers), if the body is one.
-pub fn error_message(body: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct ErrorBody {
-        error: String,
-    }
-    leptos_sse_live::json::<ErrorBody>(body).ok().map(|body| body.error)
 }
 
 /// `text` as a JSON string, quotes included: the demo's request bodies are written by hand (`{"text": ...}`), not
@@ -78,6 +61,19 @@ pub fn json_string(text: &str) -> String {
     }
     json.push('"');
     json
+}
+
+/// What a request's outcome is handed to: the answer, or why there is none.
+pub type Done = Box<dyn FnOnce(Result<Answer, String>)>;
+
+/// Sends `method url` (see [`send`]) in the background and hands the outcome to `done`. Every request of the demo
+/// goes through this one task: one future's code in the page, not one for each request (each `async` block that
+/// awaits `send` is a state machine of its own), and each caller a plain closure. `done` may run after the calling
+/// component is gone: it should write its signals with `try_set`.
+pub fn spawn(method: &'static str, url: String, bearer: Option<String>, json: Option<String>, done: Done) {
+    leptos::task::spawn_local(async move {
+        done(send(method, &url, bearer.as_deref(), json.as_deref()).await);
+    });
 }
 
 /// Sends `method url` on the page's origin with an optional bearer token and JSON body; the answer, or a sentence
@@ -119,7 +115,7 @@ pub async fn send(_method: &str, _url: &str, _bearer: Option<&str>, _json: Optio
 
 #[cfg(test)]
 mod tests {
-    use super::{error_message, json_string, Answer};
+    use super::json_string;
     use sse_live_demo_wire::Note;
 
     #[test]
@@ -131,20 +127,5 @@ mod tests {
             let note = Note { text: text.to_owned() };
             assert_eq!(format!("{{\"text\":{}}}", json_string(text)), serde_json::to_string(&note).unwrap());
         }
-    }
-
-    #[test]
-    fn json_errors_read_as_their_message() {
-        assert_eq!(
-            error_message(r#"{"error":"the token does not allow the topic \"users/bob/inbox\""}"#).as_deref(),
-            Some(r#"the token does not allow the topic "users/bob/inbox""#)
-        );
-        assert_eq!(error_message("Forbidden"), None);
-        assert_eq!(error_message(r#"{"message":"x"}"#), None);
-        let answer = Answer { status: 201, text: r#"{"id":"7","topic":"jobs/7"}"#.to_owned() };
-        assert!(answer.ok());
-        let started: sse_live_demo_wire::JobStarted = answer.json().unwrap();
-        assert_eq!(started.topic, "jobs/7");
-        assert!(Answer { status: 200, text: "{".to_owned() }.json::<sse_live_demo_wire::JobStarted>().is_err());
     }
 }

@@ -63,14 +63,16 @@ pub fn ConnectionBadge(
     reconnect_at: Signal<Option<f64>>,
 ) -> impl IntoView {
     let now = use_now(Duration::from_millis(250));
-    let status = Memo::new(move |_| {
+    // A closure, not a `Memo`: each read computes the status again (two small reads a change), and the page's text
+    // and attribute are written only when they differ, as a memo would (each `Memo` type is code of its own).
+    let status = move || {
         // The clock matters only while counting down: otherwise the badge does not re-render every tick.
         let now = if reconnect_at.get().is_some() { now.get() } else { now.get_untracked() };
         error.with(|error| Status::of(state.get(), error.as_ref(), reconnect_at.get(), now))
-    });
+    };
     view! {
-        <span class="badge" data-state=move || status.with(|s| s.kind) role="status" aria-live="polite">
-            {move || status.with(|s| s.text.clone())}
+        <span class="badge" data-state=move || status().kind role="status" aria-live="polite">
+            {move || status().text}
         </span>
     }
 }

@@ -2,13 +2,12 @@
 //! streams over its own topic, a bar fills, and the stream ends for good at 100 % with no reconnect.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use sse_live_demo_wire::{JobProgress, JobStarted};
+use sse_live_demo_wire::JobStarted;
 
-use crate::request;
+use crate::{request, wire};
 
 use leptos_sse_live::{
-    use_event_source_with_options, ConnectionState, EventSourceError, UseEventSourceOptions, UseEventSourceReturn,
+    use_event_source_with_decoder, ConnectionState, EventSourceError, UseEventSourceOptions, UseEventSourceReturn,
 };
 
 /// Starts a job with `POST /jobs` and shows the progress of the latest one.
@@ -20,18 +19,24 @@ pub fn JobRunner() -> impl IntoView {
     // The answer may come after the card is gone: the signals are then disposed, and `try_set` does nothing.
     let start = move || {
         pending.set(true);
-        spawn_local(async move {
-            match start_job().await {
-                Ok(started) => {
-                    failure.try_set(None);
-                    job.try_set(Some(started));
+        request::spawn(
+            "POST",
+            "/jobs".to_owned(),
+            None,
+            None,
+            Box::new(move |answer| {
+                match started(answer) {
+                    Ok(started) => {
+                        failure.try_set(None);
+                        job.try_set(Some(started));
+                    }
+                    Err(message) => {
+                        failure.try_set(Some(message));
+                    }
                 }
-                Err(message) => {
-                    failure.try_set(Some(message));
-                }
-            }
-            pending.try_set(false);
-        });
+                pending.try_set(false);
+            }),
+        );
     };
     view! {
         <section class="card job">
@@ -49,13 +54,13 @@ pub fn JobRunner() -> impl IntoView {
     }
 }
 
-/// `POST /jobs`: the started job, or a sentence saying why not.
-async fn start_job() -> Result<JobStarted, String> {
-    let answer = request::send("POST", "/jobs", None, None).await.map_err(|e| format!("cannot start a job: {e}"))?;
+/// The answer to `POST /jobs`: the started job, or a sentence saying why not.
+fn started(answer: Result<request::Answer, String>) -> Result<JobStarted, String> {
+    let answer = answer.map_err(|e| format!("cannot start a job: {e}"))?;
     if !answer.ok() {
         return Err(format!("cannot start a job: {} {}", answer.status, answer.text));
     }
-    answer.json().map_err(|e| format!("cannot start a job: unexpected answer: {e}"))
+    wire::job_started(&answer.text).map_err(|e| format!("cannot start a job: unexpected answer: {e}"))
 }
 
 /// One job's progress bar, from its whole history (`?lastEventId=0`: nothing is missed if the job began before the
@@ -64,8 +69,9 @@ async fn start_job() -> Result<JobStarted, String> {
 fn JobStream(job: JobStarted) -> impl IntoView {
     let url = format!("/events/{}?lastEventId=0", job.topic);
     let options = UseEventSourceOptions::default().terminal_event("end");
-    let UseEventSourceReturn { state, data, error, .. } = use_event_source_with_options::<JobProgress>(url, options);
-    let percent = move || data.get().map_or(0, |progress| progress.percent);
+    let UseEventSourceReturn { state, data, error, .. } =
+        use_event_source_with_decoder(url, options, wire::JOB_PERCENT);
+    let percent = move || data.get().map_or(0, |percent| percent as u8);
     let status = move || match (state.get(), error.get()) {
         (ConnectionState::Closed, None) if percent() == 100 => "Done: the stream is closed".to_owned(),
         (_, Some(EventSourceError::Decode { message, .. })) => format!("Unexpected data: {message}"),

@@ -110,12 +110,12 @@ pub fn LineChart(
     #[prop(default = 0.0)]
     min_range: f64,
 ) -> impl IntoView {
-    let stats = Memo::new(move |_| points.with(|points| Stats::of(points.iter().map(|&(_, value)| value))));
     view! {
         <figure class="line-chart" data-points=move || points.with(Vec::len)>
             <Chart class="line" view_box=VIEW_BOX label shape=Signal::derive(move || points.with(|points| line_path(points, min_range))) />
             <figcaption>
-                {move || match stats.get() {
+                // Read once a change, so no `Memo` (code of its own for each type).
+                {move || match points.with(|points| Stats::of(points.iter().map(|&(_, value)| value))) {
                     Some(Stats { min, max, average }) => format!(
                         "min {} · max {} · average {}",
                         format.run(min),

@@ -6,14 +6,13 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use sse_live_demo_wire::{DemoToken, Note};
 use sse_live_protocol::wire::Published;
 
 use crate::request;
+use crate::wire::{self, Token};
 
 use leptos_sse_live::{
-    use_event_source_with_options, ConnectionState, EventSourceError, FetchOptions, Transport, UseEventSourceOptions,
+    use_event_source_with_decoder, ConnectionState, EventSourceError, FetchOptions, Transport, UseEventSourceOptions,
     UseEventSourceReturn,
 };
 
@@ -24,12 +23,17 @@ const NOTES: usize = 20;
 #[component]
 pub fn PrivateChannel() -> impl IntoView {
     let name = NodeRef::<html::Input>::new();
-    let token = RwSignal::new(None::<DemoToken>);
+    let token = RwSignal::new(None::<Token>);
     let failure = RwSignal::new(None::<String>);
     // The answer may come after the card is gone: the signals are then disposed, and `try_set` does nothing.
     let join = move |name: String| {
-        spawn_local(async move {
-            match demo_token(name).await {
+        let url = format!("/demo-token?sub={}", js_sys::encode_uri_component(&name));
+        request::spawn(
+            "GET",
+            url,
+            None,
+            None,
+            Box::new(move |answer| match minted(answer) {
                 Ok(minted) => {
                     failure.try_set(None);
                     token.try_set(Some(minted));
@@ -37,8 +41,8 @@ pub fn PrivateChannel() -> impl IntoView {
                 Err(message) => {
                     failure.try_set(Some(message));
                 }
-            }
-        })
+            }),
+        )
     };
     view! {
         <section class="card channel">
@@ -67,18 +71,17 @@ fn value_of(input: NodeRef<html::Input>) -> String {
     input.get_untracked().map(|input| input.value()).unwrap_or_default()
 }
 
-/// `GET /demo-token?sub=NAME`.
-async fn demo_token(name: String) -> Result<DemoToken, String> {
-    let url = format!("/demo-token?sub={}", js_sys::encode_uri_component(&name));
-    let answer = request::send("GET", &url, None, None).await.map_err(|e| format!("cannot get a token: {e}"))?;
+/// The answer to `GET /demo-token?sub=NAME`: the token, or a sentence saying why not.
+fn minted(answer: Result<request::Answer, String>) -> Result<Token, String> {
+    let answer = answer.map_err(|e| format!("cannot get a token: {e}"))?;
     if !answer.ok() {
         return Err(answer.error());
     }
-    answer.json().map_err(|e| format!("cannot get a token: unexpected answer: {e}"))
+    wire::token(&answer.text).map_err(|e| format!("cannot get a token: unexpected answer: {e}"))
 }
 
 /// The fetch transport with the token as `Authorization: Bearer`.
-fn with_token(token: &DemoToken) -> UseEventSourceOptions {
+fn with_token(token: &Token) -> UseEventSourceOptions {
     let bearer = format!("Bearer {}", token.token);
     let fetch = FetchOptions::default().headers(move || vec![("Authorization".to_owned(), bearer.clone())]);
     UseEventSourceOptions::default().transport(Transport::Fetch(fetch))
@@ -86,27 +89,34 @@ fn with_token(token: &DemoToken) -> UseEventSourceOptions {
 
 /// `name`'s inbox with `token`: the notes so far (from the topic's start) and live ones, and the forms.
 #[component]
-fn Inbox(token: DemoToken) -> impl IntoView {
+fn Inbox(token: Token) -> impl IntoView {
     let topic = format!("users/{}/inbox", token.sub);
     // Shared with the tabs signed in with the same token only: the headers take part in the key.
     let options = with_token(&token).history(NOTES).share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, error, history, .. } =
-        use_event_source_with_options::<Note>(format!("/events/{topic}?lastEventId=0"), options);
+        use_event_source_with_decoder(format!("/events/{topic}?lastEventId=0"), options, wire::note);
     let draft = NodeRef::<html::Input>::new();
-    let sent = RwSignal::new(None::<Result<Published, String>>);
+    // The sentence, not the `Result`: a signal of `Option<String>`, whose code the card's other signals share.
+    let sent = RwSignal::new(None::<String>);
     let send = {
         let (topic, token) = (topic.clone(), token.token.clone());
         move |text: String| {
-            let (topic, token) = (topic.clone(), token.clone());
-            spawn_local(async move {
-                let result = publish(topic, token, Note { text }).await;
-                if result.is_ok() {
-                    if let Some(input) = draft.try_get_untracked().flatten() {
-                        input.set_value("");
+            // `Note`'s wire form, `{"text": ...}` (see `request::json_string`).
+            let body = format!("{{\"text\":{}}}", request::json_string(&text));
+            let url = format!("/events/{topic}");
+            let done = move |answer| {
+                let sentence = match published(answer) {
+                    Ok(published) => {
+                        if let Some(input) = draft.try_get_untracked().flatten() {
+                            input.set_value("");
+                        }
+                        format!("Sent as event {} of {}", published.id, published.topic)
                     }
-                }
-                sent.try_set(Some(result));
-            });
+                    Err(message) => format!("Not sent: {message}"),
+                };
+                sent.try_set(Some(sentence));
+            };
+            request::spawn("POST", url, Some(token.clone()), Some(body), Box::new(done));
         }
     };
     let other = NodeRef::<html::Input>::new();
@@ -136,10 +146,7 @@ fn Inbox(token: DemoToken) -> impl IntoView {
                 <button type="submit">"Send"</button>
             </form>
             <p class="sent" role="status">
-                {move || sent.get().map(|result| match result {
-                    Ok(published) => format!("Sent as event {} of {}", published.id, published.topic),
-                    Err(message) => format!("Not sent: {message}"),
-                })}
+                {move || sent.get()}
             </p>
             <form class="inline-form peek-form" on:submit=move |ev| {
                 ev.prevent_default();
@@ -156,30 +163,27 @@ fn Inbox(token: DemoToken) -> impl IntoView {
     }
 }
 
-/// `POST /events/{topic}` with the token: the event's id, or the server's reason.
-async fn publish(topic: String, token: String, note: Note) -> Result<Published, String> {
-    // `Note`'s wire form, `{"text": ...}` (see `request::json_string`).
-    let body = format!("{{\"text\":{}}}", request::json_string(&note.text));
-    let answer = request::send("POST", &format!("/events/{topic}"), Some(&token), Some(&body))
-        .await
-        .map_err(|e| format!("the server cannot be reached: {e}"))?;
+/// The answer to `POST /events/{topic}` with the token: the event's id, or the server's reason.
+fn published(answer: Result<request::Answer, String>) -> Result<Published, String> {
+    let answer = answer.map_err(|e| format!("the server cannot be reached: {e}"))?;
     if !answer.ok() {
         return Err(answer.error());
     }
-    answer.json().map_err(|e| format!("unexpected answer: {e}"))
+    wire::published(&answer.text).map_err(|e| format!("unexpected answer: {e}"))
 }
 
 /// Tries to read `other`'s inbox with this token: the server refuses (403), and the refusal is shown.
 #[component]
-fn Peek(token: DemoToken, other: String) -> impl IntoView {
+fn Peek(token: Token, other: String) -> impl IntoView {
     let url = format!("/events/users/{other}/inbox");
     let UseEventSourceReturn { state, error, .. } =
-        use_event_source_with_options::<Note>(url, with_token(&token).shared(false));
+        // `Note`s as in the inbox (the same decoder: no code of its own), though the server refuses before any.
+        use_event_source_with_decoder(url, with_token(&token).shared(false), wire::note);
     view! {
         <p class="peek" data-state=move || state.get().as_str()>
             {move || match error.get() {
                 Some(EventSourceError::Http { status, message }) => {
-                    let reason = request::error_message(&message).unwrap_or(message);
+                    let reason = wire::error_message(&message).unwrap_or(message);
                     format!("Refused ({status}): {reason}")
                 },
                 Some(error) => error.to_string(),

@@ -1,11 +1,10 @@
 //! The random-number stream (the tutorial's second example): the latest value and a rolling bar chart.
 
 use leptos::prelude::*;
-use sse_live_demo_wire::RandomNumber;
 
 use super::{fixed, BarChart, StreamCard};
 use leptos_sse_live::{
-    use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
+    use_event_source_with_decoder, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
 
 /// How many numbers the bar chart shows.
@@ -24,13 +23,13 @@ pub fn RandomNumbers(
         .transport(Transport::Fetch(FetchOptions::default()))
         .share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, data, error, history, reconnect_at, .. } =
-        use_event_source_with_options::<RandomNumber>(url, options);
-    let values = Signal::derive(move || history.with(|h| h.iter().map(|n| n.value).collect::<Vec<_>>()));
+        use_event_source_with_decoder(url, options, crate::wire::RANDOM_NUMBER);
+    let values = history;
     view! {
         <StreamCard title="Random numbers" class="random" state error reconnect_at>
             <p class="reading">
                 {move || match data.get() {
-                    Some(number) => view! { "Latest: " <strong class="value">{fixed(number.value, 4)}</strong> }
+                    Some(number) => view! { "Latest: " <strong class="value">{fixed(number, 4)}</strong> }
                         .into_any(),
                     None => view! { <span class="placeholder">"Waiting for the first number…"</span> }.into_any(),
                 }}

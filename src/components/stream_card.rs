@@ -50,15 +50,16 @@ pub fn StreamCard(
     reconnect_at: Signal<Option<f64>>,
     children: Children,
 ) -> impl IntoView {
-    // The hook clears `error` when the stream opens again, so what it holds is the stream's news.
-    let shown = Memo::new(move |_| {
+    // The hook clears `error` when the stream opens again, so what it holds is the stream's news. A closure, not a
+    // `Memo` (code of its own for each type): the text is written only when it differs all the same.
+    let shown = move || {
         let state = state.get();
         error.with(|error| match error {
             None => None,
             Some(EventSourceError::Decode { .. }) => error.as_ref().map(ToString::to_string),
             Some(error) => Some(unreachable_sentence(state, error).unwrap_or_else(|| error.to_string())),
         })
-    });
+    };
     view! {
         <section class=format!("card {class}")>
             <div class="card-head">
@@ -66,8 +67,8 @@ pub fn StreamCard(
                 <ConnectionBadge state error reconnect_at />
             </div>
             {children()}
-            <p class="error" role="alert" hidden=move || shown.with(Option::is_none)>
-                {move || shown.get()}
+            <p class="error" role="alert" hidden=move || shown().is_none()>
+                {shown}
             </p>
         </section>
     }

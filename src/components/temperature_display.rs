@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use sse_live_demo_wire::TemperatureReading;
 
 use super::{ago, LineChart, StreamCard, TemperatureUnit, UnitToggle};
 use crate::use_now::use_now;
+use crate::wire::{self, Reading};
 use leptos_sse_live::{
-    use_event_source_with_options, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
+    use_event_source_with_decoder, FetchOptions, ReconnectLimit, Transport, UseEventSourceOptions, UseEventSourceReturn,
 };
 
 /// How many readings the card keeps: an hour and more at the demo's default 5 s interval.
@@ -33,7 +33,7 @@ pub enum Trend {
 impl Trend {
     /// The trend of `history` (oldest first): the latest reading against the newest one at least a minute older
     /// (or the oldest, when the history is shorter); a change under 0.1 °C is steady. `None` with fewer than two.
-    pub fn of(history: &[TemperatureReading]) -> Option<Self> {
+    pub fn of(history: &[Reading]) -> Option<Self> {
         let latest = history.last()?;
         let cutoff = millis(latest) - TREND_SPAN_MS;
         let earlier = history[..history.len() - 1].iter().rev().find(|r| millis(r) <= cutoff).or(history.first())?;
@@ -67,10 +67,9 @@ impl Trend {
     }
 }
 
-/// When `reading` was taken, in milliseconds since the epoch (whole seconds and their milliseconds: the nanoseconds
-/// as one `i128` would link a 128-bit division).
-fn millis(reading: &TemperatureReading) -> f64 {
-    reading.updated_at.unix_timestamp() as f64 * 1000.0 + f64::from(reading.updated_at.millisecond())
+/// When `reading` was taken, in milliseconds since the epoch.
+fn millis(reading: &Reading) -> f64 {
+    reading.updated_at
 }
 
 /// "The current temperature in my living room is 21.4 °C ↑ as of 19:05:00 · 3 s ago", live from `url`, with a chart
@@ -93,11 +92,13 @@ pub fn TemperatureDisplay(
         .transport(Transport::Fetch(FetchOptions::default()))
         .share_across_tabs(super::share_across_tabs());
     let UseEventSourceReturn { state, data, error, history, reconnect_at, last_event_id, .. } =
-        use_event_source_with_options::<TemperatureReading>(url, options);
+        use_event_source_with_decoder(url, options, wire::reading);
     let unit = RwSignal::new(TemperatureUnit::saved());
     let now = use_now(Duration::from_secs(1));
-    let trend = Memo::new(move |_| history.with(|history| Trend::of(history)));
-    let chart = Memo::new(move |_| {
+    // Closures, not `Memo`s (each `Memo` type is code of its own): a change of `history` computes them again for each
+    // reader (the chart's three, over at most 1000 readings), and the page is written only where a value differs.
+    let trend = move || history.with(|history| Trend::of(history));
+    let chart = Signal::derive(move || {
         let unit = unit.get();
         history.with(|history| {
             let end = history.last().map_or(0.0, millis);
@@ -118,13 +119,13 @@ pub fn TemperatureDisplay(
                     Some(reading) => view! {
                         "The current temperature in my living room is "
                         <strong class="value">{unit.get().format(reading.temperature)}</strong>
-                        {move || trend.get().map(|trend| view! {
+                        {move || trend().map(|trend| view! {
                             <span class="trend" data-trend=trend.words() title=format!("{} over the last minute", trend.words())>
                                 {trend.arrow()}
                             </span>
                         })}
                         " as of "
-                        <time datetime=reading.updated_at.unix_timestamp().to_string()>{local_time(&reading)}</time>
+                        <time datetime=String::from(date(&reading).to_iso_string())>{local_time(&reading)}</time>
                         <span class="ago">{move || format!(" · {}", ago(now.get(), millis(&reading)))}</span>
                     }
                         .into_any(),
@@ -136,22 +137,22 @@ pub fn TemperatureDisplay(
     }
 }
 
+/// The reading's time as a browser `Date`.
+fn date(reading: &Reading) -> js_sys::Date {
+    js_sys::Date::new(&millis(reading).into())
+}
+
 /// The reading's time as the reader's wall clock shows it (HH:MM:SS, 24-hour).
-fn local_time(reading: &TemperatureReading) -> String {
-    String::from(js_sys::Date::new(&millis(reading).into()).to_locale_time_string("en-GB"))
+fn local_time(reading: &Reading) -> String {
+    String::from(date(reading).to_locale_time_string("en-GB"))
 }
 
 #[cfg(test)]
 mod tests {
-    use time::OffsetDateTime;
-
     use super::*;
 
-    fn reading(seconds: i64, temperature: f64) -> TemperatureReading {
-        TemperatureReading {
-            temperature,
-            updated_at: OffsetDateTime::from_unix_timestamp(1_700_000_000 + seconds).unwrap(),
-        }
+    fn reading(seconds: i64, temperature: f64) -> Reading {
+        Reading { temperature, updated_at: (1_700_000_000 + seconds) as f64 * 1000.0 }
     }
 
     #[test]
@@ -165,9 +166,6 @@ mod tests {
         let steady = [reading(0, 21.0), reading(70, 21.05)];
         assert_eq!(Trend::of(&steady), Some(Trend::Steady));
         let short = [reading(0, 21.0), reading(5, 21.5)];
-        assert_eq!(millis(&reading(-1_700_000_001, 0.0)), -1000.0, "before the epoch");
-        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
-        assert_eq!(millis(&TemperatureReading { temperature: 0.0, updated_at: at }), 1_700_000_000_123.0);
         assert_eq!(Trend::of(&short), Some(Trend::Rising), "less than a minute: against the oldest");
     }
 }
