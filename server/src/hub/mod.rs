@@ -187,8 +187,7 @@ impl Hub {
     #[cfg(test)]
     pub(crate) fn publish(&self, topic: &TopicName, data: &str) -> Result<u64, PublishError> {
         let mut topics = self.shared.lock();
-        self.room_for(&topics, std::slice::from_ref(topic)).map_err(PublishError::TooManyTopics)?;
-        self.entry(&mut topics, topic).publish_event(None, data).map_err(PublishError::Encode)
+        self.entry_with_room(&mut topics, topic)?.publish_event(None, data).map_err(PublishError::Encode)
     }
 
     /// Publishes `data` to `topic` (creating it) as an event of type `event_type` (see [`Topic::publish_event`])
@@ -226,8 +225,7 @@ impl Hub {
     ) -> Result<R, PublishError> {
         let full = {
             let mut topics = self.shared.lock();
-            self.room_for(&topics, std::slice::from_ref(name)).map_err(PublishError::TooManyTopics)?;
-            let topic = self.entry(&mut topics, name);
+            let topic = self.entry_with_room(&mut topics, name)?;
             match topic.try_reserve() {
                 Some(permit) => return publish(&topic, Some(permit)).map_err(PublishError::Encode),
                 None => topic,
@@ -236,8 +234,14 @@ impl Hub {
         self.shared.held_back.inc();
         let permit = full.reserve().await;
         let mut topics = self.shared.lock();
-        self.room_for(&topics, std::slice::from_ref(name)).map_err(PublishError::TooManyTopics)?;
-        publish(&self.entry(&mut topics, name), permit).map_err(PublishError::Encode)
+        let topic = self.entry_with_room(&mut topics, name)?;
+        publish(&topic, permit).map_err(PublishError::Encode)
+    }
+
+    /// The topic called `name`, made if there is room for one more (under the hub's lock, `topics`).
+    fn entry_with_room(&self, topics: &mut Topics, name: &TopicName) -> Result<Arc<Topic>, PublishError> {
+        self.room_for(topics, std::slice::from_ref(name)).map_err(PublishError::TooManyTopics)?;
+        Ok(self.entry(topics, name))
     }
 
     /// Forgets `topic` and its history: its subscribers' streams end (their receivers close once nothing else
