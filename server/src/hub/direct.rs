@@ -552,11 +552,16 @@ mod tests {
         StoredEvent { id, epoch: epoch.clone(), data: Arc::from(data), frame }
     }
 
+    /// A server's end of a connection on 127.0.0.1, and the client's end (kept open while the test runs).
+    async fn connected() -> (Socket, tokio::net::TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        (Socket::new(listener.accept().await.unwrap().0), client)
+    }
+
     #[tokio::test]
     async fn a_shard_forgets_ended_streams_of_a_topic_without_events_as_others_join() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        let socket = Socket::new(listener.accept().await.unwrap().0);
+        let (socket, _client) = connected().await;
         let stream = || Parked::new(socket.clone(), Counter::default(), Counter::default());
         let mut streams = Vec::new();
         for _ in 0..1000 {
@@ -572,9 +577,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_forgets_exactly_the_ended_streams_and_keeps_the_others_in_order() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-        let socket = Socket::new(listener.accept().await.unwrap().0);
+        let (socket, _client) = connected().await;
         let streams: Vec<_> =
             (0..20).map(|_| Parked::new(socket.clone(), Counter::default(), Counter::default())).collect();
         for index in [0, 2, 3, 11, 19] {
