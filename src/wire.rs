@@ -5,8 +5,9 @@
 //! Why not serde: the hook's `json` feature and serde's derived code for each type, with `time`'s RFC 3339 parser
 //! for a reading's time, cost the demo 11,180 B brotli of its 127,290 B (BENCHMARKS.md, issue 12's fifth pass); the
 //! browser has a JSON parser and a date parser already. Any app can do the same with
-//! `use_event_source_with_decoder`; serde's derive is the easier path when the bytes matter less. The browser tests (`tests/components.rs`) decode what
-//! the server's serde writes for each type, so the two sides cannot drift apart unnoticed.
+//! `use_event_source_with_decoder`; serde's derive is the easier path when the bytes matter less. The browser tests
+//! (`tests/components.rs`) decode what the server's serde writes for each type, so the two sides cannot drift apart
+//! unnoticed.
 
 use js_sys::wasm_bindgen::{JsCast, JsValue};
 use js_sys::{Reflect, JSON};

@@ -35,8 +35,8 @@ impl Trend {
     /// (or the oldest, when the history is shorter); a change under 0.1 °C is steady. `None` with fewer than two.
     pub fn of(history: &[Reading]) -> Option<Self> {
         let latest = history.last()?;
-        let cutoff = millis(latest) - TREND_SPAN_MS;
-        let earlier = history[..history.len() - 1].iter().rev().find(|r| millis(r) <= cutoff).or(history.first())?;
+        let cutoff = latest.updated_at - TREND_SPAN_MS;
+        let earlier = history[..history.len() - 1].iter().rev().find(|r| r.updated_at <= cutoff).or(history.first())?;
         if std::ptr::eq(earlier, latest) {
             return None;
         }
@@ -65,11 +65,6 @@ impl Trend {
             Self::Steady => "steady",
         }
     }
-}
-
-/// When `reading` was taken, in milliseconds since the epoch.
-fn millis(reading: &Reading) -> f64 {
-    reading.updated_at
 }
 
 /// "The current temperature in my living room is 21.4 °C ↑ as of 19:05:00 · 3 s ago", live from `url`, with a chart
@@ -101,11 +96,11 @@ pub fn TemperatureDisplay(
     let chart = Signal::derive(move || {
         let unit = unit.get();
         history.with(|history| {
-            let end = history.last().map_or(0.0, millis);
+            let end = history.last().map_or(0.0, |reading| reading.updated_at);
             history
                 .iter()
-                .filter(|reading| millis(reading) >= end - CHART_SPAN_MS)
-                .map(|reading| (millis(reading), unit.convert(reading.temperature)))
+                .filter(|reading| reading.updated_at >= end - CHART_SPAN_MS)
+                .map(|reading| (reading.updated_at, unit.convert(reading.temperature)))
                 .collect::<Vec<_>>()
         })
     });
@@ -126,7 +121,7 @@ pub fn TemperatureDisplay(
                         })}
                         " as of "
                         <time datetime=String::from(date(&reading).to_iso_string())>{local_time(&reading)}</time>
-                        <span class="ago">{move || format!(" · {}", ago(now.get(), millis(&reading)))}</span>
+                        <span class="ago">{move || format!(" · {}", ago(now.get(), reading.updated_at))}</span>
                     }
                         .into_any(),
                     None => view! { <span class="placeholder">"Waiting for the first reading…"</span> }.into_any(),
@@ -139,7 +134,7 @@ pub fn TemperatureDisplay(
 
 /// The reading's time as a browser `Date`.
 fn date(reading: &Reading) -> js_sys::Date {
-    js_sys::Date::new(&millis(reading).into())
+    js_sys::Date::new(&reading.updated_at.into())
 }
 
 /// The reading's time as the reader's wall clock shows it (HH:MM:SS, 24-hour).
